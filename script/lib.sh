@@ -1,0 +1,82 @@
+# Shared by the scripts in script/: paths, versions and small helpers. Sourced, not run.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+# Tool versions. wasm-bindgen's CLI must match the crate version in Cargo.lock (read below).
+CARGO_LEPTOS_VERSION="0.3.11"
+
+# Cargo's build output lives outside the clone so fresh clones (and CI) reuse a warm cache.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/speaking-coach/target}"
+export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
+# Queries are checked against the committed .sqlx/ data, so no database is needed to compile.
+export SQLX_OFFLINE="${SQLX_OFFLINE:-true}"
+
+PG_BIN="${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}"
+
+log() { printf '\033[1;36m==>\033[0m %s\n' "$*" >&2; }
+fail() { printf '\033[1;31mxx\033[0m %s\n' "$*" >&2; exit 1; }
+
+# Runs a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Postgres refuses to run as root: as root, run its tools as the `postgres` user.
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# pg_start DIR PORT [extra postgres -c options...]: initialises DIR once, then starts a private
+# cluster on 127.0.0.1:PORT with its socket inside DIR.
+pg_start() {
+  local dir="$1" port="$2"; shift 2
+  mkdir -p "$dir"
+  if [ "$(id -u)" -eq 0 ]; then
+    # The postgres user must be able to reach DIR (mktemp makes its parents root-only).
+    chmod o+x "$(dirname "$dir")"
+    chown postgres:postgres "$dir"
+  fi
+  chmod 700 "$dir"
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    as_pg "$PG_BIN/initdb" -D "$dir/data" -U postgres --auth=trust --no-sync -E UTF8 \
+      --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; fail "initdb failed"; }
+  fi
+  local opts="-c listen_addresses=127.0.0.1 -p $port -k $dir"
+  local extra
+  for extra in "$@"; do opts="$opts -c $extra"; done
+  as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 start -o "$opts" >/dev/null \
+    || { tail -n 20 "$dir/server.log" >&2; fail "Postgres did not start (log: $dir/server.log)"; }
+}
+
+pg_stop() {
+  local dir="$1"
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    as_pg "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+}
+
+# pg_createdb PORT NAME: creates the database unless it exists.
+pg_createdb() {
+  local port="$1" name="$2"
+  if ! "$PG_BIN/psql" -h 127.0.0.1 -p "$port" -U postgres -tAc \
+      "select 1 from pg_database where datname = '$name'" postgres | grep -q 1; then
+    "$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres "$name"
+  fi
+}
+
+# wait_for_http URL SECONDS: polls until URL answers 200.
+wait_for_http() {
+  local url="$1" seconds="$2" i
+  for ((i = 0; i < seconds * 4; i++)); do
+    if curl -fsS -o /dev/null "$url" 2>/dev/null; then return 0; fi
+    sleep 0.25
+  done
+  return 1
+}

@@ -1,0 +1,5 @@
+//! Server functions, one file per resource. Each is a public HTTP endpoint: it parses its
+//! input, calls a use case in `crate::server`, and maps the result. Paths are explicit so they
+//! stay stable (`/api/<endpoint>`).
+
+pub mod topics;

@@ -1,0 +1,62 @@
+//! The HTML shell, the root component and the route table.
+
+use leptos::prelude::*;
+use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode,
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::{
+    components::layout::Layout,
+    pages::{not_found::NotFoundPage, topic::TopicPage, topics::TopicsPage},
+};
+
+/// The document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="bg-stone-50 text-stone-900 antialiased">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/speaking-coach.css" />
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Speaking Coach".to_owned() } else { format!("{page} · Speaking Coach") }
+        } />
+        <Meta
+            name="description"
+            content="Practise speaking with an AI coach: pick a topic, talk it through, replay it."
+        />
+        <Router>
+            <Layout>
+                // Pages wait for their data on the server, so they are complete without
+                // JavaScript and can answer with the right status (404 for an unknown topic).
+                <Routes fallback=NotFoundPage>
+                    <Route path=path!("/") view=TopicsPage ssr=SsrMode::Async />
+                    <Route path=path!("/topics") view=TopicsPage ssr=SsrMode::Async />
+                    <Route path=path!("/topics/:slug") view=TopicPage ssr=SsrMode::Async />
+                </Routes>
+            </Layout>
+        </Router>
+    }
+}

@@ -1,0 +1,69 @@
+//! The frame around every page: skip link, header with navigation, main region, footer.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    view! {
+        <div class="flex min-h-screen flex-col">
+            <a
+                href="#main"
+                class="sr-only focus:not-sr-only focus:absolute focus:left-4 focus:top-4 focus:z-50 focus:rounded-lg focus:bg-white focus:px-4 focus:py-2 focus:shadow"
+            >
+                "Skip to content"
+            </a>
+            <header class="border-b border-stone-200 bg-white">
+                <div class="mx-auto flex h-16 w-full max-w-5xl items-center justify-between gap-4 px-4 sm:px-6">
+                    <a
+                        href="/"
+                        class="focus-ring -mx-2 flex min-h-11 items-center gap-2 rounded-lg px-2 text-lg font-semibold tracking-tight text-stone-900"
+                    >
+                        <Logo />
+                        "Speaking Coach"
+                    </a>
+                    <nav aria-label="Main">
+                        <ul class="flex items-center gap-1">
+                            <li>
+                                <A
+                                    href="/topics"
+                                    attr:class="focus-ring flex min-h-11 items-center rounded-lg px-3 text-base font-medium text-stone-600 hover:bg-stone-100 hover:text-stone-900 aria-[current=page]:text-teal-800"
+                                >
+                                    "Topics"
+                                </A>
+                            </li>
+                        </ul>
+                    </nav>
+                </div>
+            </header>
+            <main id="main" tabindex="-1" class="mx-auto w-full max-w-5xl flex-1 px-4 py-8 sm:px-6 sm:py-12">
+                {children()}
+            </main>
+            <footer class="border-t border-stone-200 bg-white">
+                <div class="mx-auto flex w-full max-w-5xl flex-col gap-1 px-4 py-6 text-sm text-stone-500 sm:flex-row sm:justify-between sm:px-6">
+                    <p>"Your practice sessions are private unless you choose to share one."</p>
+                    <p>"Speaking Coach"</p>
+                </div>
+            </footer>
+        </div>
+    }
+}
+
+#[component]
+fn Logo() -> impl IntoView {
+    view! {
+        <svg
+            aria-hidden="true"
+            viewBox="0 0 32 32"
+            class="h-8 w-8 text-teal-700"
+            fill="none"
+            stroke="currentColor"
+            stroke-width="2.2"
+            stroke-linecap="round"
+            stroke-linejoin="round"
+        >
+            <path d="M6 8.5A3.5 3.5 0 0 1 9.5 5h13A3.5 3.5 0 0 1 26 8.5v9a3.5 3.5 0 0 1-3.5 3.5H14l-6 5v-5.2A3.5 3.5 0 0 1 6 17.5z" />
+            <path d="M12 11.5v3M16 9.5v7M20 11.5v3" />
+        </svg>
+    }
+}

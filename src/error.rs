@@ -1,0 +1,119 @@
+//! `AppError`: the one error type that crosses the server-function boundary.
+//!
+//! Server-side failures (database, storage, upstream HTTP) are converted into it in one place
+//! (`crate::server::error`), which logs the whole cause chain and hands the browser only an
+//! opaque reference. Nothing here ever carries SQL, file paths or secrets.
+
+use leptos::server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum AppError {
+    /// The thing asked for does not exist, or is not the caller's to see.
+    #[error("We couldn't find that {what}.")]
+    NotFound { what: String },
+    /// The request was understood but its content is not acceptable; the message says why.
+    #[error("{message}")]
+    InvalidInput { message: String },
+    /// The caller must sign in first.
+    #[error("Please sign in to continue.")]
+    Unauthorized,
+    /// The browser could not reach the server or could not read its answer.
+    #[error("We couldn't reach Speaking Coach. Check your connection and try again.")]
+    Network { detail: String },
+    /// Something failed on the server. The cause is in the server log under `reference`.
+    #[error("Something went wrong on our side. Please try again in a moment (reference {reference}).")]
+    Internal { reference: String },
+}
+
+impl AppError {
+    pub fn not_found(what: impl Into<String>) -> Self {
+        AppError::NotFound { what: what.into() }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        AppError::InvalidInput {
+            message: message.into(),
+        }
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::NotFound { .. } => 404,
+            AppError::InvalidInput { .. } => 400,
+            AppError::Unauthorized => 401,
+            AppError::Network { .. } => 503,
+            AppError::Internal { .. } => 500,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // The request's arguments could not be read: the caller sent bad input.
+            ServerFnErrorErr::Args(detail) | ServerFnErrorErr::MissingArg(detail) => {
+                AppError::invalid(format!("The request was not understood: {detail}"))
+            }
+            // The browser could not talk to the server or could not read the answer.
+            ServerFnErrorErr::Request(detail)
+            | ServerFnErrorErr::Deserialization(detail)
+            | ServerFnErrorErr::Serialization(detail) => AppError::Network { detail },
+            // Framework failures on the server: never shown in detail.
+            other => AppError::Internal {
+                reference: short_reference(&other.to_string()),
+            },
+        }
+    }
+}
+
+/// A short, stable tag for an error message, so a learner can quote it and we can find it.
+fn short_reference(text: &str) -> String {
+    // FNV-1a: tiny, dependency-free and deterministic on both targets.
+    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{:08x}", hash as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_the_wire_encoding() {
+        let errors = [
+            AppError::not_found("topic"),
+            AppError::invalid("too long"),
+            AppError::Unauthorized,
+            AppError::Internal {
+                reference: "abcd1234".into(),
+            },
+        ];
+        for error in errors {
+            assert_eq!(AppError::de(error.ser()), error);
+        }
+    }
+
+    #[test]
+    fn framework_errors_never_leak_their_text() {
+        let error = AppError::from_server_fn_error(ServerFnErrorErr::ServerError(
+            "relation \"topics\" does not exist".into(),
+        ));
+        let shown = error.to_string();
+        assert!(!shown.contains("relation"), "{shown}");
+        assert_eq!(error.status(), 500);
+    }
+
+    #[test]
+    fn bad_arguments_are_the_callers_fault() {
+        let error = AppError::from_server_fn_error(ServerFnErrorErr::Args("missing field".into()));
+        assert_eq!(error.status(), 400);
+    }
+}

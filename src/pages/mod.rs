@@ -1,0 +1,5 @@
+//! One route component per file.
+
+pub mod not_found;
+pub mod topic;
+pub mod topics;

@@ -1,0 +1,139 @@
+//! `/topics/{slug}`: what the conversation is about, its level, the words to try, and the place
+//! where the learner starts a practice session.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::{
+    api::topics::get_topic,
+    components::{
+        feedback::ErrorPanel,
+        topic_card::{LevelBadge, Minutes},
+    },
+    domain::Topic,
+};
+
+#[component]
+pub fn TopicPage() -> impl IntoView {
+    let params = use_params_map();
+    let slug = move || params.read().get("slug").unwrap_or_default();
+    let topic = Resource::new(slug, get_topic);
+
+    view! {
+        <Suspense fallback=|| view! { <TopicSkeleton /> }>
+            {move || Suspend::new(async move {
+                match topic.await {
+                    Ok(topic) => view! { <TopicDetail topic /> }.into_any(),
+                    Err(error) => {
+                        view! {
+                            <Title text="Topic not found" />
+                            <ErrorPanel error />
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn TopicDetail(topic: Topic) -> impl IntoView {
+    let minutes = topic.suggested_minutes;
+    view! {
+        <Title text=topic.title.clone() />
+        <a
+            href="/topics"
+            class="focus-ring -ml-2 inline-flex min-h-11 items-center gap-1 rounded-lg px-2 text-sm font-medium text-stone-600 hover:text-stone-900"
+        >
+            <span aria-hidden="true">"←"</span>
+            "All topics"
+        </a>
+        <header class="mt-2 max-w-3xl">
+            <div class="flex flex-wrap items-center gap-3">
+                <LevelBadge level=topic.level />
+                <Minutes minutes />
+            </div>
+            <h1 class="mt-4 text-3xl font-semibold tracking-tight text-stone-900 sm:text-4xl">
+                {topic.title.clone()}
+            </h1>
+            <p class="mt-3 text-lg leading-relaxed text-stone-600">{topic.summary.clone()}</p>
+        </header>
+
+        <div class="mt-10 grid gap-6 lg:grid-cols-[minmax(0,1fr)_20rem]">
+            <div class="space-y-6">
+                <section
+                    aria-labelledby="goal-heading"
+                    class="rounded-2xl border border-stone-200 bg-white p-6 shadow-sm"
+                >
+                    <h2 id="goal-heading" class="text-lg font-semibold">
+                        "The conversation"
+                    </h2>
+                    <p class="mt-2 text-lg leading-relaxed text-stone-700">{topic.goal.clone()}</p>
+                </section>
+                <section
+                    aria-labelledby="vocabulary-heading"
+                    class="rounded-2xl border border-stone-200 bg-white p-6 shadow-sm"
+                >
+                    <h2 id="vocabulary-heading" class="text-lg font-semibold">
+                        "Words to try"
+                    </h2>
+                    <p class="mt-1 text-stone-600">
+                        "Use these while you talk. Each one is ticked off when you say it."
+                    </p>
+                    <ul class="mt-4 flex flex-wrap gap-2" aria-label="Target vocabulary">
+                        {topic
+                            .vocabulary
+                            .iter()
+                            .map(|word| {
+                                view! {
+                                    <li class="rounded-full border border-stone-300 bg-stone-50 px-3 py-1.5 text-base text-stone-800">
+                                        {word.clone()}
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                </section>
+            </div>
+
+            <aside
+                aria-labelledby="start-heading"
+                class="h-fit rounded-2xl border border-teal-200 bg-teal-50/60 p-6 lg:sticky lg:top-6"
+            >
+                <h2 id="start-heading" class="text-lg font-semibold text-stone-900">
+                    "Ready to talk?"
+                </h2>
+                <ul class="mt-3 space-y-2 text-base text-stone-700">
+                    <li>{format!("About {minutes} minutes with your coach")}</li>
+                    <li>"Headphones help the coach hear only you"</li>
+                    <li>"Private to you unless you choose to share"</li>
+                </ul>
+                <button
+                    type="button"
+                    disabled
+                    aria-describedby="start-note"
+                    class="mt-6 flex min-h-12 w-full items-center justify-center rounded-xl bg-teal-700 px-5 text-lg font-semibold text-white disabled:cursor-not-allowed disabled:opacity-60"
+                >
+                    "Start practice"
+                </button>
+                <p id="start-note" class="mt-3 text-sm text-stone-600">
+                    "Voice practice is not open yet: it arrives with the next release of Speaking Coach."
+                </p>
+            </aside>
+        </div>
+    }
+}
+
+#[component]
+fn TopicSkeleton() -> impl IntoView {
+    view! {
+        <div role="status" aria-label="Loading topic" class="motion-safe:animate-pulse">
+            <div class="h-6 w-28 rounded-full bg-stone-200"></div>
+            <div class="mt-5 h-9 w-2/3 rounded bg-stone-200"></div>
+            <div class="mt-4 h-5 w-full max-w-2xl rounded bg-stone-100"></div>
+            <div class="mt-10 h-40 rounded-2xl bg-stone-100"></div>
+        </div>
+    }
+}

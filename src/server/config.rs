@@ -1,0 +1,184 @@
+//! Typed configuration, read once at start-up from the environment (and from `.env` in
+//! development). Every variable is documented in `.env.example`; a missing or invalid one stops
+//! the process with a message that names it.
+
+use std::{fmt, num::NonZeroU32};
+
+use secrecy::{ExposeSecret, SecretString};
+
+#[derive(Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: the Postgres database. Secret: it may carry a password.
+    pub database_url: SecretString,
+    /// `DATABASE_MAX_CONNECTIONS`: size of the connection pool (1..=100, default 10).
+    pub database_max_connections: NonZeroU32,
+    /// `LOG_FORMAT`: `pretty` (default) for people, `json` for log collectors.
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is not set; {hint}")]
+    Missing {
+        name: &'static str,
+        hint: &'static str,
+    },
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+impl Config {
+    /// Loads `.env` if there is one (variables already set win), then reads the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        // A missing .env is normal outside development; a malformed one is not ignored silently.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(error) if error.not_found() => {}
+            Err(error) => {
+                return Err(ConfigError::Invalid {
+                    name: ".env",
+                    reason: error.to_string(),
+                });
+            }
+        }
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+
+        let database_url = get("DATABASE_URL").ok_or(ConfigError::Missing {
+            name: "DATABASE_URL",
+            hint: "set it to a Postgres URL such as postgres://user@127.0.0.1:5432/speaking_coach \
+                   (script/server starts a private database and sets it for you)",
+        })?;
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(ConfigError::Invalid {
+                name: "DATABASE_URL",
+                reason: "it must start with postgres:// or postgresql://".into(),
+            });
+        }
+
+        let database_max_connections = match get("DATABASE_MAX_CONNECTIONS") {
+            None => NonZeroU32::new(10).expect("10 is not zero"),
+            Some(raw) => raw
+                .trim()
+                .parse::<NonZeroU32>()
+                .ok()
+                .filter(|n| n.get() <= 100)
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "DATABASE_MAX_CONNECTIONS",
+                    reason: format!("expected a whole number from 1 to 100, got `{raw}`"),
+                })?,
+        };
+
+        let log_format = match get("LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "LOG_FORMAT",
+                    reason: format!("expected `pretty` or `json`, got `{other}`"),
+                });
+            }
+        };
+
+        Ok(Config {
+            database_url: SecretString::from(database_url),
+            database_max_connections,
+            log_format,
+        })
+    }
+
+    pub(crate) fn database_url(&self) -> &str {
+        self.database_url.expose_secret()
+    }
+}
+
+/// Never prints the database URL: it may carry a password.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &"[redacted]")
+            .field("database_max_connections", &self.database_max_connections)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| env.get(name).cloned())
+    }
+
+    const URL: (&str, &str) = ("DATABASE_URL", "postgres://app:s3cret@127.0.0.1:5432/coach");
+
+    #[test]
+    fn minimal_environment_gets_the_defaults() {
+        let config = load(&[URL]).expect("valid");
+        assert_eq!(config.database_max_connections.get(), 10);
+        assert_eq!(config.log_format, LogFormat::Pretty);
+        assert_eq!(config.database_url(), URL.1);
+    }
+
+    #[test]
+    fn missing_database_url_is_named() {
+        let error = load(&[]).unwrap_err();
+        assert!(matches!(error, ConfigError::Missing { name: "DATABASE_URL", .. }));
+        assert!(error.to_string().starts_with("DATABASE_URL is not set"));
+        // Blank counts as missing.
+        let error = load(&[("DATABASE_URL", "  ")]).unwrap_err();
+        assert!(matches!(error, ConfigError::Missing { name: "DATABASE_URL", .. }));
+    }
+
+    #[test]
+    fn a_database_url_of_another_kind_is_invalid() {
+        let error = load(&[("DATABASE_URL", "mysql://localhost/coach")]).unwrap_err();
+        assert!(matches!(error, ConfigError::Invalid { name: "DATABASE_URL", .. }));
+    }
+
+    #[test]
+    fn pool_size_must_be_between_1_and_100() {
+        for bad in ["0", "101", "-3", "ten"] {
+            let error = load(&[URL, ("DATABASE_MAX_CONNECTIONS", bad)]).unwrap_err();
+            assert!(
+                matches!(error, ConfigError::Invalid { name: "DATABASE_MAX_CONNECTIONS", .. }),
+                "{bad}: {error}"
+            );
+            assert!(error.to_string().contains(bad));
+        }
+        let config = load(&[URL, ("DATABASE_MAX_CONNECTIONS", "25")]).expect("valid");
+        assert_eq!(config.database_max_connections.get(), 25);
+    }
+
+    #[test]
+    fn log_format_is_checked() {
+        let config = load(&[URL, ("LOG_FORMAT", "json")]).expect("valid");
+        assert_eq!(config.log_format, LogFormat::Json);
+        let error = load(&[URL, ("LOG_FORMAT", "xml")]).unwrap_err();
+        assert!(matches!(error, ConfigError::Invalid { name: "LOG_FORMAT", .. }));
+    }
+
+    #[test]
+    fn debug_output_hides_the_password() {
+        let config = load(&[URL]).expect("valid");
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+    }
+}

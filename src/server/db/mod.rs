@@ -1,0 +1,37 @@
+//! Postgres: the pool, the migrations, and one module of queries per table.
+
+pub mod topics;
+
+use std::time::Duration;
+
+use sqlx::{PgPool, postgres::PgPoolOptions};
+
+use super::config::Config;
+
+/// Connects to the database and applies every pending migration (under Postgres' advisory lock,
+/// so several instances starting at once are safe).
+pub async fn connect_and_migrate(config: &Config) -> Result<PgPool, sqlx::Error> {
+    let pool = PgPoolOptions::new()
+        .max_connections(config.database_max_connections.get())
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(config.database_url())
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A row that the schema allows but the domain does not: a bug or a bad manual edit.
+#[derive(Debug, thiserror::Error)]
+#[error("row in `{table}` is not valid: {reason}")]
+pub struct CorruptRow {
+    pub table: &'static str,
+    pub reason: String,
+}
+
+impl From<CorruptRow> for crate::error::AppError {
+    fn from(error: CorruptRow) -> Self {
+        super::error::internal("database row", &error)
+    }
+}

@@ -1,0 +1,73 @@
+//! Queries on `topics`.
+
+use sqlx::PgPool;
+
+use super::CorruptRow;
+use crate::domain::{CefrLevel, Topic, TopicSlug};
+
+struct TopicRow {
+    slug: String,
+    title: String,
+    summary: String,
+    level: String,
+    goal: String,
+    vocabulary: Vec<String>,
+    suggested_minutes: i16,
+}
+
+impl TopicRow {
+    fn into_topic(self) -> Result<Topic, CorruptRow> {
+        let corrupt = |reason: String| CorruptRow {
+            table: "topics",
+            reason,
+        };
+        Ok(Topic {
+            slug: TopicSlug::parse(&self.slug).map_err(|e| corrupt(e.to_string()))?,
+            title: self.title,
+            summary: self.summary,
+            level: CefrLevel::parse(&self.level).map_err(|e| corrupt(e.to_string()))?,
+            goal: self.goal,
+            vocabulary: self.vocabulary,
+            suggested_minutes: u8::try_from(self.suggested_minutes)
+                .map_err(|e| corrupt(format!("suggested_minutes: {e}")))?,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TopicQueryError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Corrupt(#[from] CorruptRow),
+}
+
+/// Every topic in the curated order: easiest level first, then by position within a level.
+pub async fn list(pool: &PgPool) -> Result<Vec<Topic>, TopicQueryError> {
+    let rows = sqlx::query_as!(
+        TopicRow,
+        r#"select slug, title, summary, level, goal, vocabulary, suggested_minutes
+           from topics
+           order by level, position"#
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(TopicRow::into_topic)
+        .collect::<Result<_, _>>()?)
+}
+
+/// The topic with this slug, if there is one.
+pub async fn find(pool: &PgPool, slug: &TopicSlug) -> Result<Option<Topic>, TopicQueryError> {
+    let row = sqlx::query_as!(
+        TopicRow,
+        r#"select slug, title, summary, level, goal, vocabulary, suggested_minutes
+           from topics
+           where slug = $1"#,
+        slug.as_str()
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(TopicRow::into_topic).transpose()?)
+}

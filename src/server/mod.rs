@@ -1,0 +1,11 @@
+//! Everything that only runs on the server: configuration, state, start-up, telemetry, the
+//! database and the use cases that server functions call.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod topics;

@@ -1,0 +1,117 @@
+//! Builds the application: state, router, middleware, listener. `main` calls `serve`; tests call
+//! `router` directly and drive it without a socket.
+
+use std::sync::Arc;
+
+use axum::{Router, routing::get};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+use super::{config::Config, db, health, state::AppState, telemetry};
+use crate::app::{App, shell};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("could not read the Leptos site configuration")]
+    Leptos(#[source] leptos::config::errors::LeptosConfigError),
+    #[error("could not connect to the database or apply its migrations")]
+    Database(#[source] sqlx::Error),
+    #[error("could not listen on {addr}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the server failed while running")]
+    Serve(#[source] std::io::Error),
+}
+
+impl From<sqlx::migrate::MigrateError> for StartupError {
+    fn from(error: sqlx::migrate::MigrateError) -> Self {
+        StartupError::Database(error.into())
+    }
+}
+
+/// Connects, migrates and serves until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), StartupError> {
+    let leptos_options = get_configuration(None)
+        .map_err(StartupError::Leptos)?
+        .leptos_options;
+    let addr = leptos_options.site_addr;
+    let db = db::connect_and_migrate(&config)
+        .await
+        .map_err(StartupError::Database)?;
+    let state = AppState {
+        leptos_options,
+        db,
+        config: Arc::new(config),
+    };
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind { addr, source })?;
+    tracing::info!(%addr, "listening on http://{addr}");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(StartupError::Serve)?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The whole application: health checks, server functions, pages, static files.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let request_id = axum::http::HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            // `leptos_routes_with_context` provides `AppState` itself to pages and server fns.
+            || {},
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(telemetry::trace_layer())
+                .layer(PropagateRequestIdLayer::new(request_id)),
+        )
+        .with_state(state)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "could not listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "could not listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,68 @@
+//! Browser unit tests: components mounted into a real DOM in headless Chromium
+//! (`cargo test --target wasm32-unknown-unknown --features hydrate`).
+#![cfg(all(target_arch = "wasm32", feature = "hydrate"))]
+
+use leptos::prelude::*;
+use speaking_coach::{
+    components::topic_card::TopicCard,
+    domain::{CefrLevel, Topic, TopicSlug},
+    pages::topics::LevelFilter,
+};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn topic() -> Topic {
+    Topic {
+        slug: TopicSlug::parse("a-doctors-visit").unwrap(),
+        title: "A doctor's visit".into(),
+        summary: "Explain how you feel.".into(),
+        level: CefrLevel::B1,
+        goal: "Be a calm doctor.".into(),
+        vocabulary: vec!["a headache".into(); 7],
+        suggested_minutes: 4,
+    }
+}
+
+/// Mounts `view` into a fresh container and returns it; the view stays mounted for the test.
+fn mount<V: IntoView + 'static>(view: impl FnOnce() -> V + 'static) -> web_sys::HtmlElement {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let container: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&container).unwrap();
+    leptos::mount::mount_to(container.clone(), view).forget();
+    container
+}
+
+#[wasm_bindgen_test]
+fn a_topic_card_links_to_its_page_and_shows_what_a_learner_needs() {
+    let container = mount(|| view! { <ul><TopicCard topic=topic() /></ul> });
+    let link = container.query_selector("a").unwrap().expect("the card is a link");
+    assert_eq!(link.get_attribute("href").as_deref(), Some("/topics/a-doctors-visit"));
+    let text = container.text_content().unwrap_or_default();
+    assert!(text.contains("A doctor's visit"), "{text}");
+    assert!(text.contains("B1"), "{text}");
+    assert!(text.contains("Intermediate"), "{text}");
+    assert!(text.contains("4 min"), "{text}");
+    assert!(text.contains("7 words to practise"), "{text}");
+}
+
+#[wasm_bindgen_test]
+async fn the_level_filter_marks_the_current_level_and_follows_it() {
+    let selected = RwSignal::new(Some(CefrLevel::B2));
+    let container = mount(move || view! { <LevelFilter selected /> });
+    let current = |container: &web_sys::HtmlElement| {
+        let nodes = container.query_selector_all("[aria-current=page]").unwrap();
+        assert_eq!(nodes.length(), 1, "exactly one option is current");
+        nodes.get(0).unwrap().text_content().unwrap_or_default()
+    };
+    assert_eq!(current(&container), "B2 · Upper intermediate");
+
+    selected.set(None);
+    // Effects run on the next tick of the browser's task queue.
+    leptos::task::Executor::tick().await;
+    assert_eq!(current(&container), "All levels");
+
+    let links = container.query_selector_all("a").unwrap();
+    assert_eq!(links.length(), 5, "all levels and one link per level");
+}

@@ -1,0 +1,101 @@
+//! The router end to end in process: health checks, server functions and server-rendered pages.
+#![cfg(feature = "ssr")]
+
+mod support;
+
+use axum::http::StatusCode;
+use sqlx::PgPool;
+use support::{app, get};
+
+#[sqlx::test]
+async fn healthz_answers_ok(pool: PgPool) {
+    let response = get(&app(pool), "/healthz").await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.body, r#"{"status":"ok"}"#);
+    assert!(response.request_id.is_some(), "every response carries a request id");
+}
+
+#[sqlx::test]
+async fn readyz_reports_the_database(pool: PgPool) {
+    let app = app(pool.clone());
+    let response = get(&app, "/readyz").await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert_eq!(response.body, r#"{"status":"ready","checks":{"database":"ok"}}"#);
+
+    pool.close().await;
+    let response = get(&app, "/readyz").await;
+    assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.body.contains(r#""database":"unavailable""#), "{}", response.body);
+}
+
+#[sqlx::test]
+async fn the_list_server_function_returns_every_topic_as_json(pool: PgPool) {
+    let response = get(&app(pool), "/api/topics/list").await;
+    assert_eq!(response.status, StatusCode::OK);
+    let topics: Vec<speaking_coach::domain::Topic> =
+        serde_json::from_str(&response.body).expect("a JSON list of topics");
+    assert!(topics.len() >= 12);
+}
+
+#[sqlx::test]
+async fn an_unknown_topic_is_a_404_from_the_server_function(pool: PgPool) {
+    let response = get(&app(pool), "/api/topics/get?slug=no-such-topic").await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    assert!(response.body.contains("NotFound"), "{}", response.body);
+}
+
+#[sqlx::test]
+async fn a_server_function_call_without_its_argument_is_a_400(pool: PgPool) {
+    let response = get(&app(pool), "/api/topics/get").await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST, "{}", response.body);
+}
+
+#[sqlx::test]
+async fn the_topics_page_is_rendered_on_the_server(pool: PgPool) {
+    let response = get(&app(pool), "/topics").await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(response.content_type.starts_with("text/html"));
+    for title in ["Ordering at a café", "A job interview", "A debate on remote work"] {
+        assert!(response.body.contains(title), "missing {title}");
+    }
+}
+
+#[sqlx::test]
+async fn the_home_page_shows_the_topics_too(pool: PgPool) {
+    let response = get(&app(pool), "/").await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(response.body.contains("What would you like to talk about?"));
+    assert!(response.body.contains("Negotiating a price"));
+}
+
+#[sqlx::test]
+async fn the_level_filter_works_on_the_server(pool: PgPool) {
+    let response = get(&app(pool), "/topics?level=C1").await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(response.body.contains("A debate on remote work"));
+    assert!(!response.body.contains("Ordering at a café"));
+    assert!(response.body.contains("2 topics at C1"));
+}
+
+#[sqlx::test]
+async fn a_topic_page_shows_goal_and_vocabulary(pool: PgPool) {
+    let response = get(&app(pool), "/topics/negotiating-a-price").await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(response.body.contains("Negotiating a price"));
+    assert!(response.body.contains("meet me halfway"));
+    assert!(response.body.contains("Start practice"));
+}
+
+#[sqlx::test]
+async fn an_unknown_topic_page_is_a_real_404(pool: PgPool) {
+    let response = get(&app(pool), "/topics/no-such-topic").await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    assert!(response.body.contains("find that topic"), "{}", response.body);
+}
+
+#[sqlx::test]
+async fn an_unknown_path_is_a_real_404(pool: PgPool) {
+    let response = get(&app(pool), "/no/such/page").await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    assert!(response.body.contains("find that page"), "{}", response.body);
+}
