@@ -25,7 +25,9 @@ pub enum AppError {
     #[error("We couldn't reach Speaking Coach. Check your connection and try again.")]
     Network { detail: String },
     /// Something failed on the server. The cause is in the server log under `reference`.
-    #[error("Something went wrong on our side. Please try again in a moment (reference {reference}).")]
+    #[error(
+        "Something went wrong on our side. Please try again in a moment (reference {reference})."
+    )]
     Internal { reference: String },
 }
 

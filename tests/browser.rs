@@ -37,8 +37,14 @@ fn mount<V: IntoView + 'static>(view: impl FnOnce() -> V + 'static) -> web_sys::
 #[wasm_bindgen_test]
 fn a_topic_card_links_to_its_page_and_shows_what_a_learner_needs() {
     let container = mount(|| view! { <ul><TopicCard topic=topic() /></ul> });
-    let link = container.query_selector("a").unwrap().expect("the card is a link");
-    assert_eq!(link.get_attribute("href").as_deref(), Some("/topics/a-doctors-visit"));
+    let link = container
+        .query_selector("a")
+        .unwrap()
+        .expect("the card is a link");
+    assert_eq!(
+        link.get_attribute("href").as_deref(),
+        Some("/topics/a-doctors-visit")
+    );
     let text = container.text_content().unwrap_or_default();
     assert!(text.contains("A doctor's visit"), "{text}");
     assert!(text.contains("B1"), "{text}");
@@ -60,7 +66,7 @@ async fn the_level_filter_marks_the_current_level_and_follows_it() {
 
     selected.set(None);
     // Effects run on the next tick of the browser's task queue.
-    leptos::task::Executor::tick().await;
+    leptos::task::tick().await;
     assert_eq!(current(&container), "All levels");
 
     let links = container.query_selector_all("a").unwrap();

@@ -44,7 +44,13 @@ async fn a_topic_is_found_by_its_slug(pool: PgPool) {
 
 #[sqlx::test]
 async fn an_unknown_or_malformed_slug_is_not_found(pool: PgPool) {
-    for slug in ["no-such-topic", "Job Interview", "", "../../etc/passwd", "a--b"] {
+    for slug in [
+        "no-such-topic",
+        "Job Interview",
+        "",
+        "../../etc/passwd",
+        "a--b",
+    ] {
         assert_eq!(
             topics::get(&pool, slug).await,
             Err(AppError::not_found("topic")),

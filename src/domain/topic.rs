@@ -135,7 +135,8 @@ impl Topic {
     }
 }
 
-#[cfg(test)]
+// Native only: proptest and serde_json are host dev-dependencies.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use proptest::prelude::*;

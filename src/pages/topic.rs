@@ -68,7 +68,7 @@ fn TopicDetail(topic: Topic) -> impl IntoView {
                     class="rounded-2xl border border-stone-200 bg-white p-6 shadow-sm"
                 >
                     <h2 id="goal-heading" class="text-lg font-semibold">
-                        "The conversation"
+                        "How the conversation goes"
                     </h2>
                     <p class="mt-2 text-lg leading-relaxed text-stone-700">{topic.goal.clone()}</p>
                 </section>

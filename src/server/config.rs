@@ -140,17 +140,35 @@ mod tests {
     #[test]
     fn missing_database_url_is_named() {
         let error = load(&[]).unwrap_err();
-        assert!(matches!(error, ConfigError::Missing { name: "DATABASE_URL", .. }));
+        assert!(matches!(
+            error,
+            ConfigError::Missing {
+                name: "DATABASE_URL",
+                ..
+            }
+        ));
         assert!(error.to_string().starts_with("DATABASE_URL is not set"));
         // Blank counts as missing.
         let error = load(&[("DATABASE_URL", "  ")]).unwrap_err();
-        assert!(matches!(error, ConfigError::Missing { name: "DATABASE_URL", .. }));
+        assert!(matches!(
+            error,
+            ConfigError::Missing {
+                name: "DATABASE_URL",
+                ..
+            }
+        ));
     }
 
     #[test]
     fn a_database_url_of_another_kind_is_invalid() {
         let error = load(&[("DATABASE_URL", "mysql://localhost/coach")]).unwrap_err();
-        assert!(matches!(error, ConfigError::Invalid { name: "DATABASE_URL", .. }));
+        assert!(matches!(
+            error,
+            ConfigError::Invalid {
+                name: "DATABASE_URL",
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -158,7 +176,13 @@ mod tests {
         for bad in ["0", "101", "-3", "ten"] {
             let error = load(&[URL, ("DATABASE_MAX_CONNECTIONS", bad)]).unwrap_err();
             assert!(
-                matches!(error, ConfigError::Invalid { name: "DATABASE_MAX_CONNECTIONS", .. }),
+                matches!(
+                    error,
+                    ConfigError::Invalid {
+                        name: "DATABASE_MAX_CONNECTIONS",
+                        ..
+                    }
+                ),
                 "{bad}: {error}"
             );
             assert!(error.to_string().contains(bad));
@@ -172,7 +196,13 @@ mod tests {
         let config = load(&[URL, ("LOG_FORMAT", "json")]).expect("valid");
         assert_eq!(config.log_format, LogFormat::Json);
         let error = load(&[URL, ("LOG_FORMAT", "xml")]).unwrap_err();
-        assert!(matches!(error, ConfigError::Invalid { name: "LOG_FORMAT", .. }));
+        assert!(matches!(
+            error,
+            ConfigError::Invalid {
+                name: "LOG_FORMAT",
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! The one place where server-side failures become `AppError`: the cause chain is logged once,
 //! with a reference, and the browser gets only that reference.
 
+use axum::{body::Body, extract::Request, http::StatusCode, middleware::Next, response::Response};
+use leptos::server_fn::{error::FromServerFnError, error::SERVER_FN_ERROR_HEADER};
+
 use crate::{error::AppError, server::telemetry::cause_chain};
 
 /// Logs `error` with its whole cause chain and returns an opaque internal error.
@@ -16,15 +19,28 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
-/// Sets the HTTP status of the current response from the outcome of a server function, so a
-/// `NotFound` is answered with 404 rather than the framework's default 500. Inside server-side
-/// rendering it sets the status of the page being rendered.
-pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    if let Err(error) = &result
-        && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
-        && let Ok(status) = axum::http::StatusCode::from_u16(error.status())
-    {
-        response.set_status(status);
+/// Gives server-function error responses the status of their `AppError` (404, 400, 401, ...).
+///
+/// The framework answers every server-function error with 500, including arguments that could
+/// not be read before our code ran. This middleware reads the (small) error body it marks with
+/// `serverfnerror`, decodes the `AppError` and sets the matching status, so a bad request is
+/// never reported as a server failure.
+pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if !response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+        return response;
     }
-    result
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BODY).await else {
+        parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+        return Response::from_parts(parts, Body::empty());
+    };
+    let error = AppError::de(bytes.clone());
+    if let Ok(status) = StatusCode::from_u16(error.status()) {
+        parts.status = status;
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
+
+/// An `AppError` is a few hundred bytes; anything larger is not one of ours.
+const MAX_ERROR_BODY: usize = 64 * 1024;

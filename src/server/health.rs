@@ -46,10 +46,21 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
     };
     if database_ok {
         let checks = Checks { database: "ok" };
-        (StatusCode::OK, Json(Readiness { status: "ready", checks }))
+        (
+            StatusCode::OK,
+            Json(Readiness {
+                status: "ready",
+                checks,
+            }),
+        )
     } else {
-        let checks = Checks { database: "unavailable" };
-        let body = Readiness { status: "unavailable", checks };
+        let checks = Checks {
+            database: "unavailable",
+        };
+        let body = Readiness {
+            status: "unavailable",
+            checks,
+        };
         (StatusCode::SERVICE_UNAVAILABLE, Json(body))
     }
 }

@@ -9,7 +9,7 @@ use tower_http::{
     request_id::RequestId,
     trace::{DefaultOnBodyChunk, DefaultOnEos, MakeSpan, OnFailure, OnResponse, TraceLayer},
 };
-use tracing::{Span, field};
+use tracing::Span;
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 use super::config::{Config, LogFormat};
@@ -18,11 +18,15 @@ use super::config::{Config, LogFormat};
 const DEFAULT_FILTER: &str = "info,speaking_coach=info,tower_http=warn,sqlx=warn";
 
 pub fn init(config: &Config) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let registry = tracing_subscriber::registry().with(filter);
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     // A second init (tests) is harmless: the first subscriber stays.
     let _ = match config.log_format {
-        LogFormat::Pretty => registry.with(fmt::layer().compact()).try_init(),
+        LogFormat::Pretty => registry
+            .with(fmt::layer().compact().with_ansi(ansi))
+            .try_init(),
         LogFormat::Json => registry
             .with(fmt::layer().json().flatten_event(true))
             .try_init(),
@@ -73,8 +77,6 @@ impl MakeSpan<Body> for RequestSpan {
             method = %request.method(),
             path = request.uri().path(),
             request_id,
-            status = field::Empty,
-            latency_ms = field::Empty,
         )
     }
 }
@@ -83,11 +85,9 @@ impl MakeSpan<Body> for RequestSpan {
 pub struct LogResponse;
 
 impl<B> OnResponse<B> for LogResponse {
-    fn on_response(self, response: &Response<B>, latency: Duration, span: &Span) {
+    fn on_response(self, response: &Response<B>, latency: Duration, _span: &Span) {
         let status = response.status().as_u16();
         let latency_ms = latency.as_millis() as u64;
-        span.record("status", status);
-        span.record("latency_ms", latency_ms);
         tracing::info!(status, latency_ms, "request finished");
     }
 }

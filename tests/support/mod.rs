@@ -37,9 +37,16 @@ pub struct TestResponse {
     pub body: String,
 }
 
+/// GETs `uri` as a browser would: server functions (`/api/…`) as `fetch` calls that want JSON,
+/// everything else as a page.
 pub async fn get(app: &Router, uri: &str) -> TestResponse {
+    let accept = if uri.starts_with("/api/") {
+        "application/json"
+    } else {
+        "text/html"
+    };
     let request = Request::get(uri)
-        .header(header::ACCEPT, "text/html,application/json")
+        .header(header::ACCEPT, accept)
         .body(Body::empty())
         .expect("request builds");
     let response = app.clone().oneshot(request).await.expect("router answers");
