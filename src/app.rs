@@ -9,9 +9,31 @@ use leptos_router::{
 };
 
 use crate::{
+    api::auth::{DeleteAccount, SignIn, SignOut, SignUp, current_account},
     components::layout::Layout,
-    pages::{not_found::NotFoundPage, topic::TopicPage, topics::TopicsPage},
+    domain::account::Account,
+    error::AppError,
+    pages::{
+        account::{AccountDeletedPage, AccountPage},
+        auth::{SignInPage, SignUpPage},
+        not_found::NotFoundPage,
+        topic::TopicPage,
+        topics::TopicsPage,
+    },
 };
+
+/// The account actions, shared so that the header follows sign-in and sign-out at once.
+#[derive(Clone, Copy)]
+pub struct AuthActions {
+    pub sign_in: ServerAction<SignIn>,
+    pub sign_up: ServerAction<SignUp>,
+    pub sign_out: ServerAction<SignOut>,
+    pub delete_account: ServerAction<DeleteAccount>,
+}
+
+/// The signed-in learner's account (`None` for a visitor), refetched after every account action.
+#[derive(Clone, Copy)]
+pub struct CurrentAccount(pub Resource<Result<Option<Account>, AppError>>);
 
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -37,6 +59,28 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     mark_hydrated();
+    #[cfg(feature = "ssr")]
+    crate::server::security::apply_page_policy();
+
+    let actions = AuthActions {
+        sign_in: ServerAction::new(),
+        sign_up: ServerAction::new(),
+        sign_out: ServerAction::new(),
+        delete_account: ServerAction::new(),
+    };
+    provide_context(actions);
+    let account = Resource::new(
+        move || {
+            (
+                actions.sign_in.version().get(),
+                actions.sign_up.version().get(),
+                actions.sign_out.version().get(),
+                actions.delete_account.version().get(),
+            )
+        },
+        |_| current_account(),
+    );
+    provide_context(CurrentAccount(account));
 
     view! {
         <Stylesheet id="leptos" href="/pkg/speaking-coach.css" />
@@ -56,6 +100,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=TopicsPage ssr=SsrMode::Async />
                     <Route path=path!("/topics") view=TopicsPage ssr=SsrMode::Async />
                     <Route path=path!("/topics/:slug") view=TopicPage ssr=SsrMode::Async />
+                    <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
+                    <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/account-deleted")
+                        view=AccountDeletedPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </Layout>
         </Router>

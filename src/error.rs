@@ -21,6 +21,9 @@ pub enum AppError {
     /// The caller must sign in first.
     #[error("Please sign in to continue.")]
     Unauthorized,
+    /// Too many attempts in a short time (sign-in, sign-up); try again after the wait.
+    #[error("Too many attempts. Please wait {} and try again.", wait_text(*retry_after_secs))]
+    TooManyRequests { retry_after_secs: u64 },
     /// The browser could not reach the server or could not read its answer.
     #[error("We couldn't reach Speaking Coach. Check your connection and try again.")]
     Network { detail: String },
@@ -48,6 +51,7 @@ impl AppError {
             AppError::NotFound { .. } => 404,
             AppError::InvalidInput { .. } => 400,
             AppError::Unauthorized => 401,
+            AppError::TooManyRequests { .. } => 429,
             AppError::Network { .. } => 503,
             AppError::Internal { .. } => 500,
         }
@@ -72,6 +76,15 @@ impl FromServerFnError for AppError {
                 reference: short_reference(&other.to_string()),
             },
         }
+    }
+}
+
+fn wait_text(seconds: u64) -> String {
+    match seconds {
+        0..=1 => "a second".to_owned(),
+        2..=59 => format!("{seconds} seconds"),
+        60..=119 => "a minute".to_owned(),
+        _ => format!("{} minutes", seconds.div_ceil(60)),
     }
 }
 
@@ -111,6 +124,39 @@ mod tests {
         let shown = error.to_string();
         assert!(!shown.contains("relation"), "{shown}");
         assert_eq!(error.status(), 500);
+    }
+
+    #[test]
+    fn waits_read_naturally() {
+        let shown = |secs| {
+            AppError::TooManyRequests {
+                retry_after_secs: secs,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            shown(1),
+            "Too many attempts. Please wait a second and try again."
+        );
+        assert_eq!(
+            shown(45),
+            "Too many attempts. Please wait 45 seconds and try again."
+        );
+        assert_eq!(
+            shown(61),
+            "Too many attempts. Please wait a minute and try again."
+        );
+        assert_eq!(
+            shown(121),
+            "Too many attempts. Please wait 3 minutes and try again."
+        );
+        assert_eq!(
+            AppError::TooManyRequests {
+                retry_after_secs: 5
+            }
+            .status(),
+            429
+        );
     }
 
     #[test]

@@ -4,7 +4,10 @@
 use speaking_coach::{
     domain::{CefrLevel, TopicSlug},
     error::AppError,
-    server::{db, topics},
+    server::{
+        db::{self, CorruptRow, topics::TopicQueryError},
+        topics,
+    },
 };
 use sqlx::PgPool;
 
@@ -73,7 +76,14 @@ async fn a_corrupt_row_is_an_internal_error_not_a_panic(pool: PgPool) {
     let error = topics::list(&pool).await.unwrap_err();
     assert!(matches!(error, AppError::Internal { .. }), "{error:?}");
     assert!(!error.to_string().contains("Bad Slug"));
-    // The query layer itself reports what is wrong, for the log.
+    // The query layer names the broken row for the log; healthy rows still load one by one.
+    assert!(matches!(
+        db::topics::list(&pool).await,
+        Err(TopicQueryError::Corrupt(CorruptRow {
+            table: "topics",
+            ..
+        }))
+    ));
     let slug = TopicSlug::parse("a-job-interview").unwrap();
     assert!(db::topics::find(&pool, &slug).await.unwrap().is_some());
 }

@@ -2,4 +2,5 @@
 //! input, calls a use case in `crate::server`, and maps the result. Paths are explicit so they
 //! stay stable (`/api/<endpoint>`).
 
+pub mod auth;
 pub mod topics;

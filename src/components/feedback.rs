@@ -46,6 +46,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         AppError::Network { .. } => ("You seem to be offline".to_owned(), Some("Try again")),
         AppError::InvalidInput { .. } => ("That didn't work".to_owned(), None),
         AppError::Unauthorized => ("Please sign in".to_owned(), None),
+        AppError::TooManyRequests { .. } => ("Please slow down".to_owned(), Some("Try again")),
         AppError::Internal { .. } => ("Something went wrong".to_owned(), Some("Try again")),
     };
     let message = match &error {

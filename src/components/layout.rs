@@ -3,6 +3,8 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::app::{AuthActions, CurrentAccount};
+
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     view! {
@@ -25,13 +27,11 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <nav aria-label="Main">
                         <ul class="flex items-center gap-1">
                             <li>
-                                <A
-                                    href="/topics"
-                                    attr:class="focus-ring flex min-h-11 items-center rounded-lg px-3 text-base font-medium text-stone-600 hover:bg-stone-100 hover:text-stone-900 aria-[current=page]:text-teal-800"
-                                >
+                                <A href="/topics" attr:class=NAV_LINK>
                                     "Topics"
                                 </A>
                             </li>
+                            <AccountNav />
                         </ul>
                     </nav>
                 </div>
@@ -46,6 +46,50 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </div>
             </footer>
         </div>
+    }
+}
+
+const NAV_LINK: &str = "focus-ring flex min-h-11 items-center rounded-lg px-3 text-base font-medium text-stone-600 hover:bg-stone-100 hover:text-stone-900 aria-[current=page]:text-teal-800";
+
+/// "Sign in" for visitors; "Account" and "Sign out" for signed-in learners.
+#[component]
+fn AccountNav() -> impl IntoView {
+    let CurrentAccount(account) = expect_context::<CurrentAccount>();
+    let actions = expect_context::<AuthActions>();
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match account.await {
+                    Ok(Some(_)) => {
+                        view! {
+                            <li>
+                                <A href="/account" attr:class=NAV_LINK>
+                                    "Account"
+                                </A>
+                            </li>
+                            <li>
+                                <ActionForm action=actions.sign_out>
+                                    <button type="submit" class=NAV_LINK>
+                                        "Sign out"
+                                    </button>
+                                </ActionForm>
+                            </li>
+                        }
+                            .into_any()
+                    }
+                    _ => {
+                        view! {
+                            <li>
+                                <A href="/sign-in" attr:class=NAV_LINK>
+                                    "Sign in"
+                                </A>
+                            </li>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Transition>
     }
 }
 

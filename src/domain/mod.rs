@@ -1,5 +1,7 @@
 //! Newtypes and pure logic shared by the browser and the server. No IO lives here.
 
+pub mod account;
 pub mod topic;
 
+pub use account::{Email, Password};
 pub use topic::{CefrLevel, Topic, TopicSlug};

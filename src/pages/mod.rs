@@ -1,5 +1,7 @@
 //! One route component per file.
 
+pub mod account;
+pub mod auth;
 pub mod not_found;
 pub mod topic;
 pub mod topics;

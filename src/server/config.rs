@@ -14,6 +14,12 @@ pub struct Config {
     pub database_max_connections: NonZeroU32,
     /// `LOG_FORMAT`: `pretty` (default) for people, `json` for log collectors.
     pub log_format: LogFormat,
+    /// `PUBLIC_URL`: the origin learners reach the app at (default `http://127.0.0.1:3000`).
+    /// Cookies are `Secure` when it is `https`.
+    pub public_url: String,
+    /// `AUTH_ATTEMPTS_PER_MINUTE`: sign-in and sign-up attempts allowed per client address
+    /// (1..=10000, default 20). Each account also gets 5 attempts, then one every 2 minutes.
+    pub auth_attempts_per_minute: NonZeroU32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,16 +96,60 @@ impl Config {
             }
         };
 
+        let public_url = match get("PUBLIC_URL") {
+            None => "http://127.0.0.1:3000".to_owned(),
+            Some(raw) => parse_origin(raw.trim()).ok_or_else(|| ConfigError::Invalid {
+                name: "PUBLIC_URL",
+                reason: format!(
+                    "expected an origin such as https://coach.example.org (no path), got `{raw}`"
+                ),
+            })?,
+        };
+
+        let auth_attempts_per_minute = match get("AUTH_ATTEMPTS_PER_MINUTE") {
+            None => NonZeroU32::new(20).expect("20 is not zero"),
+            Some(raw) => raw
+                .trim()
+                .parse::<NonZeroU32>()
+                .ok()
+                .filter(|n| n.get() <= 10_000)
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "AUTH_ATTEMPTS_PER_MINUTE",
+                    reason: format!("expected a whole number from 1 to 10000, got `{raw}`"),
+                })?,
+        };
+
         Ok(Config {
             database_url: SecretString::from(database_url),
             database_max_connections,
             log_format,
+            public_url,
+            auth_attempts_per_minute,
         })
     }
 
     pub(crate) fn database_url(&self) -> &str {
         self.database_url.expose_secret()
     }
+
+    /// Whether cookies must only travel over HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+/// `scheme://host[:port]` with an http(s) scheme and nothing after the authority (a trailing `/`
+/// is dropped).
+fn parse_origin(raw: &str) -> Option<String> {
+    let trimmed = raw.strip_suffix('/').unwrap_or(raw);
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))?;
+    let authority_ok = !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    authority_ok.then(|| trimmed.to_owned())
 }
 
 /// Never prints the database URL: it may carry a password.
@@ -109,6 +159,8 @@ impl fmt::Debug for Config {
             .field("database_url", &"[redacted]")
             .field("database_max_connections", &self.database_max_connections)
             .field("log_format", &self.log_format)
+            .field("public_url", &self.public_url)
+            .field("auth_attempts_per_minute", &self.auth_attempts_per_minute)
             .finish()
     }
 }
@@ -200,6 +252,47 @@ mod tests {
             error,
             ConfigError::Invalid {
                 name: "LOG_FORMAT",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn public_url_is_an_origin_and_decides_secure_cookies() {
+        let config = load(&[URL]).expect("valid");
+        assert_eq!(config.public_url, "http://127.0.0.1:3000");
+        assert!(!config.secure_cookies());
+        let config = load(&[URL, ("PUBLIC_URL", "https://coach.example.org/")]).expect("valid");
+        assert_eq!(config.public_url, "https://coach.example.org");
+        assert!(config.secure_cookies());
+        for bad in [
+            "coach.example.org",
+            "ftp://x.org",
+            "https://x.org/app",
+            "https://",
+        ] {
+            let error = load(&[URL, ("PUBLIC_URL", bad)]).unwrap_err();
+            assert!(
+                matches!(
+                    error,
+                    ConfigError::Invalid {
+                        name: "PUBLIC_URL",
+                        ..
+                    }
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn auth_attempts_are_bounded() {
+        assert_eq!(load(&[URL]).unwrap().auth_attempts_per_minute.get(), 20);
+        let error = load(&[URL, ("AUTH_ATTEMPTS_PER_MINUTE", "0")]).unwrap_err();
+        assert!(matches!(
+            error,
+            ConfigError::Invalid {
+                name: "AUTH_ATTEMPTS_PER_MINUTE",
                 ..
             }
         ));

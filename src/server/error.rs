@@ -27,7 +27,11 @@ impl From<sqlx::Error> for AppError {
 /// never reported as a server failure.
 pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
-    if !response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
+    // Only the framework's blanket 500 is rewritten: a plain form post that failed is answered
+    // with a redirect back to the form (the error travels in its URL) and must stay one.
+    if !response.headers().contains_key(SERVER_FN_ERROR_HEADER)
+        || response.status() != StatusCode::INTERNAL_SERVER_ERROR
+    {
         return response;
     }
     let (mut parts, body) = response.into_parts();
@@ -44,3 +48,18 @@ pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
 
 /// An `AppError` is a few hundred bytes; anything larger is not one of ours.
 const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// `AppError` as a plain axum response (routes outside server functions): its status and the same
+/// JSON body a server function would send.
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, self.ser()).into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        );
+        response
+    }
+}

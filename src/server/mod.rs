@@ -1,10 +1,12 @@
 //! Everything that only runs on the server: configuration, state, start-up, telemetry, the
 //! database and the use cases that server functions call.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod health;
+pub mod security;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

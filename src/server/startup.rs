@@ -1,15 +1,21 @@
 //! Builds the application: state, router, middleware, listener. `main` calls `serve`; tests call
 //! `router` directly and drive it without a socket.
 
-use std::sync::Arc;
+use std::{net::SocketAddr, time::Duration};
 
-use axum::{Router, routing::get};
+use axum::{Router, middleware::from_fn, routing::get};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_sessions::{
+    Expiry, SessionManagerLayer,
+    cookie::{SameSite, time},
+    session_store::ExpiredDeletion,
+};
+use tower_sessions_sqlx_store::PostgresStore;
 
-use super::{config::Config, db, error, health, state::AppState, telemetry};
+use super::{config::Config, db, error, health, security, state::AppState, telemetry};
 use crate::app::{App, shell};
 
 #[derive(Debug, thiserror::Error)]
@@ -43,17 +49,15 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     let db = db::connect_and_migrate(&config)
         .await
         .map_err(StartupError::Database)?;
-    let state = AppState {
-        leptos_options,
-        db,
-        config: Arc::new(config),
-    };
+    let state = AppState::new(leptos_options, db, config);
+    spawn_housekeeping(&state);
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| StartupError::Bind { addr, source })?;
     tracing::info!(%addr, "listening on http://{addr}");
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(StartupError::Serve)?;
@@ -61,10 +65,19 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     Ok(())
 }
 
+/// The name of the session cookie. It holds only the session id.
+pub const SESSION_COOKIE: &str = "sc_session";
+
 /// The whole application: health checks, server functions, pages, static files.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let request_id = axum::http::HeaderName::from_static("x-request-id");
+    let sessions = SessionManagerLayer::new(PostgresStore::new(state.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -79,14 +92,38 @@ pub fn router(state: AppState) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn(error::server_fn_error_status))
+        .layer(from_fn(error::server_fn_error_status))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(telemetry::trace_layer())
-                .layer(PropagateRequestIdLayer::new(request_id)),
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(from_fn(security::security_headers))
+                .layer(from_fn(security::same_origin_writes))
+                .layer(sessions),
         )
         .with_state(state)
+}
+
+/// Background upkeep: expired sessions leave the store, idle rate-limit keys leave memory.
+fn spawn_housekeeping(state: &AppState) {
+    let store = PostgresStore::new(state.db.clone());
+    tokio::spawn(async move {
+        if let Err(error) = store
+            .continuously_delete_expired(Duration::from_secs(3600))
+            .await
+        {
+            tracing::warn!(%error, "expired-session cleanup stopped");
+        }
+    });
+    let limits = state.auth_limits.clone();
+    tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            limits.forget_idle();
+        }
+    });
 }
 
 async fn shutdown_signal() {

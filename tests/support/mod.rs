@@ -2,8 +2,6 @@
 //! driven without a socket.
 #![allow(dead_code)]
 
-use std::sync::Arc;
-
 use axum::{
     Router,
     body::Body,
@@ -16,25 +14,52 @@ use sqlx::PgPool;
 use tower::ServiceExt;
 
 pub fn app(db: PgPool) -> Router {
-    let config = Config::from_lookup(|name| {
-        (name == "DATABASE_URL").then(|| "postgres://unused@127.0.0.1/unused".to_owned())
+    app_with(db, &[])
+}
+
+/// The app with configuration variables set on top of the minimal test configuration.
+pub fn app_with(db: PgPool, vars: &[(&str, &str)]) -> Router {
+    let config = Config::from_lookup(|name| match name {
+        "DATABASE_URL" => Some("postgres://unused@127.0.0.1/unused".to_owned()),
+        _ => vars
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| (*value).to_owned()),
     })
     .expect("test configuration is valid");
     let leptos_options = LeptosOptions::builder()
         .output_name("speaking-coach")
         .build();
-    startup::router(AppState {
-        leptos_options,
-        db,
-        config: Arc::new(config),
-    })
+    startup::router(AppState::new(leptos_options, db, config))
 }
 
 pub struct TestResponse {
     pub status: StatusCode,
     pub content_type: String,
     pub request_id: Option<String>,
+    pub headers: axum::http::HeaderMap,
     pub body: String,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The session cookie this response sets, as `name=value`.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(speaking_coach::server::startup::SESSION_COOKIE))
+            .and_then(|v| v.split(';').next())
+            .map(str::to_owned)
+    }
+
+    pub fn set_cookie_header(&self) -> Option<&str> {
+        self.header("set-cookie")
+    }
 }
 
 /// GETs `uri` as a browser would: server functions (`/api/…`) as `fetch` calls that want JSON,
@@ -49,11 +74,14 @@ pub async fn get(app: &Router, uri: &str) -> TestResponse {
         .header(header::ACCEPT, accept)
         .body(Body::empty())
         .expect("request builds");
-    let response = app.clone().oneshot(request).await.expect("router answers");
+    into_test_response(app.clone().oneshot(request).await.expect("router answers")).await
+}
+
+async fn into_test_response(response: axum::response::Response) -> TestResponse {
     let status = response.status();
+    let headers = response.headers().clone();
     let header_text = |name: &str| {
-        response
-            .headers()
+        headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
@@ -70,6 +98,153 @@ pub async fn get(app: &Router, uri: &str) -> TestResponse {
         status,
         content_type,
         request_id,
+        headers,
         body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// The origin the in-process tests pretend to be served from.
+pub const HOST: &str = "coach.test";
+pub const ORIGIN: &str = "http://coach.test";
+
+/// A request to the app, as a browser on the app's own pages would send it.
+pub struct Call {
+    method: &'static str,
+    uri: String,
+    form: Vec<(String, String)>,
+    cookie: Option<String>,
+    origin: Option<String>,
+    accept: &'static str,
+}
+
+impl Call {
+    pub fn get(uri: &str) -> Self {
+        Call::new("GET", uri)
+    }
+
+    pub fn post(uri: &str) -> Self {
+        Call::new("POST", uri)
+    }
+
+    fn new(method: &'static str, uri: &str) -> Self {
+        Call {
+            method,
+            uri: uri.to_owned(),
+            form: Vec::new(),
+            cookie: None,
+            origin: Some(ORIGIN.to_owned()),
+            accept: if uri.starts_with("/api/") {
+                "application/json"
+            } else {
+                "text/html"
+            },
+        }
+    }
+
+    pub fn field(mut self, name: &str, value: &str) -> Self {
+        self.form.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn cookie(mut self, cookie: &str) -> Self {
+        self.cookie = Some(cookie.to_owned());
+        self
+    }
+
+    pub fn origin(mut self, origin: Option<&str>) -> Self {
+        self.origin = origin.map(str::to_owned);
+        self
+    }
+
+    /// As a plain HTML form submission (JavaScript off) rather than the wasm client.
+    pub fn plain_form(mut self) -> Self {
+        self.accept = "text/html";
+        self
+    }
+
+    pub async fn send(self, app: &Router) -> TestResponse {
+        let body = serde_urlencoded(&self.form);
+        let mut request = Request::builder()
+            .method(self.method)
+            .uri(&self.uri)
+            .header(header::HOST, HOST)
+            .header(header::ACCEPT, self.accept)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(origin) = &self.origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        if let Some(cookie) = &self.cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        let request = request.body(Body::from(body)).expect("request builds");
+        into_test_response(app.clone().oneshot(request).await.expect("router answers")).await
+    }
+}
+
+fn serde_urlencoded(pairs: &[(String, String)]) -> String {
+    let encode = |text: &str| -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A password that meets the rules.
+pub const PASSWORD: &str = "a long enough passphrase";
+
+/// Signs up `email` and returns the session cookie (`name=value`).
+pub async fn sign_up(app: &Router, email: &str) -> String {
+    let response = Call::post("/api/auth/sign-up")
+        .field("email", email)
+        .field("password", PASSWORD)
+        .send(app)
+        .await;
+    assert_eq!(
+        response.status,
+        StatusCode::OK,
+        "sign-up failed: {}",
+        response.body
+    );
+    response
+        .session_cookie()
+        .expect("sign-up sets a session cookie")
+}
+
+/// Two learners with their session cookies, for ownership tests: whatever A owns, B must get
+/// "not found" for (404, never 403: B must not learn that it exists).
+pub struct TwoUsers {
+    pub a: String,
+    pub b: String,
+}
+
+pub async fn two_users(app: &Router) -> TwoUsers {
+    TwoUsers {
+        a: sign_up(app, "owner@example.org").await,
+        b: sign_up(app, "other@example.org").await,
+    }
+}
+
+impl TwoUsers {
+    /// Sends `call` as B and checks B is told the resource does not exist.
+    pub async fn assert_hidden_from_b(&self, app: &Router, call: Call) {
+        let uri = call.uri.clone();
+        let response = call.cookie(&self.b).send(app).await;
+        assert_eq!(
+            response.status,
+            StatusCode::NOT_FOUND,
+            "{uri} as user B: {}",
+            response.body
+        );
     }
 }

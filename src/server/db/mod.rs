@@ -1,6 +1,7 @@
 //! Postgres: the pool, the migrations, and one module of queries per table.
 
 pub mod topics;
+pub mod users;
 
 use std::time::Duration;
 

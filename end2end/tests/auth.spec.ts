@@ -1,0 +1,97 @@
+import { test, expect, waitForHydration } from "./fixtures";
+import type { Page } from "@playwright/test";
+
+const PASSWORD = "a long enough passphrase";
+
+/** A fresh, never-used email for each test (tests run in parallel against one database). */
+function freshEmail(testInfo: { title: string; project: { name: string } }) {
+  const slug = testInfo.title.toLowerCase().replace(/[^a-z0-9]+/g, "-").slice(0, 30);
+  return `${slug}-${testInfo.project.name}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.org`;
+}
+
+async function signUp(page: Page, email: string) {
+  await page.goto("/sign-up");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account" }).click();
+}
+
+for (const javaScriptEnabled of [true, false]) {
+  test.describe(`accounts, JavaScript ${javaScriptEnabled ? "on" : "off"}`, () => {
+    test.use({ javaScriptEnabled });
+
+    test("sign up, sign out, sign in", async ({ page }, testInfo) => {
+      const email = freshEmail(testInfo);
+      if (javaScriptEnabled) {
+        await page.goto("/sign-up");
+        await waitForHydration(page);
+      }
+      await signUp(page, email);
+      await expect(page).toHaveURL(/\/topics$/);
+      await expect(page.getByRole("link", { name: "Account" })).toBeVisible();
+
+      await page.getByRole("link", { name: "Account" }).click();
+      await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+      await expect(page.getByText(email)).toBeVisible();
+
+      await page.getByRole("main").getByRole("button", { name: "Sign out" }).click();
+      await expect(page).toHaveURL(/\/$/);
+      await expect(page.getByRole("link", { name: "Sign in" })).toBeVisible();
+
+      await page.goto("/sign-in");
+      await page.getByLabel("Email").fill(email);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await expect(page).toHaveURL(/\/topics$/);
+      await expect(page.getByRole("link", { name: "Account" })).toBeVisible();
+    });
+
+    test("a wrong password is explained and nothing else changes", async ({ page }, testInfo) => {
+      const email = freshEmail(testInfo);
+      await signUp(page, email);
+      await expect(page.getByRole("link", { name: "Account" })).toBeVisible();
+      await page.getByRole("banner").getByRole("button", { name: "Sign out" }).click();
+      await expect(page.getByRole("link", { name: "Sign in" })).toBeVisible();
+
+      await page.goto("/sign-in");
+      await page.getByLabel("Email").fill(email);
+      await page.getByLabel("Password").fill("not the right password");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await expect(page.getByRole("alert")).toContainText("don't match an account");
+      await expect(page.getByRole("link", { name: "Sign in" })).toBeVisible();
+    });
+
+    test("the account page sends a visitor to sign in and back", async ({ page }, testInfo) => {
+      const email = freshEmail(testInfo);
+      await signUp(page, email);
+      await page.getByRole("banner").getByRole("button", { name: "Sign out" }).click();
+      await expect(page.getByRole("link", { name: "Sign in" })).toBeVisible();
+
+      await page.goto("/account");
+      await expect(page).toHaveURL(/\/sign-in\?next=\/account$/);
+      await page.getByLabel("Email").fill(email);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await expect(page).toHaveURL(/\/account$/);
+      await expect(page.getByText(email)).toBeVisible();
+    });
+  });
+}
+
+test("deleting the account needs confirmation and signs out", async ({ page }, testInfo) => {
+  const email = freshEmail(testInfo);
+  await signUp(page, email);
+  await page.goto("/account");
+  await waitForHydration(page);
+  await page.getByLabel("I understand that everything in my account will be deleted").check();
+  await page.getByRole("button", { name: "Delete my account" }).click();
+  await expect(page).toHaveURL(/\/account-deleted$/);
+  await expect(page.getByRole("heading", { name: "Your account has been deleted" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "Sign in" })).toBeVisible();
+
+  await page.goto("/sign-in");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toContainText("don't match an account");
+});

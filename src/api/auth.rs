@@ -1,0 +1,84 @@
+//! Accounts: sign up, sign in, sign out, the current account, deleting it.
+//!
+//! The forms post here directly, so they work without JavaScript: on success the server redirects
+//! (to `next`, a path on this site); on failure the framework sends the browser back to the form
+//! with the error, which the form shows.
+
+use leptos::{prelude::*, server_fn::codec::GetUrl};
+
+use crate::{domain::account::Account, error::AppError};
+
+#[server(endpoint = "auth/sign-up")]
+pub async fn sign_up(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    use crate::{
+        domain::account::safe_return_path,
+        server::{auth, state::AppState},
+    };
+    let state = AppState::current()?;
+    let user = auth::sign_up(&state, auth::request_ip(), &email, password).await?;
+    auth::start_session(&auth::request_session()?, &user).await?;
+    leptos_axum::redirect(&safe_return_path(next.as_deref()));
+    Ok(())
+}
+
+#[server(endpoint = "auth/sign-in")]
+pub async fn sign_in(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    use crate::{
+        domain::account::safe_return_path,
+        server::{auth, state::AppState},
+    };
+    let state = AppState::current()?;
+    let user = auth::sign_in(&state, auth::request_ip(), &email, password).await?;
+    auth::start_session(&auth::request_session()?, &user).await?;
+    leptos_axum::redirect(&safe_return_path(next.as_deref()));
+    Ok(())
+}
+
+#[server(endpoint = "auth/sign-out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    use crate::server::auth;
+    auth::end_session(&auth::request_session()?).await?;
+    tracing::info!("signed out");
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// The signed-in learner's account, or `None` for a visitor.
+#[server(endpoint = "auth/me", input = GetUrl)]
+pub async fn current_account() -> Result<Option<Account>, AppError> {
+    use crate::server::{auth, state::AppState};
+    let state = AppState::current()?;
+    let user = auth::user_of(&state, &auth::request_session()?).await?;
+    Ok(user.map(|user| user.account()))
+}
+
+/// The signed-in learner's account; `Unauthorized` (401) for a visitor.
+#[server(endpoint = "account", input = GetUrl)]
+pub async fn my_account() -> Result<Account, AppError> {
+    use crate::server::auth;
+    Ok(auth::require_user().await?.account())
+}
+
+/// Deletes the account and everything in it. `confirm` must be `"delete"` (the checkbox).
+#[server(endpoint = "account/delete")]
+pub async fn delete_account(confirm: Option<String>) -> Result<(), AppError> {
+    use crate::server::{auth, state::AppState};
+    let user = auth::require_user().await?;
+    if confirm.as_deref() != Some("delete") {
+        return Err(AppError::invalid(
+            "Tick the box to confirm that you want to delete your account and everything in it.",
+        ));
+    }
+    let state = AppState::current()?;
+    auth::delete_account(&state, &auth::request_session()?, &user).await?;
+    leptos_axum::redirect("/account-deleted");
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! `/account` (signed-in learners only) and `/account-deleted`.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+use crate::{
+    api::auth::my_account,
+    app::AuthActions,
+    components::{
+        feedback::ErrorPanel,
+        form::{FormError, SubmitButton},
+    },
+    domain::account::Account,
+    error::AppError,
+};
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let account = Resource::new(|| (), |()| my_account());
+    view! {
+        <Title text="Your account" />
+        <Suspense fallback=|| view! { <p class="text-stone-500">"Loading your account…"</p> }>
+            {move || Suspend::new(async move {
+                match account.await {
+                    Ok(account) => view! { <AccountDetails account /> }.into_any(),
+                    Err(AppError::Unauthorized) => {
+                        view! { <Redirect path="/sign-in?next=/account" /> }.into_any()
+                    }
+                    Err(error) => view! { <ErrorPanel error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn AccountDetails(account: Account) -> impl IntoView {
+    let actions = expect_context::<AuthActions>();
+    let delete = actions.delete_account;
+    let delete_error = Signal::derive(move || delete.value().get().and_then(Result::err));
+    let member_since = account.created_at.format("%-d %B %Y").to_string();
+
+    view! {
+        <div class="mx-auto max-w-2xl space-y-6">
+            <h1 class="text-3xl font-semibold tracking-tight text-stone-900">"Your account"</h1>
+            <section
+                aria-labelledby="details-heading"
+                class="rounded-2xl border border-stone-200 bg-white p-6 shadow-sm"
+            >
+                <h2 id="details-heading" class="text-lg font-semibold">
+                    "Details"
+                </h2>
+                <dl class="mt-4 grid gap-4 sm:grid-cols-2">
+                    <div>
+                        <dt class="text-sm text-stone-500">"Email"</dt>
+                        <dd class="mt-0.5 break-all text-lg text-stone-900">{account.email}</dd>
+                    </div>
+                    <div>
+                        <dt class="text-sm text-stone-500">"Member since"</dt>
+                        <dd class="mt-0.5 text-lg text-stone-900">
+                            <time datetime=account.created_at.to_rfc3339()>{member_since}</time>
+                        </dd>
+                    </div>
+                </dl>
+                <ActionForm action=actions.sign_out attr:class="mt-6">
+                    <button
+                        type="submit"
+                        class="focus-ring inline-flex min-h-11 items-center rounded-xl border border-stone-300 px-5 font-medium text-stone-800 hover:bg-stone-50"
+                    >
+                        "Sign out"
+                    </button>
+                </ActionForm>
+            </section>
+
+            <section
+                aria-labelledby="delete-heading"
+                class="rounded-2xl border border-red-200 bg-white p-6 shadow-sm"
+            >
+                <h2 id="delete-heading" class="text-lg font-semibold text-red-800">
+                    "Delete my account"
+                </h2>
+                <p class="mt-2 text-base text-stone-700">
+                    "This deletes your account and everything in it: every practice session, transcript and recording. It cannot be undone."
+                </p>
+                <ActionForm action=delete attr:class="mt-4 space-y-4">
+                    <FormError error=delete_error />
+                    <label class="flex min-h-11 items-start gap-3 text-base text-stone-800">
+                        <input
+                            type="checkbox"
+                            name="confirm"
+                            value="delete"
+                            required
+                            class="mt-1 h-5 w-5 rounded border-stone-400 accent-red-700"
+                        />
+                        <span>"I understand that everything in my account will be deleted"</span>
+                    </label>
+                    <div class="sm:w-64">
+                        <SubmitButton
+                            label="Delete my account"
+                            busy="Deleting…"
+                            pending=delete.pending()
+                            danger=true
+                        />
+                    </div>
+                </ActionForm>
+            </section>
+        </div>
+    }
+}
+
+#[component]
+pub fn AccountDeletedPage() -> impl IntoView {
+    view! {
+        <Title text="Account deleted" />
+        <section class="mx-auto max-w-xl rounded-2xl border border-stone-200 bg-white p-8 text-center shadow-sm">
+            <h1 class="text-2xl font-semibold tracking-tight">"Your account has been deleted"</h1>
+            <p class="mt-3 text-lg text-stone-600">
+                "Your sessions, transcripts and recordings are gone. You're welcome back any time."
+            </p>
+            <a
+                href="/topics"
+                class="focus-ring mt-6 inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-5 font-medium text-white hover:bg-teal-800"
+            >
+                "Browse topics"
+            </a>
+        </section>
+    }
+}

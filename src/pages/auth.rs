@@ -1,0 +1,124 @@
+//! `/sign-in` and `/sign-up`: plain forms that post to the server, enhanced when the wasm has
+//! loaded. `?next=/path` says where to go afterwards.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::A, hooks::use_query_map};
+
+use crate::{
+    app::AuthActions,
+    components::form::{Field, FormError, SubmitButton},
+    domain::account::safe_return_path,
+};
+
+fn next_param() -> Memo<String> {
+    let query = use_query_map();
+    Memo::new(move |_| safe_return_path(query.read().get("next").as_deref()))
+}
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let actions = expect_context::<AuthActions>();
+    let action = actions.sign_in;
+    let next = next_param();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+
+    view! {
+        <Title text="Sign in" />
+        <AuthCard
+            title="Welcome back"
+            intro="Sign in to practise and to find your past sessions."
+        >
+            <ActionForm action attr:class="space-y-5">
+                <input type="hidden" name="next" value=next />
+                <FormError error />
+                <Field label="Email" name="email" kind="email" autocomplete="email" />
+                <Field
+                    label="Password"
+                    name="password"
+                    kind="password"
+                    autocomplete="current-password"
+                />
+                <SubmitButton label="Sign in" busy="Signing in…" pending=action.pending() />
+            </ActionForm>
+            <p class="mt-6 text-center text-base text-stone-600">
+                "New here? "
+                <A
+                    href=move || format!("/sign-up?next={}", urlencode(&next.get()))
+                    attr:class="focus-ring rounded font-medium text-teal-800 underline underline-offset-4"
+                >
+                    "Create an account"
+                </A>
+            </p>
+        </AuthCard>
+    }
+}
+
+#[component]
+pub fn SignUpPage() -> impl IntoView {
+    let actions = expect_context::<AuthActions>();
+    let action = actions.sign_up;
+    let next = next_param();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+
+    view! {
+        <Title text="Create an account" />
+        <AuthCard
+            title="Create your account"
+            intro="Your sessions, recordings and transcripts stay private to you."
+        >
+            <ActionForm action attr:class="space-y-5">
+                <input type="hidden" name="next" value=next />
+                <FormError error />
+                <Field label="Email" name="email" kind="email" autocomplete="email" />
+                <Field
+                    label="Password"
+                    name="password"
+                    kind="password"
+                    autocomplete="new-password"
+                    minlength=10
+                    hint="At least 10 characters. A short sentence is easy to remember."
+                />
+                <SubmitButton
+                    label="Create account"
+                    busy="Creating your account…"
+                    pending=action.pending()
+                />
+            </ActionForm>
+            <p class="mt-6 text-center text-base text-stone-600">
+                "Already have an account? "
+                <A
+                    href=move || format!("/sign-in?next={}", urlencode(&next.get()))
+                    attr:class="focus-ring rounded font-medium text-teal-800 underline underline-offset-4"
+                >
+                    "Sign in"
+                </A>
+            </p>
+        </AuthCard>
+    }
+}
+
+#[component]
+fn AuthCard(title: &'static str, intro: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <div class="mx-auto max-w-md">
+            <h1 class="text-3xl font-semibold tracking-tight text-stone-900">{title}</h1>
+            <p class="mt-2 text-lg text-stone-600">{intro}</p>
+            <div class="mt-8 rounded-2xl border border-stone-200 bg-white p-6 shadow-sm sm:p-8">
+                {children()}
+            </div>
+        </div>
+    }
+}
+
+/// Percent-encodes a path for use as a query value.
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

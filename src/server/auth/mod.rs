@@ -1,0 +1,218 @@
+//! Accounts and sign-in. The session lives in a server-side store (Postgres, through
+//! tower-sessions) behind an HttpOnly, SameSite=Lax cookie; the cookie only names it.
+//!
+//! Server functions get the signed-in learner with [`require_user`]; axum routes with the
+//! [`CurrentUser`] extractor. Both answer `Unauthorized` (401) when nobody is signed in.
+
+pub mod password;
+pub mod rate_limit;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::{
+    extract::{ConnectInfo, FromRequestParts},
+    http::request::Parts,
+};
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use super::{
+    db::users::{self, InsertUserError, UserRow},
+    error::internal,
+    state::AppState,
+};
+use crate::{
+    domain::{Email, Password, account::Account},
+    error::AppError,
+};
+
+/// The session key under which the signed-in user's id is kept.
+const USER_ID: &str = "user_id";
+
+/// The learner making the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentUser {
+    pub id: Uuid,
+    pub email: Email,
+    pub created_at: DateTime<Utc>,
+}
+
+impl CurrentUser {
+    fn from_row(row: UserRow) -> Result<Self, AppError> {
+        let email = Email::parse(&row.email).map_err(|error| internal("users row", &error))?;
+        Ok(CurrentUser {
+            id: row.id,
+            email,
+            created_at: row.created_at,
+        })
+    }
+
+    pub fn account(&self) -> Account {
+        Account {
+            email: self.email.to_string(),
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// What a failed sign-in says, whether the email is unknown or the password wrong.
+const NO_MATCH: &str = "That email and password don't match an account. Check them and try again.";
+
+/// Creates an account and returns its user. An email that already has an account gets a message
+/// that points to signing in, after the same work (hashing) as a new one.
+#[tracing::instrument(skip_all)]
+pub async fn sign_up(
+    state: &AppState,
+    ip: IpAddr,
+    email: &str,
+    password: String,
+) -> Result<CurrentUser, AppError> {
+    state.auth_limits.check(ip, None)?;
+    let email = Email::parse(email).map_err(|error| AppError::invalid(error.to_string()))?;
+    let password =
+        Password::parse(password).map_err(|error| AppError::invalid(error.to_string()))?;
+    let hash = password::hash(SecretString::from(password.into_inner()))
+        .await
+        .map_err(|error| internal("password hash", &error))?;
+    match users::insert(&state.db, &email, &hash).await {
+        Ok(id) => {
+            tracing::info!(user_id = %id, "account created");
+            let row = users::find_by_id(&state.db, id).await?;
+            CurrentUser::from_row(row.ok_or_else(|| AppError::not_found("account"))?)
+        }
+        Err(InsertUserError::EmailTaken) => Err(AppError::invalid(
+            "We couldn't create an account with that email. If you already have one, sign in instead.",
+        )),
+        Err(InsertUserError::Database(error)) => Err(error.into()),
+    }
+}
+
+/// Checks credentials. Unknown email and wrong password are indistinguishable: same message,
+/// same work (a full Argon2 check either way).
+#[tracing::instrument(skip_all)]
+pub async fn sign_in(
+    state: &AppState,
+    ip: IpAddr,
+    email: &str,
+    password: String,
+) -> Result<CurrentUser, AppError> {
+    let email = Email::parse(email);
+    state
+        .auth_limits
+        .check(ip, email.as_ref().ok().map(Email::as_str))?;
+    let email = email.map_err(|error| AppError::invalid(error.to_string()))?;
+    if password.len() > Password::MAX_BYTES {
+        return Err(AppError::invalid(NO_MATCH));
+    }
+    let row = users::find_by_email(&state.db, &email).await?;
+    let stored = row.as_ref().map(|row| row.password_hash.clone());
+    let matches = password::verify(SecretString::from(password), stored)
+        .await
+        .map_err(|error| internal("password check", &error))?;
+    match row {
+        Some(row) if matches => {
+            tracing::info!(user_id = %row.id, "signed in");
+            CurrentUser::from_row(row)
+        }
+        _ => {
+            tracing::info!("sign-in refused");
+            Err(AppError::invalid(NO_MATCH))
+        }
+    }
+}
+
+/// Binds the session to `user` under a fresh session id (no session fixation).
+pub async fn start_session(session: &Session, user: &CurrentUser) -> Result<(), AppError> {
+    session.cycle_id().await.map_err(session_error)?;
+    session
+        .insert(USER_ID, user.id)
+        .await
+        .map_err(session_error)?;
+    Ok(())
+}
+
+/// Deletes the session from the store: the old cookie is worthless from now on.
+pub async fn end_session(session: &Session) -> Result<(), AppError> {
+    session.flush().await.map_err(session_error)
+}
+
+/// The user the session belongs to, if any. A session whose account is gone is ended.
+pub async fn user_of(state: &AppState, session: &Session) -> Result<Option<CurrentUser>, AppError> {
+    let Some(id) = session.get::<Uuid>(USER_ID).await.map_err(session_error)? else {
+        return Ok(None);
+    };
+    match users::find_by_id(&state.db, id).await? {
+        Some(row) => CurrentUser::from_row(row).map(Some),
+        None => {
+            end_session(session).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Deletes the account and everything it owns, then ends the session.
+#[tracing::instrument(skip_all, fields(user_id = %user.id))]
+pub async fn delete_account(
+    state: &AppState,
+    session: &Session,
+    user: &CurrentUser,
+) -> Result<(), AppError> {
+    users::delete(&state.db, user.id).await?;
+    end_session(session).await?;
+    tracing::info!("account deleted");
+    Ok(())
+}
+
+/// The session of the request a server function is answering.
+pub fn request_session() -> Result<Session, AppError> {
+    leptos::prelude::use_context::<Parts>()
+        .and_then(|parts| parts.extensions.get::<Session>().cloned())
+        .ok_or_else(|| internal("session", &MissingSessionLayer))
+}
+
+/// The client's address (the TCP peer; the app is meant to be reached directly or through a
+/// proxy that limits on its own). Unknown in in-process tests.
+pub fn request_ip() -> IpAddr {
+    leptos::prelude::use_context::<Parts>()
+        .and_then(|parts| {
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip())
+        })
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// For server functions: the signed-in learner, or `Unauthorized`.
+pub async fn require_user() -> Result<CurrentUser, AppError> {
+    let state = AppState::current()?;
+    user_of(&state, &request_session()?)
+        .await?
+        .ok_or(AppError::Unauthorized)
+}
+
+/// For axum routes: `CurrentUser` as an extractor; rejects with `Unauthorized` (401).
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let session = parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or_else(|| internal("session", &MissingSessionLayer))?;
+        user_of(state, &session)
+            .await?
+            .ok_or(AppError::Unauthorized)
+    }
+}
+
+fn session_error(error: tower_sessions::session::Error) -> AppError {
+    internal("session store", &error)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the session layer is not installed on this route")]
+struct MissingSessionLayer;

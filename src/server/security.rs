@@ -1,0 +1,149 @@
+//! Response hardening: security headers on every response, a Content-Security-Policy for pages
+//! (with the per-response nonce Leptos puts on its inline scripts), and a same-origin check on
+//! every state-changing request.
+
+use axum::{
+    extract::Request,
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use leptos::{config::Env, prelude::*};
+
+use super::state::AppState;
+
+/// The policy of an HTML page: our own scripts (plus Leptos' inline hydration scripts, which
+/// carry `nonce`), WebAssembly, our own styles, and nothing framed or posted elsewhere.
+pub fn page_policy(nonce: &str, state: &AppState) -> String {
+    let options = &state.leptos_options;
+    let mut connect = String::from("'self'");
+    if options.env == Env::DEV {
+        // cargo-leptos' live-reload socket, development only.
+        let host = options.site_addr.ip();
+        connect.push_str(&format!(" ws://{host}:{}", options.reload_port));
+    }
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; media-src 'self' blob:; font-src 'self'; \
+         connect-src {connect}; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
+    )
+}
+
+/// Called while rendering a page on the server: sets the page's Content-Security-Policy.
+pub fn apply_page_policy() {
+    let (Some(nonce), Some(response), Some(state)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+        use_context::<AppState>(),
+    ) else {
+        return;
+    };
+    if let Ok(value) = HeaderValue::from_str(&page_policy(&nonce, &state)) {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// Headers every response carries. Responses that are not pages (JSON, files) get a policy that
+/// allows nothing.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+        ));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+/// Refuses state-changing requests (anything but GET, HEAD, OPTIONS) whose `Origin` (or, without
+/// one, `Referer`) is not this server. Together with SameSite=Lax cookies this stops cross-site
+/// request forgery: a form on another site cannot sign a learner out or delete their data.
+pub async fn same_origin_writes(request: Request, next: Next) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) || is_same_origin(request.headers())
+    {
+        return next.run(request).await;
+    }
+    tracing::warn!(method = %request.method(), path = request.uri().path(), "cross-site write refused");
+    (
+        StatusCode::FORBIDDEN,
+        "This request did not come from Speaking Coach's own pages, so it was refused.",
+    )
+        .into_response()
+}
+
+fn is_same_origin(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let source = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    let Some(source) = source else {
+        return false;
+    };
+    let authority = source
+        .strip_prefix("https://")
+        .or_else(|| source.strip_prefix("http://"))
+        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default());
+    authority.is_some_and(|authority| authority.eq_ignore_ascii_case(host))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(name.clone(), HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn same_origin_is_judged_by_origin_then_referer() {
+        let host = (header::HOST, "127.0.0.1:3000");
+        assert!(is_same_origin(&headers(&[
+            host.clone(),
+            (header::ORIGIN, "http://127.0.0.1:3000")
+        ])));
+        assert!(is_same_origin(&headers(&[
+            host.clone(),
+            (
+                header::REFERER,
+                "http://127.0.0.1:3000/sign-in?next=/account"
+            )
+        ])));
+        assert!(!is_same_origin(&headers(&[
+            host.clone(),
+            (header::ORIGIN, "https://evil.example")
+        ])));
+        assert!(!is_same_origin(&headers(&[
+            host.clone(),
+            (header::ORIGIN, "http://127.0.0.1:3000.evil.example")
+        ])));
+        assert!(!is_same_origin(&headers(&[
+            host.clone(),
+            (header::ORIGIN, "null")
+        ])));
+        assert!(
+            !is_same_origin(&headers(&[host])),
+            "neither header: refused"
+        );
+    }
+}

@@ -1,0 +1,347 @@
+//! Accounts and the privacy boundary, through the real router and a real database.
+#![cfg(feature = "ssr")]
+
+mod support;
+
+use axum::http::StatusCode;
+use sqlx::PgPool;
+use support::{Call, PASSWORD, app, app_with, get, sign_up, two_users};
+
+fn sign_in(email: &str, password: &str) -> Call {
+    Call::post("/api/auth/sign-in")
+        .field("email", email)
+        .field("password", password)
+}
+
+async fn account_status(app: &axum::Router, cookie: &str) -> StatusCode {
+    Call::get("/api/account")
+        .cookie(cookie)
+        .send(app)
+        .await
+        .status
+}
+
+#[sqlx::test]
+async fn signing_up_creates_the_account_and_signs_in(pool: PgPool) {
+    let app = app(pool.clone());
+    let cookie = sign_up(&app, "  Ana.Lopez@Example.org ").await;
+
+    let response = Call::get("/api/account").cookie(&cookie).send(&app).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert!(
+        response.body.contains(r#""email":"ana.lopez@example.org""#),
+        "{}",
+        response.body
+    );
+
+    let stored: String = sqlx::query_scalar("select password_hash from users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        stored.starts_with("$argon2id$"),
+        "passwords are stored as Argon2id hashes"
+    );
+    assert!(!stored.contains(PASSWORD));
+}
+
+#[sqlx::test]
+async fn the_session_cookie_is_httponly_and_samesite_lax(pool: PgPool) {
+    let app = app(pool);
+    let response = Call::post("/api/auth/sign-up")
+        .field("email", "ana@example.org")
+        .field("password", PASSWORD)
+        .send(&app)
+        .await;
+    let cookie = response.set_cookie_header().expect("a cookie is set");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http in tests: {cookie}");
+}
+
+#[sqlx::test]
+async fn a_second_sign_up_with_the_same_email_is_refused(pool: PgPool) {
+    let app = app(pool.clone());
+    sign_up(&app, "ana@example.org").await;
+    let response = Call::post("/api/auth/sign-up")
+        .field("email", "ANA@example.org")
+        .field("password", "another long password")
+        .send(&app)
+        .await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert!(
+        response
+            .body
+            .contains("If you already have one, sign in instead"),
+        "{}",
+        response.body
+    );
+    assert!(response.session_cookie().is_none());
+    let count: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
+
+#[sqlx::test]
+async fn weak_passwords_and_bad_emails_are_explained(pool: PgPool) {
+    let app = app(pool);
+    let cases = [
+        ("ana@example.org", "short", "at least 10 characters"),
+        ("ana@example.org", "1234567890", "most common"),
+        ("not-an-email", PASSWORD, "doesn't look like an email"),
+    ];
+    for (email, password, message) in cases {
+        let response = Call::post("/api/auth/sign-up")
+            .field("email", email)
+            .field("password", password)
+            .send(&app)
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::BAD_REQUEST,
+            "{email} {password}"
+        );
+        assert!(response.body.contains(message), "{}", response.body);
+    }
+}
+
+#[sqlx::test]
+async fn wrong_password_and_unknown_email_look_the_same(pool: PgPool) {
+    let app = app(pool);
+    sign_up(&app, "ana@example.org").await;
+    let wrong = sign_in("ana@example.org", "not the right password")
+        .send(&app)
+        .await;
+    let unknown = sign_in("nobody@example.org", PASSWORD).send(&app).await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert_eq!(unknown.status, wrong.status);
+    assert_eq!(unknown.body, wrong.body);
+    assert!(
+        wrong.body.contains("don't match an account"),
+        "{}",
+        wrong.body
+    );
+    assert!(wrong.session_cookie().is_none());
+}
+
+#[sqlx::test]
+async fn signing_in_works_and_gives_a_new_session_id(pool: PgPool) {
+    let app = app(pool);
+    let first = sign_up(&app, "ana@example.org").await;
+    let response = sign_in("ana@example.org", PASSWORD)
+        .cookie(&first)
+        .send(&app)
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    let second = response.session_cookie().expect("a new cookie");
+    assert_ne!(first, second, "sign-in rotates the session id");
+    assert_eq!(account_status(&app, &second).await, StatusCode::OK);
+    assert_eq!(account_status(&app, &first).await, StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test]
+async fn a_session_survives_a_server_restart(pool: PgPool) {
+    let cookie = sign_up(&app(pool.clone()), "ana@example.org").await;
+    // A new router and state over the same database: what a restarted process has.
+    let restarted = app(pool);
+    assert_eq!(account_status(&restarted, &cookie).await, StatusCode::OK);
+}
+
+#[sqlx::test]
+async fn signing_out_invalidates_the_old_cookie(pool: PgPool) {
+    let app = app(pool);
+    let cookie = sign_up(&app, "ana@example.org").await;
+    let response = Call::post("/api/auth/sign-out")
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    // Replaying the cookie after sign-out gets nothing.
+    assert_eq!(
+        account_status(&app, &cookie).await,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[sqlx::test]
+async fn a_visitor_gets_401_from_protected_functions(pool: PgPool) {
+    let app = app(pool);
+    let response = Call::get("/api/account").send(&app).await;
+    assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(response.body, r#""Unauthorized""#);
+    let response = Call::get("/api/auth/me").send(&app).await;
+    assert_eq!(
+        (response.status, response.body.as_str()),
+        (StatusCode::OK, "null")
+    );
+}
+
+#[sqlx::test]
+async fn the_account_page_sends_visitors_to_sign_in_and_back(pool: PgPool) {
+    let app = app(pool);
+    let response = get(&app, "/account").await;
+    assert_eq!(response.status, StatusCode::FOUND);
+    assert_eq!(response.header("location"), Some("/sign-in?next=/account"));
+}
+
+#[sqlx::test]
+async fn a_plain_form_sign_in_redirects_to_next(pool: PgPool) {
+    let app = app(pool);
+    sign_up(&app, "ana@example.org").await;
+    let response = sign_in("ana@example.org", PASSWORD)
+        .field("next", "/account")
+        .plain_form()
+        .send(&app)
+        .await;
+    assert_eq!(response.status, StatusCode::FOUND, "{}", response.body);
+    assert_eq!(response.header("location"), Some("/account"));
+    // An off-site `next` is ignored.
+    let response = sign_in("ana@example.org", PASSWORD)
+        .field("next", "//evil.example/")
+        .plain_form()
+        .send(&app)
+        .await;
+    assert_eq!(response.header("location"), Some("/topics"));
+}
+
+#[sqlx::test]
+async fn sign_in_is_rate_limited_per_account(pool: PgPool) {
+    let app = app(pool);
+    sign_up(&app, "ana@example.org").await;
+    for _ in 0..5 {
+        let response = sign_in("ana@example.org", "a wrong password!")
+            .send(&app)
+            .await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    }
+    // Even the right password waits now: the limit is on attempts, not failures.
+    let response = sign_in("ana@example.org", PASSWORD).send(&app).await;
+    assert_eq!(
+        response.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        response.body
+    );
+    assert!(
+        response.body.contains("TooManyRequests"),
+        "{}",
+        response.body
+    );
+}
+
+#[sqlx::test]
+async fn sign_up_is_rate_limited_per_address(pool: PgPool) {
+    let app = app_with(pool, &[("AUTH_ATTEMPTS_PER_MINUTE", "3")]);
+    for n in 0..3 {
+        sign_up(&app, &format!("learner{n}@example.org")).await;
+    }
+    let response = Call::post("/api/auth/sign-up")
+        .field("email", "one-too-many@example.org")
+        .field("password", PASSWORD)
+        .send(&app)
+        .await;
+    assert_eq!(
+        response.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        response.body
+    );
+}
+
+#[sqlx::test]
+async fn cross_site_writes_are_refused(pool: PgPool) {
+    let app = app(pool.clone());
+    let cookie = sign_up(&app, "ana@example.org").await;
+    for origin in [Some("https://evil.example"), None] {
+        let response = Call::post("/api/account/delete")
+            .field("confirm", "delete")
+            .cookie(&cookie)
+            .origin(origin)
+            .send(&app)
+            .await;
+        assert_eq!(response.status, StatusCode::FORBIDDEN, "origin {origin:?}");
+    }
+    assert_eq!(
+        account_status(&app, &cookie).await,
+        StatusCode::OK,
+        "nothing was deleted"
+    );
+}
+
+#[sqlx::test]
+async fn deleting_the_account_removes_it_and_its_session(pool: PgPool) {
+    let app = app(pool.clone());
+    let cookie = sign_up(&app, "ana@example.org").await;
+
+    let unconfirmed = Call::post("/api/account/delete")
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    assert_eq!(unconfirmed.status, StatusCode::BAD_REQUEST);
+    assert!(
+        unconfirmed.body.contains("Tick the box"),
+        "{}",
+        unconfirmed.body
+    );
+
+    let response = Call::post("/api/account/delete")
+        .field("confirm", "delete")
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    let users: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(users, 0);
+    let sessions: i64 = sqlx::query_scalar("select count(*) from tower_sessions.session")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0);
+    assert_eq!(
+        account_status(&app, &cookie).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let again = sign_in("ana@example.org", PASSWORD).send(&app).await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "the account is gone");
+}
+
+#[sqlx::test]
+async fn each_learner_only_ever_sees_their_own_account(pool: PgPool) {
+    let app = app(pool);
+    let users = two_users(&app).await;
+    let a = Call::get("/api/account").cookie(&users.a).send(&app).await;
+    let b = Call::get("/api/account").cookie(&users.b).send(&app).await;
+    assert!(a.body.contains("owner@example.org") && !a.body.contains("other@example.org"));
+    assert!(b.body.contains("other@example.org") && !b.body.contains("owner@example.org"));
+}
+
+#[sqlx::test]
+async fn pages_carry_security_headers_and_a_nonce_policy(pool: PgPool) {
+    let app = app(pool);
+    let page = get(&app, "/topics").await;
+    let policy = page
+        .header("content-security-policy")
+        .expect("pages have a CSP");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(policy.contains("'wasm-unsafe-eval'"), "{policy}");
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the policy");
+    assert!(
+        page.body.contains(&format!("nonce=\"{nonce}\"")),
+        "inline scripts carry the nonce"
+    );
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
+
+    let json = get(&app, "/healthz").await;
+    let policy = json.header("content-security-policy").unwrap();
+    assert!(policy.starts_with("default-src 'none'"), "{policy}");
+}
