@@ -9,7 +9,7 @@ use leptos_router::{
 };
 
 use crate::{
-    api::auth::{DeleteAccount, SignIn, SignOut, SignUp, current_account},
+    api::auth::current_account,
     components::layout::Layout,
     domain::account::Account,
     error::AppError,
@@ -22,18 +22,33 @@ use crate::{
     },
 };
 
-/// The account actions, shared so that the header follows sign-in and sign-out at once.
+/// Counts completed account actions (sign in, up, out, delete) so the header refetches the
+/// current account after each.
 #[derive(Clone, Copy)]
-pub struct AuthActions {
-    pub sign_in: ServerAction<SignIn>,
-    pub sign_up: ServerAction<SignUp>,
-    pub sign_out: ServerAction<SignOut>,
-    pub delete_account: ServerAction<DeleteAccount>,
-}
+pub struct AuthVersion(RwSignal<usize>);
 
 /// The signed-in learner's account (`None` for a visitor), refetched after every account action.
 #[derive(Clone, Copy)]
 pub struct CurrentAccount(pub Resource<Result<Option<Account>, AppError>>);
+
+/// A server action for an account form. Create it in the page that shows the form: there it picks
+/// up the error of a form posted without JavaScript (carried back in the URL). Each completed
+/// submission makes the header look at the account again.
+pub fn auth_action<S>() -> ServerAction<S>
+where
+    S: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+{
+    let action = ServerAction::<S>::new();
+    if let Some(AuthVersion(version)) = use_context::<AuthVersion>() {
+        Effect::watch(
+            move || action.version().get(),
+            move |_, _, _| version.update(|v| *v += 1),
+            false,
+        );
+    }
+    action
+}
 
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -59,27 +74,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     mark_hydrated();
-    #[cfg(feature = "ssr")]
-    crate::server::security::apply_page_policy();
 
-    let actions = AuthActions {
-        sign_in: ServerAction::new(),
-        sign_up: ServerAction::new(),
-        sign_out: ServerAction::new(),
-        delete_account: ServerAction::new(),
-    };
-    provide_context(actions);
-    let account = Resource::new(
-        move || {
-            (
-                actions.sign_in.version().get(),
-                actions.sign_up.version().get(),
-                actions.sign_out.version().get(),
-                actions.delete_account.version().get(),
-            )
-        },
-        |_| current_account(),
-    );
+    let version = RwSignal::new(0);
+    provide_context(AuthVersion(version));
+    let account = Resource::new(move || version.get(), |_| current_account());
     provide_context(CurrentAccount(account));
 
     view! {

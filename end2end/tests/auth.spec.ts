@@ -14,6 +14,7 @@ async function signUp(page: Page, email: string) {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByRole("link", { name: "Account" })).toBeVisible();
 }
 
 for (const javaScriptEnabled of [true, false]) {

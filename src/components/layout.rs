@@ -3,7 +3,10 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::app::{AuthActions, CurrentAccount};
+use crate::{
+    api::auth::SignOut,
+    app::{CurrentAccount, auth_action},
+};
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
@@ -55,7 +58,7 @@ const NAV_LINK: &str = "focus-ring flex min-h-11 items-center rounded-lg px-3 te
 #[component]
 fn AccountNav() -> impl IntoView {
     let CurrentAccount(account) = expect_context::<CurrentAccount>();
-    let actions = expect_context::<AuthActions>();
+    let sign_out = auth_action::<SignOut>();
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -68,7 +71,7 @@ fn AccountNav() -> impl IntoView {
                                 </A>
                             </li>
                             <li>
-                                <ActionForm action=actions.sign_out>
+                                <ActionForm action=sign_out>
                                     <button type="submit" class=NAV_LINK>
                                         "Sign out"
                                     </button>

@@ -5,8 +5,8 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
 use crate::{
-    api::auth::my_account,
-    app::AuthActions,
+    api::auth::{DeleteAccount, SignOut, my_account},
+    app::auth_action,
     components::{
         feedback::ErrorPanel,
         form::{FormError, SubmitButton},
@@ -36,8 +36,8 @@ pub fn AccountPage() -> impl IntoView {
 
 #[component]
 fn AccountDetails(account: Account) -> impl IntoView {
-    let actions = expect_context::<AuthActions>();
-    let delete = actions.delete_account;
+    let delete = auth_action::<DeleteAccount>();
+    let sign_out = auth_action::<SignOut>();
     let delete_error = Signal::derive(move || delete.value().get().and_then(Result::err));
     let member_since = account.created_at.format("%-d %B %Y").to_string();
 
@@ -63,7 +63,7 @@ fn AccountDetails(account: Account) -> impl IntoView {
                         </dd>
                     </div>
                 </dl>
-                <ActionForm action=actions.sign_out attr:class="mt-6">
+                <ActionForm action=sign_out attr:class="mt-6">
                     <button
                         type="submit"
                         class="focus-ring inline-flex min-h-11 items-center rounded-xl border border-stone-300 px-5 font-medium text-stone-800 hover:bg-stone-50"

@@ -6,7 +6,8 @@ use leptos_meta::Title;
 use leptos_router::{components::A, hooks::use_query_map};
 
 use crate::{
-    app::AuthActions,
+    api::auth::{SignIn, SignUp},
+    app::auth_action,
     components::form::{Field, FormError, SubmitButton},
     domain::account::safe_return_path,
 };
@@ -18,8 +19,7 @@ fn next_param() -> Memo<String> {
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
-    let actions = expect_context::<AuthActions>();
-    let action = actions.sign_in;
+    let action = auth_action::<SignIn>();
     let next = next_param();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
 
@@ -56,8 +56,7 @@ pub fn SignInPage() -> impl IntoView {
 
 #[component]
 pub fn SignUpPage() -> impl IntoView {
-    let actions = expect_context::<AuthActions>();
-    let action = actions.sign_up;
+    let action = auth_action::<SignUp>();
     let next = next_param();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
 

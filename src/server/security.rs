@@ -3,8 +3,8 @@
 //! every state-changing request.
 
 use axum::{
-    extract::Request,
-    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -12,10 +12,24 @@ use leptos::{config::Env, prelude::*};
 
 use super::state::AppState;
 
-/// The policy of an HTML page: our own scripts (plus Leptos' inline hydration scripts, which
-/// carry `nonce`), WebAssembly, our own styles, and nothing framed or posted elsewhere.
-pub fn page_policy(nonce: &str, state: &AppState) -> String {
-    let options = &state.leptos_options;
+/// The nonce of one response, made by [`security_headers`] before the page renders. Leptos puts
+/// it on its inline hydration scripts ([`provide_page_nonce`]); the policy allows exactly those.
+#[derive(Clone)]
+pub struct CspNonce(String);
+
+/// Gives the page being rendered the nonce of its response. Called as additional context by every
+/// handler that renders the app.
+pub fn provide_page_nonce() {
+    let nonce =
+        use_context::<Parts>().and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
+    if let Some(CspNonce(nonce)) = nonce {
+        provide_context(leptos::nonce::Nonce::from_value(nonce));
+    }
+}
+
+/// The policy of an HTML page: our own scripts (plus Leptos' inline scripts, which carry the
+/// nonce), WebAssembly, our own styles, and nothing framed or posted elsewhere.
+fn page_policy(nonce: &str, options: &LeptosOptions) -> String {
     let mut connect = String::from("'self'");
     if options.env == Env::DEV {
         // cargo-leptos' live-reload socket, development only.
@@ -30,30 +44,33 @@ pub fn page_policy(nonce: &str, state: &AppState) -> String {
     )
 }
 
-/// Called while rendering a page on the server: sets the page's Content-Security-Policy.
-pub fn apply_page_policy() {
-    let (Some(nonce), Some(response), Some(state)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-        use_context::<AppState>(),
-    ) else {
-        return;
-    };
-    if let Ok(value) = HeaderValue::from_str(&page_policy(&nonce, &state)) {
-        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
-    }
-}
+/// What responses that are not pages (JSON, files) may do: nothing.
+const NOTHING_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 
-/// Headers every response carries. Responses that are not pages (JSON, files) get a policy that
-/// allows nothing.
-pub async fn security_headers(request: Request, next: Next) -> Response {
+/// Security headers on every response: a fresh nonce per request and a Content-Security-Policy
+/// that matches what the response is (a page, or anything else), `nosniff`, a same-origin
+/// referrer policy and no framing.
+pub async fn security_headers(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    request.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut response = next.run(request).await;
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let policy = if is_page {
+        HeaderValue::from_str(&page_policy(&nonce, &state.leptos_options))
+            .unwrap_or(HeaderValue::from_static(NOTHING_POLICY))
+    } else {
+        HeaderValue::from_static(NOTHING_POLICY)
+    };
     let headers = response.headers_mut();
-    headers
-        .entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static(
-            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'",
-        ));
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -3,7 +3,11 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use axum::{Router, middleware::from_fn, routing::get};
+use axum::{
+    Router,
+    middleware::{from_fn, from_fn_with_state},
+    routing::get,
+};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower::ServiceBuilder;
@@ -85,20 +89,26 @@ pub fn router(state: AppState) -> Router {
             &state,
             routes,
             // `leptos_routes_with_context` provides `AppState` itself to pages and server fns.
-            || {},
+            security::provide_page_nonce,
             {
                 let options = state.leptos_options.clone();
                 move || shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(security::provide_page_nonce, shell))
         .layer(from_fn(error::server_fn_error_status))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
                 .layer(telemetry::trace_layer())
                 .layer(PropagateRequestIdLayer::new(request_id))
-                .layer(from_fn(security::security_headers))
+                .layer(from_fn_with_state(
+                    state.clone(),
+                    security::security_headers,
+                ))
                 .layer(from_fn(security::same_origin_writes))
                 .layer(sessions),
         )
