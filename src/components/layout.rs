@@ -22,10 +22,12 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <div class="mx-auto flex h-16 w-full max-w-5xl items-center justify-between gap-4 px-4 sm:px-6">
                     <a
                         href="/"
-                        class="focus-ring -mx-2 flex min-h-11 items-center gap-2 rounded-lg px-2 text-lg font-semibold tracking-tight text-stone-900"
+                        aria-label="Speaking Coach, home"
+                        class="focus-ring -mx-2 flex min-h-11 shrink-0 items-center gap-2 whitespace-nowrap rounded-lg px-2 text-lg font-semibold tracking-tight text-stone-900"
                     >
                         <Logo />
-                        "Speaking Coach"
+                        // On narrow phones the logo alone leaves room for the navigation.
+                        <span class="hidden min-[440px]:inline">"Speaking Coach"</span>
                     </a>
                     <nav aria-label="Main">
                         <ul class="flex items-center gap-1">
@@ -52,7 +54,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     }
 }
 
-const NAV_LINK: &str = "focus-ring flex min-h-11 items-center rounded-lg px-3 text-base font-medium text-stone-600 hover:bg-stone-100 hover:text-stone-900 aria-[current=page]:text-teal-800";
+const NAV_LINK: &str = "focus-ring flex min-h-11 items-center whitespace-nowrap rounded-lg px-2.5 sm:px-3 text-base font-medium text-stone-600 hover:bg-stone-100 hover:text-stone-900 aria-[current=page]:text-teal-800";
 
 /// "Sign in" for visitors; "Account" and "Sign out" for signed-in learners.
 #[component]

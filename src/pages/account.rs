@@ -54,7 +54,7 @@ fn AccountDetails(account: Account) -> impl IntoView {
                 <dl class="mt-4 grid gap-4 sm:grid-cols-2">
                     <div>
                         <dt class="text-sm text-stone-500">"Email"</dt>
-                        <dd class="mt-0.5 break-all text-lg text-stone-900">{account.email}</dd>
+                        <dd class="mt-0.5 text-lg text-stone-900 [overflow-wrap:anywhere]">{account.email}</dd>
                     </div>
                     <div>
                         <dt class="text-sm text-stone-500">"Member since"</dt>
