@@ -1,0 +1,15 @@
+//! The Realtime API's messages as Rust types, with the exact JSON the API uses.
+//!
+//! - [`http`]: minting client secrets (`POST /v1/realtime/client_secrets`) and the JSON error body.
+//! - [`events`]: what travels on the `oai-events` data channel, both ways.
+//!
+//! Parsing is lenient where the API evolves (unknown fields are ignored, unknown event types
+//! become [`events::ServerEvent::Unknown`]) and strict where a mistake would be silent (required
+//! fields are required). Beta names that the GA API renamed are accepted as aliases.
+
+pub mod events;
+pub mod http;
+pub mod session;
+
+pub use events::{ClientEvent, ServerEvent};
+pub use session::SessionConfig;
