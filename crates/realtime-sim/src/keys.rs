@@ -1,0 +1,181 @@
+//! Minting ephemeral client secrets, and checking them when a call is opened.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use realtime_protocol::{
+    SessionConfig,
+    http::{ApiError, ClientSecret, ClientSecretRequest, ExpiresAfter, MintedSession},
+};
+use secrecy::ExposeSecret;
+
+use crate::{MODELS, Simulator, control::Fault, lock, new_id};
+
+#[derive(Debug, Clone)]
+pub(crate) struct MintedKey {
+    pub session_id: String,
+    pub session: SessionConfig,
+    /// Unix seconds after which the key opens no new call.
+    pub expires_at: u64,
+}
+
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+pub(crate) fn api_error(status: StatusCode, error: ApiError) -> Response {
+    (status, Json(error)).into_response()
+}
+
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+fn invalid(param: &str, message: impl Into<String>) -> Response {
+    api_error(
+        StatusCode::BAD_REQUEST,
+        ApiError::new("invalid_request_error", Some("invalid_value"), message).with_param(param),
+    )
+}
+
+/// `POST /v1/realtime/client_secrets`.
+pub(crate) async fn mint(
+    State(sim): State<Simulator>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let expected = sim.inner.config.api_key.expose_secret();
+    if bearer(&headers) != Some(expected) {
+        return api_error(
+            StatusCode::UNAUTHORIZED,
+            ApiError::new(
+                "invalid_request_error",
+                Some("invalid_api_key"),
+                "Incorrect API key provided.",
+            ),
+        );
+    }
+    let control = &sim.inner.control;
+    if let Some(Fault::MintError { status }) =
+        control.take_fault(|f| matches!(f, Fault::MintError { .. }))
+    {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let (kind, code) = if status == StatusCode::TOO_MANY_REQUESTS {
+            ("rate_limit_error", "rate_limit_exceeded")
+        } else {
+            ("server_error", "server_error")
+        };
+        return api_error(
+            status,
+            ApiError::new(kind, Some(code), "Simulated failure (fault injection)."),
+        );
+    }
+
+    let request: ClientSecretRequest = match serde_json::from_str(&body) {
+        Ok(request) => request,
+        Err(error) => return invalid("body", format!("The request body is not valid: {error}")),
+    };
+    let session = request.session;
+    if session.kind != SessionConfig::KIND {
+        return invalid("session.type", "session.type must be 'realtime'.");
+    }
+    let model = session
+        .model
+        .clone()
+        .unwrap_or_else(|| "gpt-realtime".to_owned());
+    if !MODELS.contains(&model.as_str()) {
+        return invalid(
+            "session.model",
+            format!("The model '{model}' does not exist."),
+        );
+    }
+    let seconds = request
+        .expires_after
+        .map_or(ExpiresAfter::DEFAULT_SECONDS, |e| e.seconds);
+    if !(ExpiresAfter::MIN_SECONDS..=ExpiresAfter::MAX_SECONDS).contains(&seconds) {
+        return invalid(
+            "expires_after.seconds",
+            "expires_after.seconds must be between 10 and 7200.",
+        );
+    }
+    // A queued `key_ttl` fault makes this key expire sooner than it says.
+    let real_ttl = match control.take_fault(|f| matches!(f, Fault::KeyTtl { .. })) {
+        Some(Fault::KeyTtl { seconds }) => seconds,
+        _ => u64::from(seconds),
+    };
+
+    let now = unix_now();
+    let value = new_id("ek");
+    let session_id = new_id("sess");
+    let mut session = session;
+    session.model = Some(model);
+    {
+        let mut keys = lock(&sim.inner.keys);
+        keys.retain(|_, key| key.expires_at >= now);
+        keys.insert(
+            value.clone(),
+            MintedKey {
+                session_id: session_id.clone(),
+                session: session.clone(),
+                expires_at: now + real_ttl,
+            },
+        );
+    }
+    control.count_mint();
+    tracing::info!(session_id, ttl_secs = real_ttl, "sim: client secret minted");
+    Json(ClientSecret {
+        value,
+        expires_at: now + u64::from(seconds),
+        session: MintedSession {
+            id: Some(session_id),
+            config: session,
+        },
+    })
+    .into_response()
+}
+
+/// Why a key cannot open a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyProblem {
+    Missing,
+    Unknown,
+    Expired,
+}
+
+impl IntoResponse for KeyProblem {
+    fn into_response(self) -> Response {
+        let (code, message) = match self {
+            KeyProblem::Missing => ("missing_api_key", "You didn't provide an API key."),
+            KeyProblem::Unknown => ("invalid_api_key", "Incorrect API key provided."),
+            KeyProblem::Expired => ("expired_api_key", "The client secret has expired."),
+        };
+        api_error(
+            StatusCode::UNAUTHORIZED,
+            ApiError::new("invalid_request_error", Some(code), message),
+        )
+    }
+}
+
+/// The session bound to a live key; the API answers 401 for an unknown or expired one.
+pub(crate) fn check_key(sim: &Simulator, key: Option<&str>) -> Result<MintedKey, KeyProblem> {
+    let key = key.ok_or(KeyProblem::Missing)?;
+    let keys = lock(&sim.inner.keys);
+    match keys.get(key) {
+        None => Err(KeyProblem::Unknown),
+        Some(minted) if minted.expires_at < unix_now() => Err(KeyProblem::Expired),
+        Some(minted) => Ok(minted.clone()),
+    }
+}

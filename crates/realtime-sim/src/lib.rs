@@ -1,0 +1,105 @@
+//! A local Realtime API: the embedded default coach when no OpenAI key is configured, and the
+//! engine of every call test.
+//!
+//! [`Simulator::router`] serves, relative to where it is mounted (the app mounts it at `/sim`, so
+//! its base URL is `http://127.0.0.1:3000/sim/v1`):
+//!
+//! - `POST /v1/realtime/client_secrets`: mint an ephemeral key (`ek_…`) bound to a session config;
+//! - `POST /v1/realtime/calls`: SDP offer in, SDP answer out (real WebRTC);
+//! - `POST /v1/realtime/calls/{id}/hangup`;
+//! - `/control/…`: fault injection, queued transcripts and counters, for tests and demos.
+
+mod calls;
+mod control;
+mod conversation;
+mod keys;
+pub mod speech;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    routing::{get, post},
+};
+use secrecy::SecretString;
+
+pub use control::{Counters, Fault};
+
+/// The development standard key (also in `.env.example`): only ever valid against a simulator.
+pub const DEV_API_KEY: &str = "sk-sim-development-key";
+
+/// The models the simulator answers for (the same names the API accepts).
+pub const MODELS: &[&str] = &[
+    "gpt-realtime",
+    "gpt-realtime-mini",
+    "gpt-realtime-2025-08-28",
+    "gpt-realtime-mini-2025-10-06",
+];
+
+#[derive(Clone)]
+pub struct SimConfig {
+    /// The "standard" API key that may mint client secrets.
+    pub api_key: SecretString,
+    /// How long the coach takes to start a reply after the learner stops (or `response.create`).
+    pub reply_latency: Duration,
+}
+
+/// One simulator: its keys, calls, faults and counters. Cheap to clone.
+#[derive(Clone)]
+pub struct Simulator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: SimConfig,
+    keys: Mutex<HashMap<String, keys::MintedKey>>,
+    calls: Mutex<HashMap<String, tokio::sync::mpsc::Sender<calls::CallCommand>>>,
+    control: control::Control,
+}
+
+impl Simulator {
+    pub fn new(config: SimConfig) -> Self {
+        Simulator {
+            inner: Arc::new(Inner {
+                config,
+                keys: Mutex::new(HashMap::new()),
+                calls: Mutex::new(HashMap::new()),
+                control: control::Control::default(),
+            }),
+        }
+    }
+
+    /// The HTTP API, to be mounted where its base URL should be (minus `/v1`).
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/v1/realtime/client_secrets", post(keys::mint))
+            .route("/v1/realtime/calls", post(calls::create_call))
+            .route("/v1/realtime/calls/{call_id}/hangup", post(calls::hangup))
+            .route("/control/faults", post(control::queue_faults))
+            .route("/control/transcripts", post(control::queue_transcripts))
+            .route("/control/counters", get(control::counters))
+            .route("/control/reset", post(control::reset))
+            .with_state(self.clone())
+    }
+
+    pub fn counters(&self) -> Counters {
+        self.inner.control.counters()
+    }
+}
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it: the simulator's maps
+/// hold plain data that stays consistent across a panic.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `prefix_` + 32 random hex digits: `ek_…`, `sess_…`, `rtc_…`, `item_…`.
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}

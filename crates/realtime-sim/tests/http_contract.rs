@@ -1,0 +1,234 @@
+//! The simulator's HTTP contract: paths, JSON shapes and status codes as the Realtime API has them.
+
+use axum::{
+    Router,
+    body::Body,
+    http::{Request, StatusCode, header},
+};
+use http_body_util::BodyExt;
+use realtime_protocol::http::{ApiError, ClientSecret};
+use realtime_sim::{DEV_API_KEY, SimConfig, Simulator};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+fn simulator() -> Simulator {
+    Simulator::new(SimConfig {
+        api_key: DEV_API_KEY.to_owned().into(),
+        reply_latency: std::time::Duration::from_millis(10),
+    })
+}
+
+async fn post(router: &Router, path: &str, key: Option<&str>, body: Value) -> (StatusCode, Value) {
+    let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/json");
+    if let Some(key) = key {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(Body::from(body.to_string())).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, value)
+}
+
+fn mint_body() -> Value {
+    json!({
+        "expires_after": {"anchor": "created_at", "seconds": 600},
+        "session": {"type": "realtime", "model": "gpt-realtime-mini", "instructions": "Be a coach.",
+                     "audio": {"output": {"voice": "marin"}}}
+    })
+}
+
+const MINT: &str = "/v1/realtime/client_secrets";
+
+#[tokio::test]
+async fn minting_returns_an_ephemeral_key_bound_to_the_session() {
+    let sim = simulator();
+    let (status, body) = post(&sim.router(), MINT, Some(DEV_API_KEY), mint_body()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let secret: ClientSecret = serde_json::from_value(body).unwrap();
+    assert!(secret.value.starts_with("ek_"), "{}", secret.value);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!((now + 590..=now + 610).contains(&secret.expires_at));
+    assert!(secret.session.id.unwrap().starts_with("sess_"));
+    assert_eq!(
+        secret.session.config.instructions.as_deref(),
+        Some("Be a coach.")
+    );
+    assert_eq!(sim.counters().mints, 1);
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_key_is_401_with_the_api_error_body() {
+    let router = simulator().router();
+    for key in [None, Some("sk-wrong")] {
+        let (status, body) = post(&router, MINT, key, mint_body()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let error: ApiError = serde_json::from_value(body).unwrap();
+        assert_eq!(error.error.code.as_deref(), Some("invalid_api_key"));
+    }
+}
+
+#[tokio::test]
+async fn bad_sessions_are_400_naming_the_parameter() {
+    let router = simulator().router();
+    let cases = [
+        (
+            json!({"session": {"type": "transcription"}}),
+            "session.type",
+        ),
+        (
+            json!({"session": {"type": "realtime", "model": "gpt-9"}}),
+            "session.model",
+        ),
+        (
+            json!({"expires_after": {"anchor": "created_at", "seconds": 5}, "session": {"type": "realtime"}}),
+            "expires_after.seconds",
+        ),
+        (
+            json!({"expires_after": {"anchor": "created_at", "seconds": 7201}, "session": {"type": "realtime"}}),
+            "expires_after.seconds",
+        ),
+        (json!({"nonsense": true}), "body"),
+    ];
+    for (body, param) in cases {
+        let (status, answer) = post(&router, MINT, Some(DEV_API_KEY), body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert_eq!(answer["error"]["param"], param, "{answer}");
+        assert_eq!(answer["error"]["type"], "invalid_request_error");
+    }
+}
+
+#[tokio::test]
+async fn expiry_defaults_to_600_seconds() {
+    let body = json!({"session": {"type": "realtime"}});
+    let (status, answer) = post(&simulator().router(), MINT, Some(DEV_API_KEY), body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer["session"]["model"], "gpt-realtime");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let expires_at = answer["expires_at"].as_u64().unwrap();
+    assert!((now + 595..=now + 605).contains(&expires_at));
+}
+
+#[tokio::test]
+async fn queued_mint_faults_fail_the_next_mints_in_order() {
+    let sim = simulator();
+    let router = sim.router();
+    let faults = json!({"faults": [{"kind": "mint_error", "status": 500}, {"kind": "mint_error", "status": 429}]});
+    let response = router
+        .clone()
+        .oneshot(
+            Request::post("/control/faults")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(faults.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    let (first, body) = post(&router, MINT, Some(DEV_API_KEY), mint_body()).await;
+    assert_eq!(first, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(body["error"]["type"], "server_error");
+    let (second, body) = post(&router, MINT, Some(DEV_API_KEY), mint_body()).await;
+    assert_eq!(second, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body["error"]["code"], "rate_limit_exceeded");
+    let (third, _) = post(&router, MINT, Some(DEV_API_KEY), mint_body()).await;
+    assert_eq!(third, StatusCode::OK);
+    assert_eq!(sim.counters().mints, 1);
+}
+
+async fn mint_key(router: &Router) -> String {
+    let (status, body) = post(router, MINT, Some(DEV_API_KEY), mint_body()).await;
+    assert_eq!(status, StatusCode::OK);
+    body["value"].as_str().unwrap().to_owned()
+}
+
+async fn post_sdp(
+    router: &Router,
+    key: Option<&str>,
+    content_type: &str,
+    sdp: &str,
+) -> (StatusCode, Value) {
+    let mut request =
+        Request::post("/v1/realtime/calls").header(header::CONTENT_TYPE, content_type);
+    if let Some(key) = key {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(Body::from(sdp.to_owned())).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn calls_need_a_live_ephemeral_key() {
+    let sim = simulator();
+    let router = sim.router();
+    for key in [None, Some("ek_unknown"), Some(DEV_API_KEY)] {
+        let (status, body) = post_sdp(&router, key, "application/sdp", "v=0").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{key:?}: {body}");
+        assert_eq!(body["error"]["type"], "invalid_request_error");
+    }
+
+    // A key whose lifetime is cut to one second by fault injection expires.
+    let faults = json!({"faults": [{"kind": "key_ttl", "seconds": 1}]});
+    let response = router
+        .clone()
+        .oneshot(
+            Request::post("/control/faults")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(faults.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let key = mint_key(&router).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (status, body) = post_sdp(&router, Some(&key), "application/sdp", "v=0").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "expired_api_key");
+}
+
+#[tokio::test]
+async fn a_bad_offer_is_400() {
+    let router = simulator().router();
+    let key = mint_key(&router).await;
+    let (status, body) = post_sdp(&router, Some(&key), "application/json", "{}").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = post_sdp(&router, Some(&key), "application/sdp", "this is not sdp").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_offer");
+}
+
+#[tokio::test]
+async fn hanging_up_an_unknown_call_is_404_and_needs_the_standard_key() {
+    let router = simulator().router();
+    let hangup = |key: &'static str| {
+        Request::post("/v1/realtime/calls/rtc_nope/hangup")
+            .header(header::AUTHORIZATION, format!("Bearer {key}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let response = router.clone().oneshot(hangup(DEV_API_KEY)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = router.clone().oneshot(hangup("ek_whatever")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
