@@ -24,6 +24,9 @@ pub enum AppError {
     /// Too many attempts in a short time (sign-in, sign-up); try again after the wait.
     #[error("Too many attempts. Please wait {} and try again.", wait_text(*retry_after_secs))]
     TooManyRequests { retry_after_secs: u64 },
+    /// The voice coach (the Realtime API) cannot be reached right now; trying again later may work.
+    #[error("The coach is unavailable right now. Please try again in a moment.")]
+    CoachUnavailable,
     /// The browser could not reach the server or could not read its answer.
     #[error("We couldn't reach Speaking Coach. Check your connection and try again.")]
     Network { detail: String },
@@ -53,6 +56,7 @@ impl AppError {
             AppError::Unauthorized => 401,
             AppError::TooManyRequests { .. } => 429,
             AppError::Network { .. } => 503,
+            AppError::CoachUnavailable => 503,
             AppError::Internal { .. } => 500,
         }
     }

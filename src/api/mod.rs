@@ -4,3 +4,4 @@
 
 pub mod auth;
 pub mod topics;
+pub mod voice;

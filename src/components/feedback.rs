@@ -44,6 +44,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
     let (title, action) = match &error {
         AppError::NotFound { what } => (format!("We couldn't find that {what}"), None),
         AppError::Network { .. } => ("You seem to be offline".to_owned(), Some("Try again")),
+        AppError::CoachUnavailable => ("The coach is unavailable".to_owned(), Some("Try again")),
         AppError::InvalidInput { .. } => ("That didn't work".to_owned(), None),
         AppError::Unauthorized => ("Please sign in".to_owned(), None),
         AppError::TooManyRequests { .. } => ("Please slow down".to_owned(), Some("Try again")),

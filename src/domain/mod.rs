@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod topic;
+pub mod voice;
 
 pub use account::{Email, Password};
 pub use topic::{CefrLevel, Topic, TopicSlug};

@@ -20,7 +20,33 @@ pub struct Config {
     /// `AUTH_ATTEMPTS_PER_MINUTE`: sign-in and sign-up attempts allowed per client address
     /// (1..=10000, default 20). Each account also gets 5 attempts, then one every 2 minutes.
     pub auth_attempts_per_minute: NonZeroU32,
+    /// The voice coach: OpenAI's Realtime API with `OPENAI_API_KEY`, else the local simulator.
+    pub realtime: RealtimeConfig,
 }
+
+/// Where the voice coach is and how its sessions are configured.
+#[derive(Clone)]
+pub struct RealtimeConfig {
+    /// `OPENAI_API_KEY` when set, else `REALTIME_SIM_API_KEY` (default: the simulator's
+    /// development key). Never leaves the server.
+    pub api_key: SecretString,
+    /// True without `OPENAI_API_KEY`: the app mounts the simulator at `/sim`.
+    pub simulated: bool,
+    /// `REALTIME_BASE_URL`: the API's base URL, e.g. `https://api.openai.com/v1`. Default: OpenAI's
+    /// with a key, else the simulator under this app (`{PUBLIC_URL}/sim/v1`).
+    pub base_url: String,
+    /// `REALTIME_MODEL` (default `gpt-realtime-mini`).
+    pub model: String,
+    /// `REALTIME_VOICE` (default `marin`).
+    pub voice: String,
+    /// `REALTIME_TRANSCRIPTION_MODEL` (default `gpt-4o-mini-transcribe`).
+    pub transcription_model: String,
+    /// `REALTIME_SIM_REPLY_LATENCY_MS`: the simulated coach's thinking time (default 300).
+    pub sim_reply_latency_ms: u64,
+}
+
+/// The simulator's development standard key (see `.env.example`); valid only against a simulator.
+pub const SIM_DEV_API_KEY: &str = "sk-sim-development-key";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -119,7 +145,53 @@ impl Config {
                 })?,
         };
 
+        let openai_key = get("OPENAI_API_KEY");
+        let simulated = openai_key.is_none();
+        let base_url = match get("REALTIME_BASE_URL") {
+            Some(raw) => {
+                let trimmed = raw.trim().trim_end_matches('/').to_owned();
+                if !(trimmed.starts_with("https://") || trimmed.starts_with("http://")) {
+                    return Err(ConfigError::Invalid {
+                        name: "REALTIME_BASE_URL",
+                        reason: format!(
+                            "expected an http(s) URL such as https://api.openai.com/v1, got `{raw}`"
+                        ),
+                    });
+                }
+                trimmed
+            }
+            None if simulated => format!("{public_url}/sim/v1"),
+            None => "https://api.openai.com/v1".to_owned(),
+        };
+        let sim_reply_latency_ms = match get("REALTIME_SIM_REPLY_LATENCY_MS") {
+            None => 300,
+            Some(raw) => raw
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|ms| *ms <= 60_000)
+                .ok_or_else(|| ConfigError::Invalid {
+                    name: "REALTIME_SIM_REPLY_LATENCY_MS",
+                    reason: format!("expected milliseconds from 0 to 60000, got `{raw}`"),
+                })?,
+        };
+        let realtime = RealtimeConfig {
+            api_key: SecretString::from(
+                openai_key
+                    .or_else(|| get("REALTIME_SIM_API_KEY"))
+                    .unwrap_or_else(|| SIM_DEV_API_KEY.to_owned()),
+            ),
+            simulated,
+            base_url,
+            model: get("REALTIME_MODEL").unwrap_or_else(|| "gpt-realtime-mini".to_owned()),
+            voice: get("REALTIME_VOICE").unwrap_or_else(|| "marin".to_owned()),
+            transcription_model: get("REALTIME_TRANSCRIPTION_MODEL")
+                .unwrap_or_else(|| "gpt-4o-mini-transcribe".to_owned()),
+            sim_reply_latency_ms,
+        };
+
         Ok(Config {
+            realtime,
             database_url: SecretString::from(database_url),
             database_max_connections,
             log_format,
@@ -161,6 +233,9 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("public_url", &self.public_url)
             .field("auth_attempts_per_minute", &self.auth_attempts_per_minute)
+            .field("realtime.simulated", &self.realtime.simulated)
+            .field("realtime.base_url", &self.realtime.base_url)
+            .field("realtime.model", &self.realtime.model)
             .finish()
     }
 }
@@ -293,6 +368,37 @@ mod tests {
             error,
             ConfigError::Invalid {
                 name: "AUTH_ATTEMPTS_PER_MINUTE",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn without_an_openai_key_the_coach_is_the_local_simulator() {
+        let config = load(&[URL]).expect("valid");
+        assert!(config.realtime.simulated);
+        assert_eq!(config.realtime.base_url, "http://127.0.0.1:3000/sim/v1");
+        assert_eq!(config.realtime.api_key.expose_secret(), SIM_DEV_API_KEY);
+        assert_eq!(config.realtime.model, "gpt-realtime-mini");
+
+        let config = load(&[URL, ("OPENAI_API_KEY", "sk-live-123")]).expect("valid");
+        assert!(!config.realtime.simulated);
+        assert_eq!(config.realtime.base_url, "https://api.openai.com/v1");
+        assert!(!format!("{config:?}").contains("sk-live-123"));
+
+        let error = load(&[URL, ("REALTIME_BASE_URL", "api.openai.com")]).unwrap_err();
+        assert!(matches!(
+            error,
+            ConfigError::Invalid {
+                name: "REALTIME_BASE_URL",
+                ..
+            }
+        ));
+        let error = load(&[URL, ("REALTIME_SIM_REPLY_LATENCY_MS", "soon")]).unwrap_err();
+        assert!(matches!(
+            error,
+            ConfigError::Invalid {
+                name: "REALTIME_SIM_REPLY_LATENCY_MS",
                 ..
             }
         ));

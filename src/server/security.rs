@@ -28,9 +28,15 @@ pub fn provide_page_nonce() {
 }
 
 /// The policy of an HTML page: our own scripts (plus Leptos' inline scripts, which carry the
-/// nonce), WebAssembly, our own styles, and nothing framed or posted elsewhere.
-fn page_policy(nonce: &str, options: &LeptosOptions) -> String {
+/// nonce), WebAssembly, our own styles, connections to this origin and the Realtime API's, and
+/// nothing framed or posted elsewhere.
+fn page_policy(nonce: &str, state: &AppState) -> String {
+    let options = &state.leptos_options;
     let mut connect = String::from("'self'");
+    if let Some(origin) = origin_of(&state.config.realtime.base_url) {
+        connect.push(' ');
+        connect.push_str(origin);
+    }
     if options.env == Env::DEV {
         // cargo-leptos' live-reload socket, development only.
         let host = options.site_addr.ip();
@@ -64,7 +70,7 @@ pub async fn security_headers(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     let policy = if is_page {
-        HeaderValue::from_str(&page_policy(&nonce, &state.leptos_options))
+        HeaderValue::from_str(&page_policy(&nonce, &state))
             .unwrap_or(HeaderValue::from_static(NOTHING_POLICY))
     } else {
         HeaderValue::from_static(NOTHING_POLICY)
@@ -102,6 +108,15 @@ pub async fn same_origin_writes(request: Request, next: Next) -> Response {
         .into_response()
 }
 
+/// `scheme://host[:port]` of an http(s) URL.
+fn origin_of(url: &str) -> Option<&str> {
+    let scheme_end = url.find("://")? + 3;
+    let end = url[scheme_end..]
+        .find('/')
+        .map_or(url.len(), |i| scheme_end + i);
+    Some(&url[..end])
+}
+
 fn is_same_origin(headers: &HeaderMap) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
         return false;
@@ -130,6 +145,20 @@ mod tests {
             map.insert(name.clone(), HeaderValue::from_str(value).unwrap());
         }
         map
+    }
+
+    #[test]
+    fn origins_of_urls() {
+        assert_eq!(
+            origin_of("https://api.openai.com/v1"),
+            Some("https://api.openai.com")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:3000/sim/v1"),
+            Some("http://127.0.0.1:3000")
+        );
+        assert_eq!(origin_of("http://host"), Some("http://host"));
+        assert_eq!(origin_of("nonsense"), None);
     }
 
     #[test]

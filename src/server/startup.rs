@@ -34,6 +34,8 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
+    #[error("could not build the HTTP client for the Realtime API")]
+    Http(#[source] reqwest::Error),
     #[error("the server failed while running")]
     Serve(#[source] std::io::Error),
 }
@@ -53,7 +55,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     let db = db::connect_and_migrate(&config)
         .await
         .map_err(StartupError::Database)?;
-    let state = AppState::new(leptos_options, db, config);
+    let state = AppState::new(leptos_options, db, config).map_err(StartupError::Http)?;
     spawn_housekeeping(&state);
 
     let listener = tokio::net::TcpListener::bind(addr)
@@ -82,7 +84,7 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(state.config.secure_cookies())
         .with_expiry(Expiry::OnInactivity(time::Duration::days(30)));
-    Router::new()
+    let app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .leptos_routes_with_context(
@@ -112,7 +114,13 @@ pub fn router(state: AppState) -> Router {
                 .layer(from_fn(security::same_origin_writes))
                 .layer(sessions),
         )
-        .with_state(state)
+        .with_state(state.clone());
+    // The simulator authenticates with bearer keys, not cookies: it sits outside the session and
+    // same-origin layers (the server itself mints through it, with no Origin header).
+    match &state.simulator {
+        Some(simulator) => app.nest("/sim", simulator.router().layer(telemetry::trace_layer())),
+        None => app,
+    }
 }
 
 /// Background upkeep: expired sessions leave the store, idle rate-limit keys leave memory.
@@ -126,12 +134,13 @@ fn spawn_housekeeping(state: &AppState) {
             tracing::warn!(%error, "expired-session cleanup stopped");
         }
     });
-    let limits = state.auth_limits.clone();
+    let (auth, mint) = (state.auth_limits.clone(), state.mint_limits.clone());
     tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(Duration::from_secs(60));
         loop {
             every_minute.tick().await;
-            limits.forget_idle();
+            auth.forget_idle();
+            mint.forget_idle();
         }
     });
 }

@@ -6,7 +6,11 @@ use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
 
-use super::{auth::rate_limit::AuthLimits, config::Config};
+use super::{
+    auth::rate_limit::AuthLimits,
+    config::Config,
+    realtime::{MintLimits, RealtimeClient},
+};
 use crate::error::AppError;
 
 #[derive(Clone, FromRef)]
@@ -15,16 +19,34 @@ pub struct AppState {
     pub db: PgPool,
     pub config: Arc<Config>,
     pub auth_limits: AuthLimits,
+    pub realtime: Arc<RealtimeClient>,
+    pub mint_limits: MintLimits,
+    /// The local Realtime API, mounted at `/sim`, when no OpenAI key is configured.
+    pub simulator: Option<realtime_sim::Simulator>,
 }
 
 impl AppState {
-    pub fn new(leptos_options: LeptosOptions, db: PgPool, config: Config) -> Self {
-        AppState {
+    pub fn new(
+        leptos_options: LeptosOptions,
+        db: PgPool,
+        config: Config,
+    ) -> Result<Self, reqwest::Error> {
+        let realtime = &config.realtime;
+        let simulator = realtime.simulated.then(|| {
+            realtime_sim::Simulator::new(realtime_sim::SimConfig {
+                api_key: realtime.api_key.clone(),
+                reply_latency: std::time::Duration::from_millis(realtime.sim_reply_latency_ms),
+            })
+        });
+        Ok(AppState {
             leptos_options,
             db,
             auth_limits: AuthLimits::new(config.auth_attempts_per_minute),
+            realtime: Arc::new(RealtimeClient::new(realtime)?),
+            mint_limits: MintLimits::default(),
+            simulator,
             config: Arc::new(config),
-        }
+        })
     }
 
     /// The state as provided to server functions by `leptos_routes_with_context`.

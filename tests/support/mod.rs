@@ -30,7 +30,7 @@ pub fn app_with(db: PgPool, vars: &[(&str, &str)]) -> Router {
     let leptos_options = LeptosOptions::builder()
         .output_name("speaking-coach")
         .build();
-    startup::router(AppState::new(leptos_options, db, config))
+    startup::router(AppState::new(leptos_options, db, config).expect("the HTTP client builds"))
 }
 
 pub struct TestResponse {
@@ -247,4 +247,24 @@ impl TwoUsers {
             response.body
         );
     }
+}
+
+/// The app on a real loopback port (the voice coach is reached over HTTP, even the simulator
+/// mounted in the app itself). Returns its base URL; it serves until the test ends.
+pub async fn spawn_app(db: PgPool, vars: &[(&str, &str)]) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let base = format!("http://{}", listener.local_addr().expect("bound"));
+    let mut vars = vars.to_vec();
+    vars.push(("PUBLIC_URL", base.as_str()));
+    let app = app_with(db, &vars);
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
+    });
+    base
 }
