@@ -53,7 +53,10 @@ impl Browser {
 
     async fn sign_up(&mut self, email: &str) {
         let response = self
-            .post("/api/auth/sign-up", &[("email", email), ("password", PASSWORD)])
+            .post(
+                "/api/auth/sign-up",
+                &[("email", email), ("password", PASSWORD)],
+            )
             .await;
         assert_eq!(response.status(), StatusCode::OK);
         let cookie = response
@@ -95,11 +98,19 @@ async fn a_signed_in_learner_gets_a_call_secret_and_nothing_else(pool: PgPool) {
     let (status, body) = browser.start_call("ordering-at-a-cafe").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let secret: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let fields: Vec<&str> = secret.as_object().unwrap().keys().map(String::as_str).collect();
+    let fields: Vec<&str> = secret
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(fields, ["calls_url", "client_secret", "expires_at"]);
     assert!(secret["client_secret"].as_str().unwrap().starts_with("ek_"));
     assert_eq!(secret["calls_url"], format!("{base}/sim/v1/realtime/calls"));
-    assert!(!body.contains(MARKER_KEY), "the standard key leaked: {body}");
+    assert!(
+        !body.contains(MARKER_KEY),
+        "the standard key leaked: {body}"
+    );
 
     // The secret really opens calls: the simulator knows it (a bad offer is 400, not 401).
     let response = reqwest::Client::new()
@@ -129,10 +140,13 @@ async fn transient_upstream_failures_are_retried(pool: PgPool) {
     let base = app(pool).await;
     let mut browser = Browser::new(&base);
     browser.sign_up("ana@example.org").await;
-    queue_faults(&base, serde_json::json!([
-        {"kind": "mint_error", "status": 500},
-        {"kind": "mint_error", "status": 429}
-    ]))
+    queue_faults(
+        &base,
+        serde_json::json!([
+            {"kind": "mint_error", "status": 500},
+            {"kind": "mint_error", "status": 429}
+        ]),
+    )
     .await;
     let (status, body) = browser.start_call("a-job-interview").await;
     assert_eq!(status, StatusCode::OK, "the third attempt succeeds: {body}");
@@ -160,22 +174,34 @@ async fn minting_is_rate_limited_per_learner(pool: PgPool) {
     let mut browser = Browser::new(&base);
     browser.sign_up("ana@example.org").await;
     for _ in 0..10 {
-        assert_eq!(browser.start_call("giving-directions").await.0, StatusCode::OK);
+        assert_eq!(
+            browser.start_call("giving-directions").await.0,
+            StatusCode::OK
+        );
     }
     let (status, body) = browser.start_call("giving-directions").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     // Another learner is not affected.
     let mut other = Browser::new(&base);
     other.sign_up("ben@example.org").await;
-    assert_eq!(other.start_call("giving-directions").await.0, StatusCode::OK);
+    assert_eq!(
+        other.start_call("giving-directions").await.0,
+        StatusCode::OK
+    );
 }
 
 #[sqlx::test]
 async fn pages_allow_connections_to_the_realtime_api_only(pool: PgPool) {
     let base = app(pool).await;
     let page = reqwest::get(format!("{base}/topics")).await.unwrap();
-    let policy = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(policy.contains(&format!("connect-src 'self' {base}")), "{policy}");
+    let policy = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        policy.contains(&format!("connect-src 'self' {base}")),
+        "{policy}"
+    );
     let body = page.text().await.unwrap();
     assert!(!body.contains(MARKER_KEY));
 }
@@ -227,7 +253,9 @@ fn client_for(base: &str) -> RealtimeClient {
 async fn a_401_from_upstream_is_not_retried() {
     let (base, calls) = stub(vec![(401, 0)]).await;
     let error = client_for(&base).mint("x".into()).await.unwrap_err();
-    assert!(matches!(error, MintError::Refused { status: 401, ref message } if message == "stub says 401"));
+    assert!(
+        matches!(error, MintError::Refused { status: 401, ref message } if message == "stub says 401")
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
@@ -235,7 +263,10 @@ async fn a_401_from_upstream_is_not_retried() {
 async fn rate_limits_and_server_errors_are_retried_then_reported_unavailable() {
     let (base, calls) = stub(vec![(429, 0), (500, 0), (503, 0)]).await;
     let error = client_for(&base).mint("x".into()).await.unwrap_err();
-    assert!(matches!(error, MintError::Unavailable { attempts: 3, .. }), "{error}");
+    assert!(
+        matches!(error, MintError::Unavailable { attempts: 3, .. }),
+        "{error}"
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 
     let (base, calls) = stub(vec![(500, 0), (200, 0)]).await;

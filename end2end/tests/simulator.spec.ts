@@ -1,0 +1,133 @@
+import { test, expect } from "./fixtures";
+
+// A real WebRTC call from Chromium to the local Realtime simulator mounted in the app, with the
+// fake microphone playing a spoken sentence (script/test makes it with espeak-ng). The browser
+// side here is plain test code; the product's own call client is Rust (src/browser).
+
+const LEARNER_SAYS = "I would like a cup of coffee, please.";
+
+test.skip(!process.env.FAKE_MIC_WAV, "needs the fake microphone recording from script/test");
+
+test("a spoken conversation with the simulator, over real WebRTC", async ({ page, baseURL }, testInfo) => {
+  test.setTimeout(60_000);
+  const headers = { origin: baseURL!, accept: "application/json" };
+  const email = `call-${testInfo.project.name}-${Date.now()}@example.org`;
+  const signUp = await page.request.post("/api/auth/sign-up", {
+    form: { email, password: "a long enough passphrase" },
+    headers,
+  });
+  expect(signUp.status()).toBe(200);
+  const start = await page.request.post("/api/voice/start", { form: { topic: "ordering-at-a-cafe" }, headers });
+  expect(start.status()).toBe(200);
+  const secret = await start.json();
+  expect(Object.keys(secret).sort()).toEqual(["calls_url", "client_secret", "expires_at"]);
+
+  // What the learner's utterance "says": the simulator cannot understand speech.
+  const queued = await page.request.post("/sim/control/transcripts", { data: { texts: [LEARNER_SAYS] } });
+  expect(queued.status()).toBe(204);
+  const before = await (await page.request.get("/sim/control/counters")).json();
+
+  await page.goto("/topics");
+  const result = await page.evaluate(
+    async ({ secret, timeoutMs }) => {
+      const events: any[] = [];
+      const pc = new RTCPeerConnection();
+      const mic = await navigator.mediaDevices.getUserMedia({ audio: true });
+      const [track] = mic.getAudioTracks();
+      track.enabled = false; // quiet until the coach has greeted
+      pc.addTrack(track, mic);
+      // Measure what the coach's audio really sounds like: the loudest 100 ms of it. (Chromium
+      // feeds a remote stream to Web Audio only while a media element also plays it.)
+      const audio = new Audio();
+      let loudest = 0;
+      pc.ontrack = (e) => {
+        audio.srcObject = e.streams[0];
+        audio.muted = true;
+        void audio.play();
+        const context = new AudioContext();
+        const analyser = context.createAnalyser();
+        context.createMediaStreamSource(e.streams[0]).connect(analyser);
+        const samples = new Float32Array(analyser.fftSize);
+        setInterval(() => {
+          analyser.getFloatTimeDomainData(samples);
+          const rms = Math.sqrt(samples.reduce((sum, s) => sum + s * s, 0) / samples.length);
+          loudest = Math.max(loudest, rms);
+        }, 100);
+      };
+      const channel = pc.createDataChannel("oai-events");
+      const done = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("timed out: " + events.map((e) => e.type).join(", "))), timeoutMs);
+        let replies = 0;
+        channel.onmessage = (message) => {
+          const event = JSON.parse(message.data);
+          events.push(event);
+          if (event.type === "response.done") {
+            replies += 1;
+            if (replies === 1) track.enabled = true; // the learner answers the greeting
+            if (replies === 2) {
+              clearTimeout(timer);
+              resolve();
+            }
+          }
+        };
+      });
+      channel.onopen = () => channel.send(JSON.stringify({ type: "response.create" }));
+      const offer = await pc.createOffer();
+      await pc.setLocalDescription(offer);
+      const answer = await fetch(secret.calls_url, {
+        method: "POST",
+        body: offer.sdp,
+        headers: { "Content-Type": "application/sdp", Authorization: `Bearer ${secret.client_secret}` },
+      });
+      const status = answer.status;
+      const location = answer.headers.get("Location");
+      await pc.setRemoteDescription({ type: "answer", sdp: await answer.text() });
+      await done;
+      const stats = await pc.getStats();
+      let inbound: any = null;
+      stats.forEach((report: any) => {
+        if (report.type === "inbound-rtp" && report.kind === "audio") inbound = report;
+      });
+      pc.close();
+      track.stop();
+      return { status, location, events, packets: inbound?.packetsReceived ?? 0, loudest };
+    },
+    { secret, timeoutMs: 45_000 },
+  );
+
+  expect(result.status).toBe(201);
+  expect(result.location).toMatch(/^\/v1\/realtime\/calls\/rtc_[0-9a-f]+$/);
+  // The coach's voice arrived as audible audio, not silence.
+  expect(result.packets).toBeGreaterThan(100);
+  expect(result.loudest).toBeGreaterThan(0.02);
+
+  const types: string[] = result.events.map((e: any) => e.type);
+  expect(types[0]).toBe("session.created");
+  // The greeting, in the order the Realtime API sends a reply.
+  const greeting = types.slice(1, types.indexOf("response.done") + 1);
+  expect(greeting[0]).toBe("response.created");
+  expect(greeting).toContain("response.output_audio_transcript.delta");
+  expect(greeting.slice(-4)).toEqual([
+    "response.output_audio_transcript.done",
+    "conversation.item.done",
+    "output_audio_buffer.stopped",
+    "response.done",
+  ]);
+  const firstDone = result.events.find((e: any) => e.type === "response.output_audio_transcript.done");
+  expect(firstDone.transcript).toContain("Ordering at a café");
+
+  // The learner's turn, detected on the audio that really arrived, then the coach's follow-up.
+  const learner = ["input_audio_buffer.speech_started", "input_audio_buffer.speech_stopped", "input_audio_buffer.committed"];
+  const positions = learner.map((type) => types.indexOf(type));
+  expect(positions.every((p) => p > 0)).toBe(true);
+  expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+  const transcript = result.events.find((e: any) => e.type === "conversation.item.input_audio_transcription.completed");
+  expect(transcript.transcript).toBe(LEARNER_SAYS);
+  const lastDone = result.events.filter((e: any) => e.type === "response.done").pop();
+  expect(lastDone.response.status).toBe("completed");
+
+  const after = await (await page.request.get("/sim/control/counters")).json();
+  expect(after.calls_started - before.calls_started).toBe(1);
+  expect(after.audio_frames_received).toBeGreaterThan(before.audio_frames_received + 50);
+  expect(after.audio_frames_sent).toBeGreaterThan(before.audio_frames_sent + 100);
+});
