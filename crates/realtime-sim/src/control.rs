@@ -67,6 +67,14 @@ impl Control {
         lock(&self.transcripts).pop_front()
     }
 
+    pub(crate) fn queue_fault(&self, fault: Fault) {
+        lock(&self.faults).push_back(fault);
+    }
+
+    pub(crate) fn queue_transcript(&self, text: String) {
+        lock(&self.transcripts).push_back(text);
+    }
+
     pub(crate) fn count_mint(&self) {
         self.mints.fetch_add(1, Ordering::Relaxed);
     }

@@ -157,7 +157,7 @@ impl Conversation {
     pub(crate) fn hear(&mut self, pcm: &[f32], now: Instant, sim: &Simulator) {
         for frame in pcm.chunks(speech::FRAME_SAMPLES) {
             match self.vad.push(frame) {
-                Some(VadEvent::Started { at_ms }) => self.speech_started(at_ms, now),
+                Some(VadEvent::Started { at_ms }) => self.speech_started(at_ms),
                 Some(VadEvent::Stopped {
                     started_ms,
                     ended_ms,
@@ -167,9 +167,7 @@ impl Conversation {
         }
     }
 
-    fn speech_started(&mut self, at_ms: u64, now: Instant) {
-        // The learner talking over the coach stops the coach (barge-in).
-        self.cancel_reply("turn_detected");
+    fn speech_started(&mut self, at_ms: u64) {
         if self.server_vad() {
             let item_id = new_id("item");
             self.input_item = Some(item_id.clone());
@@ -178,11 +176,12 @@ impl Conversation {
                 item_id,
                 audio_start_ms: at_ms,
             });
+            // The learner talking over the coach stops the coach (barge-in).
+            self.cancel_reply("turn_detected");
         } else {
             let end = self.pending_span.map_or(at_ms, |(_, end)| end);
             self.pending_span = Some((self.pending_span.map_or(at_ms, |(s, _)| s), end));
         }
-        let _ = now;
     }
 
     fn speech_stopped(&mut self, started_ms: u64, ended_ms: u64, now: Instant, sim: &Simulator) {
@@ -622,5 +621,350 @@ mod tests {
         );
         assert_eq!(topic(Some("No topic here")), None);
         assert_eq!(topic(None), None);
+    }
+}
+
+#[cfg(test)]
+mod conversation_tests {
+    use super::*;
+    use crate::{DEV_API_KEY, SimConfig};
+
+    fn sim() -> Simulator {
+        Simulator::new(SimConfig {
+            api_key: DEV_API_KEY.to_owned().into(),
+            reply_latency: Duration::from_millis(0),
+        })
+    }
+
+    fn session(ptt: bool) -> SessionConfig {
+        let mut json = serde_json::json!({
+            "type": "realtime",
+            "instructions": "Coach.\nTopic: Planning a weekend.\n",
+        });
+        if ptt {
+            json["audio"] = serde_json::json!({"input": {"turn_detection": null}});
+        }
+        serde_json::from_value(json).unwrap()
+    }
+
+    struct Harness {
+        conversation: Conversation,
+        sim: Simulator,
+        now: Instant,
+        events: Vec<ServerEvent>,
+        audio_packets: usize,
+    }
+
+    impl Harness {
+        fn new(ptt: bool) -> Self {
+            let mut conversation = Conversation::new("sess_1".into(), session(ptt), Duration::ZERO);
+            conversation.channel_opened();
+            Harness {
+                conversation,
+                sim: sim(),
+                now: Instant::now(),
+                events: Vec::new(),
+                audio_packets: 0,
+            }
+        }
+
+        fn drain(&mut self) {
+            while let Some(text) = self.conversation.next_event() {
+                self.events.push(ServerEvent::from_json(&text).unwrap());
+            }
+            while self.conversation.next_audio().is_some() {
+                self.audio_packets += 1;
+            }
+        }
+
+        fn types(&self) -> Vec<&'static str> {
+            self.events.iter().map(kind).collect()
+        }
+
+        fn client(&mut self, event: serde_json::Value) {
+            self.conversation
+                .client_event(&event.to_string(), self.now, &self.sim);
+            self.drain();
+        }
+
+        /// `ms` of audio at `amplitude` (0 = silence), as 20 ms frames from the microphone.
+        fn hear(&mut self, ms: u64, amplitude: f32) {
+            for frame in 0..ms / 20 {
+                let pcm: Vec<f32> = (0..speech::FRAME_SAMPLES)
+                    .map(|i| {
+                        let t = (frame as usize * speech::FRAME_SAMPLES + i) as f32 / 48_000.0;
+                        amplitude * (t * 2.0 * std::f32::consts::PI * 200.0).sin()
+                    })
+                    .collect();
+                self.now += Duration::from_millis(20);
+                self.conversation.hear(&pcm, self.now, &self.sim);
+                self.drain();
+            }
+        }
+
+        /// Runs the 20 ms clock until `until` is among the events (the voice renders for real).
+        async fn run_until(&mut self, until: &str) {
+            for _ in 0..5000 {
+                if self.types().contains(&until) {
+                    return;
+                }
+                self.now += Duration::from_millis(20);
+                self.conversation.tick(self.now, &self.sim);
+                self.drain();
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            panic!("never saw {until}: {:?}", self.types());
+        }
+    }
+
+    fn kind(event: &ServerEvent) -> &'static str {
+        match event {
+            ServerEvent::SessionCreated { .. } => "session.created",
+            ServerEvent::SessionUpdated { .. } => "session.updated",
+            ServerEvent::SpeechStarted { .. } => "speech_started",
+            ServerEvent::SpeechStopped { .. } => "speech_stopped",
+            ServerEvent::Committed { .. } => "committed",
+            ServerEvent::ItemAdded { .. } => "item.added",
+            ServerEvent::ItemDone { .. } => "item.done",
+            ServerEvent::InputTranscriptDelta { .. } => "input_transcript.delta",
+            ServerEvent::InputTranscriptCompleted { .. } => "input_transcript.completed",
+            ServerEvent::InputTranscriptFailed { .. } => "input_transcript.failed",
+            ServerEvent::ResponseCreated { .. } => "response.created",
+            ServerEvent::OutputTranscriptDelta { .. } => "output_transcript.delta",
+            ServerEvent::OutputTranscriptDone { .. } => "output_transcript.done",
+            ServerEvent::OutputAudioStarted { .. } => "audio.started",
+            ServerEvent::OutputAudioStopped { .. } => "audio.stopped",
+            ServerEvent::OutputAudioCleared { .. } => "audio.cleared",
+            ServerEvent::ResponseDone { .. } => "response.done",
+            ServerEvent::RateLimitsUpdated { .. } => "rate_limits.updated",
+            ServerEvent::Error { .. } => "error",
+            ServerEvent::Unknown => "unknown",
+        }
+    }
+
+    fn without_deltas(types: &[&'static str]) -> Vec<&'static str> {
+        types
+            .iter()
+            .copied()
+            .filter(|t| *t != "output_transcript.delta")
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_greeting_comes_in_the_api_order_with_its_words_paced_by_the_audio() {
+        let mut h = Harness::new(false);
+        h.client(serde_json::json!({"type": "response.create"}));
+        h.run_until("response.done").await;
+        assert_eq!(
+            without_deltas(&h.types()),
+            [
+                "session.created",
+                "response.created",
+                "item.added",
+                "audio.started",
+                "output_transcript.done",
+                "item.done",
+                "audio.stopped",
+                "response.done"
+            ]
+        );
+        let deltas: String = h
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                ServerEvent::OutputTranscriptDelta { delta, .. } => Some(delta.clone()),
+                _ => None,
+            })
+            .collect();
+        let done = h.events.iter().find_map(|e| match e {
+            ServerEvent::OutputTranscriptDone { transcript, .. } => Some(transcript.clone()),
+            _ => None,
+        });
+        assert_eq!(Some(deltas), done);
+        assert!(done.unwrap().contains("Planning a weekend"));
+        assert!(h.audio_packets > 50, "{} packets of voice", h.audio_packets);
+    }
+
+    #[tokio::test]
+    async fn server_vad_turns_carry_their_timing_and_get_a_reply() {
+        let mut h = Harness::new(false);
+        h.hear(500, 0.0);
+        h.hear(1000, 0.3);
+        h.hear(700, 0.0);
+        assert_eq!(
+            h.types(),
+            [
+                "session.created",
+                "speech_started",
+                "speech_stopped",
+                "committed",
+                "item.added",
+                "item.done",
+                "input_transcript.delta",
+                "input_transcript.completed",
+                "response.created"
+            ]
+        );
+        assert!(matches!(
+            h.events[1],
+            ServerEvent::SpeechStarted {
+                audio_start_ms: 500,
+                ..
+            }
+        ));
+        assert!(matches!(
+            h.events[2],
+            ServerEvent::SpeechStopped {
+                audio_end_ms: 1500,
+                ..
+            }
+        ));
+        assert!(
+            matches!(&h.events[7], ServerEvent::InputTranscriptCompleted { transcript, .. }
+            if transcript == "(simulated transcript: 1.0 s of speech)")
+        );
+    }
+
+    #[tokio::test]
+    async fn queued_transcripts_and_transcription_faults_apply_to_the_next_turns() {
+        let mut h = Harness::new(false);
+        h.sim.queue_transcript("We could go hiking.");
+        h.sim.queue_fault(Fault::TranscriptionFails);
+        h.hear(600, 0.3);
+        h.hear(600, 0.0);
+        assert!(
+            h.types().contains(&"input_transcript.failed"),
+            "{:?}",
+            h.types()
+        );
+        h.hear(600, 0.3);
+        h.hear(600, 0.0);
+        let completed: Vec<&str> = h
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                ServerEvent::InputTranscriptCompleted { transcript, .. } => {
+                    Some(transcript.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(completed, ["We could go hiking."]);
+    }
+
+    #[tokio::test]
+    async fn talking_over_the_coach_cancels_the_reply() {
+        let mut h = Harness::new(false);
+        h.client(serde_json::json!({"type": "response.create"}));
+        h.run_until("output_transcript.delta").await;
+        h.hear(200, 0.3);
+        let types = h.types();
+        let at = types.iter().position(|t| *t == "speech_started").unwrap();
+        assert_eq!(
+            &types[at..],
+            [
+                "speech_started",
+                "audio.cleared",
+                "item.done",
+                "response.done"
+            ]
+        );
+        assert!(
+            matches!(h.events.last(), Some(ServerEvent::ResponseDone { response, .. })
+            if response.status == Some(ResponseStatus::Cancelled))
+        );
+        assert!(
+            matches!(&h.events[h.events.len() - 2], ServerEvent::ItemDone { item, .. }
+            if item.status.as_deref() == Some("incomplete"))
+        );
+    }
+
+    #[tokio::test]
+    async fn push_to_talk_waits_for_commit_and_response_create() {
+        let mut h = Harness::new(true);
+        h.client(serde_json::json!({"type": "input_audio_buffer.commit"}));
+        assert!(
+            matches!(h.events.last(), Some(ServerEvent::Error { error, .. })
+            if error.code.as_deref() == Some("input_audio_buffer_commit_empty"))
+        );
+        h.hear(800, 0.3);
+        h.hear(800, 0.0);
+        assert_eq!(
+            h.types(),
+            ["session.created", "error"],
+            "no server VAD events"
+        );
+        h.client(serde_json::json!({"type": "input_audio_buffer.commit"}));
+        assert_eq!(
+            &h.types()[2..],
+            [
+                "committed",
+                "item.added",
+                "item.done",
+                "input_transcript.delta",
+                "input_transcript.completed"
+            ]
+        );
+        h.client(serde_json::json!({"type": "response.create"}));
+        assert_eq!(h.types().last(), Some(&"response.created"));
+    }
+
+    #[tokio::test]
+    async fn replayed_items_continue_the_conversation_without_a_new_greeting() {
+        let mut h = Harness::new(false);
+        h.client(serde_json::json!({"type": "conversation.item.create",
+            "item": {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hi! Ready?"}]}}));
+        h.client(serde_json::json!({"type": "conversation.item.create",
+            "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Yes, let's plan."}]}}));
+        let previous: Vec<Option<String>> = h
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                ServerEvent::ItemAdded {
+                    previous_item_id, ..
+                } => Some(previous_item_id.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(previous.len(), 2);
+        assert!(
+            previous[0].is_none() && previous[1].is_some(),
+            "items are chained"
+        );
+        h.client(serde_json::json!({"type": "response.create"}));
+        h.run_until("output_transcript.done").await;
+        let reply = h.events.iter().find_map(|e| match e {
+            ServerEvent::OutputTranscriptDone { transcript, .. } => Some(transcript.clone()),
+            _ => None,
+        });
+        assert!(
+            !reply.unwrap().starts_with("Hi!"),
+            "the coach does not greet again"
+        );
+    }
+
+    #[tokio::test]
+    async fn session_update_and_expiry() {
+        let mut h = Harness::new(false);
+        h.client(serde_json::json!({"type": "session.update", "session": {"type": "realtime", "instructions": "New."}}));
+        assert!(
+            matches!(h.events.last(), Some(ServerEvent::SessionUpdated { session, .. })
+            if session["instructions"] == "New." && session["id"] == "sess_1")
+        );
+        h.client(
+            serde_json::json!({"type": "session.update", "session": {"type": "transcription"}}),
+        );
+        assert_eq!(h.types().last(), Some(&"error"));
+        h.client(serde_json::json!({"type": "no.such.event"}));
+        assert_eq!(h.types().last(), Some(&"error"));
+
+        h.conversation.session_expired();
+        assert!(!h.conversation.wants_close(), "the error is sent first");
+        h.drain();
+        assert!(
+            matches!(h.events.last(), Some(ServerEvent::Error { error, .. })
+            if error.code.as_deref() == Some("session_expired"))
+        );
+        assert!(h.conversation.wants_close());
     }
 }

@@ -89,6 +89,16 @@ impl Simulator {
     pub fn counters(&self) -> Counters {
         self.inner.control.counters()
     }
+
+    /// Queues a fault, as `POST /control/faults` does.
+    pub fn queue_fault(&self, fault: Fault) {
+        self.inner.control.queue_fault(fault);
+    }
+
+    /// Queues what the next learner utterance "said", as `POST /control/transcripts` does.
+    pub fn queue_transcript(&self, text: impl Into<String>) {
+        self.inner.control.queue_transcript(text.into());
+    }
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it: the simulator's maps
