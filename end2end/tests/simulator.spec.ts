@@ -7,6 +7,12 @@ import { test, expect } from "./fixtures";
 const LEARNER_SAYS = "I would like a cup of coffee, please.";
 
 test.skip(!process.env.FAKE_MIC_WAV, "needs the fake microphone recording from script/test");
+// Faults are queued on the one simulator and taken by the next call: run these calls one at a time,
+// in one project (a call is the same at every screen size).
+test.describe.configure({ mode: "serial" });
+test.beforeEach(({}, testInfo) => {
+  test.skip(testInfo.project.name !== "desktop", "calls run once, on the desktop project");
+});
 
 test("a spoken conversation with the simulator, over real WebRTC", async ({ page, baseURL }, testInfo) => {
   test.setTimeout(60_000);
@@ -216,3 +222,50 @@ async function mintAsNewLearner(page: import("@playwright/test").Page, baseURL: 
   expect(start.status()).toBe(200);
   return start.json();
 }
+
+test("answer delays and session expiry from fault injection reach the browser", async ({ page, baseURL }, testInfo) => {
+  test.setTimeout(45_000);
+  const secret = await mintAsNewLearner(page, baseURL!, testInfo.project.name);
+  const queued = await page.request.post("/sim/control/faults", {
+    data: {
+      faults: [
+        { kind: "answer_delay", ms: 1500 },
+        { kind: "session_expired_after", seconds: 2 },
+      ],
+    },
+  });
+  expect(queued.status()).toBe(204);
+  await page.goto("/topics");
+  const result = await page.evaluate(async (secret) => {
+    const pc = new RTCPeerConnection();
+    pc.addTransceiver("audio", { direction: "sendrecv" });
+    const channel = pc.createDataChannel("oai-events");
+    const errors: any[] = [];
+    const closed = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("the call did not end")), 20_000);
+      channel.onmessage = (message) => {
+        const event = JSON.parse(message.data);
+        if (event.type === "error") errors.push(event.error);
+      };
+      channel.onclose = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    const started = performance.now();
+    const answer = await fetch(secret.calls_url, {
+      method: "POST",
+      body: pc.localDescription!.sdp,
+      headers: { "Content-Type": "application/sdp", Authorization: `Bearer ${secret.client_secret}` },
+    });
+    const answerMs = performance.now() - started;
+    await pc.setRemoteDescription({ type: "answer", sdp: await answer.text() });
+    await closed;
+    pc.close();
+    return { status: answer.status, answerMs, errors };
+  }, secret);
+  expect(result.status).toBe(201);
+  expect(result.answerMs).toBeGreaterThanOrEqual(1500);
+  expect(result.errors.map((e: any) => e.code)).toEqual(["session_expired"]);
+});

@@ -221,6 +221,7 @@ impl CallTask {
         let mut connected = false;
         let mut rtp_time: u64 = 0;
         let mut disconnected_since: Option<Instant> = None;
+        let mut closing = false;
         let mut frame_clock = tokio::time::interval(Duration::from_millis(20));
         frame_clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let started = Instant::now();
@@ -272,7 +273,7 @@ impl CallTask {
                 }
             };
             if !self.rtc.is_alive() {
-                return Ok("closed");
+                return Ok(if closing { "session expired" } else { "closed" });
             }
             let now = Instant::now();
             if disconnected_since.is_some_and(|since| now - since > DISCONNECTED_GRACE) {
@@ -304,9 +305,11 @@ impl CallTask {
                 }
                 continue;
             }
-            if self.conversation.wants_close() {
-                self.rtc.disconnect();
-                return Ok("session expired");
+            if self.conversation.wants_close() && !closing {
+                // Graceful: SCTP shutdown and DTLS close_notify, so the browser sees the end.
+                self.rtc.close()?;
+                closing = true;
+                continue;
             }
 
             let wake = deadline.min(now + Duration::from_millis(20));
@@ -344,8 +347,8 @@ impl CallTask {
                 }
                 command = self.commands.recv() => match command {
                     Some(CallCommand::Hangup) | None => {
-                        self.rtc.disconnect();
-                        return Ok("hung up");
+                        self.rtc.close()?;
+                        closing = true;
                     }
                 }
             }
