@@ -24,7 +24,7 @@ use tokio::{net::UdpSocket, sync::mpsc};
 use crate::{
     Simulator,
     control::Fault,
-    conversation::{Conversation, Outgoing},
+    conversation::Conversation,
     keys::{api_error, bearer, check_key},
     lock, new_id,
 };
@@ -323,9 +323,9 @@ impl CallTask {
                     self.rtc.handle_input(Input::Timeout(Instant::now()))?;
                 }
                 _ = frame_clock.tick() => {
-                    self.conversation.tick(Instant::now(), &self.sim);
+                    self.conversation.tick(Instant::now());
                     if connected
-                        && let Some(Outgoing::Audio(packet)) = self.conversation.next_audio()
+                        && let Some(packet) = self.conversation.next_audio()
                         && let Some(mid) = audio_mid
                         && let Some(writer) = self.rtc.writer(mid)
                     {

@@ -21,10 +21,6 @@ use crate::{
     speech::{self, Vad, VadEvent, Voice},
 };
 
-pub(crate) enum Outgoing {
-    Audio(Vec<u8>),
-}
-
 enum Reply {
     Idle,
     /// Decided and announced (`response.created`); the voice is being rendered.
@@ -105,8 +101,9 @@ impl Conversation {
         self.events.push_front(text);
     }
 
-    pub(crate) fn next_audio(&mut self) -> Option<Outgoing> {
-        self.audio.pop_front().map(Outgoing::Audio)
+    /// The next 20 ms Opus packet of the coach's voice, if the coach is speaking.
+    pub(crate) fn next_audio(&mut self) -> Option<Vec<u8>> {
+        self.audio.pop_front()
     }
 
     pub(crate) fn wants_close(&self) -> bool {
@@ -462,8 +459,7 @@ impl Conversation {
     }
 
     /// Every 20 ms: start a prepared reply when due, pace the transcript with the audio, finish.
-    pub(crate) fn tick(&mut self, now: Instant, sim: &Simulator) {
-        let _ = sim;
+    pub(crate) fn tick(&mut self, now: Instant) {
         match &mut self.reply {
             Reply::Idle => {}
             Reply::Preparing {
@@ -709,7 +705,7 @@ mod conversation_tests {
                     return;
                 }
                 self.now += Duration::from_millis(20);
-                self.conversation.tick(self.now, &self.sim);
+                self.conversation.tick(self.now);
                 self.drain();
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
