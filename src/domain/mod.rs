@@ -1,7 +1,9 @@
 //! Newtypes and pure logic shared by the browser and the server. No IO lives here.
 
 pub mod account;
+pub mod call;
 pub mod topic;
+pub mod transcript;
 pub mod voice;
 
 pub use account::{Email, Password};

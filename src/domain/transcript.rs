@@ -1,0 +1,396 @@
+//! The live transcript: both sides' turns, built from the Realtime events as they arrive and kept
+//! in the order they were spoken — never in the order events happened to arrive. (A learner's
+//! transcription often lands after the coach has already answered.)
+
+use realtime_protocol::{ServerEvent, events::ResponseStatus};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Speaker {
+    Learner,
+    Coach,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TurnState {
+    /// Still being spoken or transcribed: the text may change.
+    InProgress,
+    /// The final text. Nothing overwrites it.
+    Final,
+    /// A coach reply cut off by the learner: the text is what was heard.
+    Interrupted,
+    /// The learner spoke but could not be transcribed; the turn (and its audio) is kept.
+    TranscriptionFailed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Turn {
+    /// The Realtime item id: the key that makes saving a turn idempotent.
+    pub item_id: String,
+    pub speaker: Speaker,
+    pub text: String,
+    pub state: TurnState,
+    /// Where the learner's speech starts and ends in the call's input audio, when known.
+    pub audio_start_ms: Option<u64>,
+    pub audio_end_ms: Option<u64>,
+}
+
+impl Turn {
+    pub fn is_settled(&self) -> bool {
+        self.state != TurnState::InProgress
+    }
+}
+
+/// A change worth telling the rest of the app about (the screen, and storage for settled turns).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Added(usize),
+    Updated(usize),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Transcript {
+    turns: Vec<Turn>,
+}
+
+impl Transcript {
+    pub fn turns(&self) -> &[Turn] {
+        &self.turns
+    }
+
+    fn index_of(&self, item_id: &str) -> Option<usize> {
+        self.turns.iter().position(|turn| turn.item_id == item_id)
+    }
+
+    /// The turn for `item_id`, created (after `previous`, or last) when it is new.
+    fn turn_mut(
+        &mut self,
+        item_id: &str,
+        speaker: Speaker,
+        previous: Option<&str>,
+    ) -> (usize, bool) {
+        if let Some(index) = self.index_of(item_id) {
+            return (index, false);
+        }
+        let at = previous
+            .and_then(|previous| self.index_of(previous))
+            .map_or(self.turns.len(), |index| index + 1);
+        self.turns.insert(
+            at,
+            Turn {
+                item_id: item_id.to_owned(),
+                speaker,
+                text: String::new(),
+                state: TurnState::InProgress,
+                audio_start_ms: None,
+                audio_end_ms: None,
+            },
+        );
+        (at, true)
+    }
+
+    fn changed(index: usize, created: bool) -> Option<Change> {
+        Some(if created {
+            Change::Added(index)
+        } else {
+            Change::Updated(index)
+        })
+    }
+
+    /// Folds one server event into the transcript.
+    pub fn apply(&mut self, event: &ServerEvent) -> Option<Change> {
+        match event {
+            ServerEvent::SpeechStarted {
+                item_id,
+                audio_start_ms,
+                ..
+            } => {
+                let (index, created) = self.turn_mut(item_id, Speaker::Learner, None);
+                self.turns[index].audio_start_ms = Some(*audio_start_ms);
+                Self::changed(index, created)
+            }
+            ServerEvent::SpeechStopped {
+                item_id,
+                audio_end_ms,
+                ..
+            } => {
+                let (index, created) = self.turn_mut(item_id, Speaker::Learner, None);
+                self.turns[index].audio_end_ms = Some(*audio_end_ms);
+                Self::changed(index, created)
+            }
+            ServerEvent::ItemAdded {
+                item,
+                previous_item_id,
+                ..
+            } => {
+                let id = item.id.as_deref()?;
+                let speaker = match item.role.as_str() {
+                    "user" => Speaker::Learner,
+                    "assistant" => Speaker::Coach,
+                    _ => return None,
+                };
+                let (index, created) = self.turn_mut(id, speaker, previous_item_id.as_deref());
+                // Replayed text items arrive complete.
+                let text = item
+                    .content
+                    .iter()
+                    .find_map(|c| c.text.clone().or_else(|| c.transcript.clone()))
+                    .filter(|text| !text.is_empty());
+                if let Some(text) = text
+                    && !self.turns[index].is_settled()
+                {
+                    self.turns[index].text = text;
+                    self.turns[index].state = TurnState::Final;
+                }
+                created.then_some(Change::Added(index))
+            }
+            ServerEvent::InputTranscriptDelta { item_id, delta, .. } => {
+                let (index, created) = self.turn_mut(item_id, Speaker::Learner, None);
+                let turn = &mut self.turns[index];
+                if turn.is_settled() {
+                    return None;
+                }
+                turn.text.push_str(delta);
+                Self::changed(index, created)
+            }
+            ServerEvent::InputTranscriptCompleted {
+                item_id,
+                transcript,
+                ..
+            } => {
+                let (index, created) = self.turn_mut(item_id, Speaker::Learner, None);
+                let turn = &mut self.turns[index];
+                if turn.state == TurnState::Final {
+                    return None;
+                }
+                turn.text = transcript.trim().to_owned();
+                turn.state = TurnState::Final;
+                Self::changed(index, created)
+            }
+            ServerEvent::InputTranscriptFailed { item_id, .. } => {
+                let (index, created) = self.turn_mut(item_id, Speaker::Learner, None);
+                let turn = &mut self.turns[index];
+                if turn.state == TurnState::Final {
+                    return None;
+                }
+                turn.state = TurnState::TranscriptionFailed;
+                Self::changed(index, created)
+            }
+            ServerEvent::OutputTranscriptDelta { item_id, delta, .. } => {
+                let (index, created) = self.turn_mut(item_id, Speaker::Coach, None);
+                let turn = &mut self.turns[index];
+                if turn.is_settled() {
+                    return None;
+                }
+                turn.text.push_str(delta);
+                Self::changed(index, created)
+            }
+            ServerEvent::OutputTranscriptDone {
+                item_id,
+                transcript,
+                ..
+            } => {
+                let (index, created) = self.turn_mut(item_id, Speaker::Coach, None);
+                let turn = &mut self.turns[index];
+                if turn.is_settled() {
+                    return None;
+                }
+                turn.text = transcript.trim().to_owned();
+                turn.state = TurnState::Final;
+                Self::changed(index, created)
+            }
+            ServerEvent::ItemDone { item, .. }
+                if item.role == "assistant" && item.status.as_deref() == Some("incomplete") =>
+            {
+                let index = self.index_of(item.id.as_deref()?)?;
+                let turn = &mut self.turns[index];
+                if turn.is_settled() {
+                    return None;
+                }
+                turn.state = TurnState::Interrupted;
+                Some(Change::Updated(index))
+            }
+            ServerEvent::ResponseDone { response, .. }
+                if response.status == Some(ResponseStatus::Cancelled) =>
+            {
+                // A cut-off reply whose item-done was not sent: settle every open coach turn.
+                let mut last = None;
+                for (index, turn) in self.turns.iter_mut().enumerate() {
+                    if turn.speaker == Speaker::Coach && turn.state == TurnState::InProgress {
+                        turn.state = TurnState::Interrupted;
+                        last = Some(Change::Updated(index));
+                    }
+                }
+                last
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+
+    fn event(json: serde_json::Value) -> ServerEvent {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn apply_all(events: &[serde_json::Value]) -> Transcript {
+        let mut transcript = Transcript::default();
+        for json in events {
+            transcript.apply(&event(json.clone()));
+        }
+        transcript
+    }
+
+    fn summary(transcript: &Transcript) -> Vec<(Speaker, &str, TurnState)> {
+        transcript
+            .turns()
+            .iter()
+            .map(|t| (t.speaker, t.text.as_str(), t.state))
+            .collect()
+    }
+
+    use serde_json::json;
+
+    fn coach_reply(item: &str, previous: Option<&str>, words: &[&str]) -> Vec<serde_json::Value> {
+        let mut events = vec![
+            json!({"type": "conversation.item.added", "previous_item_id": previous,
+            "item": {"id": item, "type": "message", "role": "assistant", "content": []}}),
+        ];
+        for (i, word) in words.iter().enumerate() {
+            let delta = if i == 0 {
+                word.to_string()
+            } else {
+                format!(" {word}")
+            };
+            events.push(json!({"type": "response.output_audio_transcript.delta", "response_id": "r", "item_id": item, "delta": delta}));
+        }
+        events
+    }
+
+    #[test]
+    fn a_late_learner_transcript_stays_where_the_learner_spoke() {
+        let mut events = coach_reply("c1", None, &["Hello!", "Ready?"]);
+        events.push(json!({"type": "response.output_audio_transcript.done", "response_id": "r", "item_id": "c1", "transcript": "Hello! Ready?"}));
+        events.push(json!({"type": "input_audio_buffer.speech_started", "item_id": "u1", "audio_start_ms": 4000}));
+        events.push(json!({"type": "input_audio_buffer.speech_stopped", "item_id": "u1", "audio_end_ms": 5200}));
+        events.push(json!({"type": "conversation.item.added", "previous_item_id": "c1",
+            "item": {"id": "u1", "type": "message", "role": "user", "content": [{"type": "input_audio"}]}}));
+        // The coach answers before the learner's transcription arrives.
+        events.extend(coach_reply("c2", Some("u1"), &["Great."]));
+        events.push(json!({"type": "response.output_audio_transcript.done", "response_id": "r", "item_id": "c2", "transcript": "Great."}));
+        events.push(json!({"type": "conversation.item.input_audio_transcription.completed", "item_id": "u1", "transcript": " Yes, I am. "}));
+        let transcript = apply_all(&events);
+        assert_eq!(
+            summary(&transcript),
+            [
+                (Speaker::Coach, "Hello! Ready?", TurnState::Final),
+                (Speaker::Learner, "Yes, I am.", TurnState::Final),
+                (Speaker::Coach, "Great.", TurnState::Final),
+            ]
+        );
+        let learner = &transcript.turns()[1];
+        assert_eq!(
+            (learner.audio_start_ms, learner.audio_end_ms),
+            (Some(4000), Some(5200))
+        );
+    }
+
+    #[test]
+    fn partial_text_grows_and_a_final_text_is_never_overwritten() {
+        let mut transcript = Transcript::default();
+        let delta = |d: &str| {
+            event(
+                json!({"type": "conversation.item.input_audio_transcription.delta", "item_id": "u1", "delta": d}),
+            )
+        };
+        transcript.apply(&delta("I would"));
+        transcript.apply(&delta(" like"));
+        assert_eq!(
+            summary(&transcript),
+            [(Speaker::Learner, "I would like", TurnState::InProgress)]
+        );
+        let done = event(
+            json!({"type": "conversation.item.input_audio_transcription.completed", "item_id": "u1", "transcript": "I would like tea."}),
+        );
+        assert_eq!(transcript.apply(&done), Some(Change::Updated(0)));
+        // Late or repeated events change nothing.
+        assert_eq!(transcript.apply(&delta(" coffee")), None);
+        assert_eq!(transcript.apply(&done), None);
+        let failed = event(
+            json!({"type": "conversation.item.input_audio_transcription.failed", "item_id": "u1", "error": {"type": "x", "message": "y"}}),
+        );
+        assert_eq!(transcript.apply(&failed), None);
+        assert_eq!(
+            summary(&transcript),
+            [(Speaker::Learner, "I would like tea.", TurnState::Final)]
+        );
+    }
+
+    #[test]
+    fn an_interrupted_reply_keeps_what_was_heard() {
+        let mut events = coach_reply("c1", None, &["Let", "me", "explain"]);
+        events.push(json!({"type": "input_audio_buffer.speech_started", "item_id": "u1", "audio_start_ms": 2000}));
+        events.push(json!({"type": "output_audio_buffer.cleared", "response_id": "r"}));
+        events.push(json!({"type": "conversation.item.done",
+            "item": {"id": "c1", "type": "message", "role": "assistant", "status": "incomplete", "content": []}}));
+        events
+            .push(json!({"type": "response.done", "response": {"id": "r", "status": "cancelled"}}));
+        let transcript = apply_all(&events);
+        assert_eq!(
+            summary(&transcript),
+            [
+                (Speaker::Coach, "Let me explain", TurnState::Interrupted),
+                (Speaker::Learner, "", TurnState::InProgress),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cancelled_response_without_item_done_still_settles_the_reply() {
+        let mut events = coach_reply("c1", None, &["Well"]);
+        events
+            .push(json!({"type": "response.done", "response": {"id": "r", "status": "cancelled"}}));
+        assert_eq!(
+            summary(&apply_all(&events)),
+            [(Speaker::Coach, "Well", TurnState::Interrupted)]
+        );
+    }
+
+    #[test]
+    fn a_failed_transcription_keeps_the_turn_and_its_timing() {
+        let transcript = apply_all(&[
+            json!({"type": "input_audio_buffer.speech_started", "item_id": "u1", "audio_start_ms": 100}),
+            json!({"type": "input_audio_buffer.speech_stopped", "item_id": "u1", "audio_end_ms": 900}),
+            json!({"type": "conversation.item.input_audio_transcription.failed", "item_id": "u1", "error": {"type": "x", "message": "y"}}),
+        ]);
+        let turn = &transcript.turns()[0];
+        assert_eq!(turn.state, TurnState::TranscriptionFailed);
+        assert_eq!(
+            (turn.audio_start_ms, turn.audio_end_ms),
+            (Some(100), Some(900))
+        );
+    }
+
+    #[test]
+    fn replayed_items_are_final_and_chain_by_previous_item() {
+        let transcript = apply_all(&[
+            json!({"type": "conversation.item.added", "previous_item_id": null,
+                "item": {"id": "a", "type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hi!"}]}}),
+            json!({"type": "conversation.item.added", "previous_item_id": "a",
+                "item": {"id": "c", "type": "message", "role": "user", "content": [{"type": "input_text", "text": "Third"}]}}),
+            json!({"type": "conversation.item.added", "previous_item_id": "a",
+                "item": {"id": "b", "type": "message", "role": "user", "content": [{"type": "input_text", "text": "Second"}]}}),
+        ]);
+        let texts: Vec<&str> = transcript.turns().iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(texts, ["Hi!", "Second", "Third"]);
+        assert!(
+            transcript
+                .turns()
+                .iter()
+                .all(|t| t.state == TurnState::Final)
+        );
+    }
+}
