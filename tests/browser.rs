@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use speaking_coach::{
+    browser::mic::Microphone,
     components::topic_card::TopicCard,
     domain::{CefrLevel, Topic, TopicSlug},
     pages::topics::LevelFilter,
@@ -71,4 +72,45 @@ async fn the_level_filter_marks_the_current_level_and_follows_it() {
 
     let links = container.query_selector_all("a").unwrap();
     assert_eq!(links.length(), 5, "all levels and one link per level");
+}
+
+/// Resolves after `ms` milliseconds of the browser's clock.
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+#[wasm_bindgen_test]
+async fn the_microphone_opens_is_metered_and_releases_its_device_when_dropped() {
+    // Chromium's fake device (webdriver.json) grants permission and plays a periodic beep.
+    let mic = Microphone::open().await.expect("the fake microphone opens");
+    assert!(mic.is_live());
+    // `Clone::clone`, not `.clone()`: web-sys' MediaStreamTrack has an inherent `clone()` that
+    // makes a new track (the JS method); we want another handle to the same one.
+    let track = Clone::clone(mic.track());
+
+    let mut meter = mic.meter().expect("a meter");
+    let mut loudest = 0.0f32;
+    for _ in 0..30 {
+        sleep(100).await;
+        loudest = loudest.max(meter.level());
+    }
+    assert!(loudest > 0.01, "the meter moves with the input: {loudest}");
+
+    mic.set_muted(true);
+    assert!(!track.enabled());
+    mic.set_muted(false);
+    assert!(track.enabled());
+
+    drop(meter);
+    drop(mic);
+    assert_eq!(
+        track.ready_state(),
+        web_sys::MediaStreamTrackState::Ended,
+        "the device is released"
+    );
 }
