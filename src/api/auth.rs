@@ -14,15 +14,10 @@ pub async fn sign_up(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::{
-        domain::account::safe_return_path,
-        server::{auth, state::AppState},
-    };
+    use crate::server::{auth, state::AppState};
     let state = AppState::current()?;
     let user = auth::sign_up(&state, auth::request_ip(), &email, password).await?;
-    auth::start_session(&auth::request_session()?, &user).await?;
-    leptos_axum::redirect(&safe_return_path(next.as_deref()));
-    Ok(())
+    auth::enter(&user, next.as_deref()).await
 }
 
 #[server(endpoint = "auth/sign-in")]
@@ -31,15 +26,10 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::{
-        domain::account::safe_return_path,
-        server::{auth, state::AppState},
-    };
+    use crate::server::{auth, state::AppState};
     let state = AppState::current()?;
     let user = auth::sign_in(&state, auth::request_ip(), &email, password).await?;
-    auth::start_session(&auth::request_session()?, &user).await?;
-    leptos_axum::redirect(&safe_return_path(next.as_deref()));
-    Ok(())
+    auth::enter(&user, next.as_deref()).await
 }
 
 #[server(endpoint = "auth/sign-out")]

@@ -10,7 +10,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use realtime_protocol::http::ApiError;
-use secrecy::ExposeSecret;
 use str0m::{
     Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig,
     change::SdpOffer,
@@ -25,7 +24,7 @@ use crate::{
     Simulator,
     control::Fault,
     conversation::Conversation,
-    keys::{api_error, bearer, check_key},
+    keys::{api_error, bearer, check_key, check_standard_key},
     lock, new_id,
 };
 
@@ -155,15 +154,8 @@ pub(crate) async fn hangup(
     Path(call_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if bearer(&headers) != Some(sim.inner.config.api_key.expose_secret()) {
-        return api_error(
-            StatusCode::UNAUTHORIZED,
-            ApiError::new(
-                "invalid_request_error",
-                Some("invalid_api_key"),
-                "Incorrect API key provided.",
-            ),
-        );
+    if let Err(problem) = check_standard_key(&sim, &headers) {
+        return problem.into_response();
     }
     let sender = lock(&sim.inner.calls).get(&call_id).cloned();
     match sender {

@@ -57,16 +57,8 @@ pub(crate) async fn mint(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    let expected = sim.inner.config.api_key.expose_secret();
-    if bearer(&headers) != Some(expected) {
-        return api_error(
-            StatusCode::UNAUTHORIZED,
-            ApiError::new(
-                "invalid_request_error",
-                Some("invalid_api_key"),
-                "Incorrect API key provided.",
-            ),
-        );
+    if let Err(problem) = check_standard_key(&sim, &headers) {
+        return problem.into_response();
     }
     let control = &sim.inner.control;
     if let Some(Fault::MintError { status }) =
@@ -145,6 +137,16 @@ pub(crate) async fn mint(
         },
     })
     .into_response()
+}
+
+/// Requests that only the standard key may make (minting, hanging up): anything else, missing
+/// included, is `invalid_api_key` as the API answers it.
+pub(crate) fn check_standard_key(sim: &Simulator, headers: &HeaderMap) -> Result<(), KeyProblem> {
+    if bearer(headers) == Some(sim.inner.config.api_key.expose_secret()) {
+        Ok(())
+    } else {
+        Err(KeyProblem::Unknown)
+    }
 }
 
 /// Why a key cannot open a call.

@@ -133,6 +133,14 @@ pub async fn start_session(session: &Session, user: &CurrentUser) -> Result<(), 
     Ok(())
 }
 
+/// For the sign-up and sign-in server functions: starts `user`'s session on the current request
+/// and sends the browser on to `next` (a path on this site; otherwise the topics page).
+pub async fn enter(user: &CurrentUser, next: Option<&str>) -> Result<(), AppError> {
+    start_session(&request_session()?, user).await?;
+    leptos_axum::redirect(&crate::domain::account::safe_return_path(next));
+    Ok(())
+}
+
 /// Deletes the session from the store: the old cookie is worthless from now on.
 pub async fn end_session(session: &Session) -> Result<(), AppError> {
     session.flush().await.map_err(session_error)
