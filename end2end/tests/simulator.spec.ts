@@ -67,6 +67,9 @@ test("a spoken conversation with the simulator, over real WebRTC", async ({ page
         channel.onmessage = (message) => {
           const event = JSON.parse(message.data);
           events.push(event);
+          // One learner utterance only: the fake microphone loops, and a second utterance could
+          // talk over (and so cancel) the coach's answer.
+          if (event.type === "input_audio_buffer.speech_stopped") track.enabled = false;
           if (event.type === "response.done") {
             replies += 1;
             if (replies === 1) track.enabled = true; // the learner answers the greeting
