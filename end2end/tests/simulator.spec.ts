@@ -10,8 +10,24 @@ test.skip(!process.env.FAKE_MIC_WAV, "needs the fake microphone recording from s
 // Faults are queued on the one simulator and taken by the next call: run these calls one at a time,
 // in one project (a call is the same at every screen size).
 test.describe.configure({ mode: "serial" });
-test.beforeEach(({}, testInfo) => {
+test.beforeEach(async ({ page }, testInfo) => {
   test.skip(testInfo.project.name !== "desktop", "calls run once, on the desktop project");
+  // What every call here does to open: offer, POST it with the client secret, take the answer.
+  await page.addInitScript(() => {
+    (window as any).connectToSimulator = async (pc: RTCPeerConnection, secret: any) => {
+      await pc.setLocalDescription(await pc.createOffer());
+      const started = performance.now();
+      const answer = await fetch(secret.calls_url, {
+        method: "POST",
+        body: pc.localDescription!.sdp,
+        headers: { "Content-Type": "application/sdp", Authorization: `Bearer ${secret.client_secret}` },
+      });
+      const answerMs = performance.now() - started;
+      const sdp = await answer.text();
+      if (answer.ok) await pc.setRemoteDescription({ type: "answer", sdp });
+      return { status: answer.status, location: answer.headers.get("Location"), answerMs };
+    };
+  });
 });
 
 test("a spoken conversation with the simulator, over real WebRTC", async ({ page, baseURL }, testInfo) => {
@@ -81,16 +97,7 @@ test("a spoken conversation with the simulator, over real WebRTC", async ({ page
         };
       });
       channel.onopen = () => channel.send(JSON.stringify({ type: "response.create" }));
-      const offer = await pc.createOffer();
-      await pc.setLocalDescription(offer);
-      const answer = await fetch(secret.calls_url, {
-        method: "POST",
-        body: offer.sdp,
-        headers: { "Content-Type": "application/sdp", Authorization: `Bearer ${secret.client_secret}` },
-      });
-      const status = answer.status;
-      const location = answer.headers.get("Location");
-      await pc.setRemoteDescription({ type: "answer", sdp: await answer.text() });
+      const { status, location } = await (window as any).connectToSimulator(pc, secret);
       await done;
       const stats = await pc.getStats();
       let inbound: any = null;
@@ -150,16 +157,10 @@ test("the simulator frees a call once the browser closes it", async ({ page, bas
     pc.addTransceiver("audio", { direction: "sendrecv" });
     const channel = pc.createDataChannel("oai-events");
     const opened = new Promise((resolve) => (channel.onopen = resolve));
-    await pc.setLocalDescription(await pc.createOffer());
-    const answer = await fetch(secret.calls_url, {
-      method: "POST",
-      body: pc.localDescription!.sdp,
-      headers: { "Content-Type": "application/sdp", Authorization: `Bearer ${secret.client_secret}` },
-    });
-    await pc.setRemoteDescription({ type: "answer", sdp: await answer.text() });
+    const answer = await (window as any).connectToSimulator(pc, secret);
     await opened;
     pc.close();
-    return answer.headers.get("Location");
+    return answer.location;
   }, secret);
   // Hanging up answers 404 once the call is gone: the simulator noticed the close and ended it.
   await expect
@@ -198,13 +199,7 @@ test("a dropped call looks like a network loss to the browser", async ({ page, b
         }
       };
     });
-    await pc.setLocalDescription(await pc.createOffer());
-    const answer = await fetch(secret.calls_url, {
-      method: "POST",
-      body: pc.localDescription!.sdp,
-      headers: { "Content-Type": "application/sdp", Authorization: `Bearer ${secret.client_secret}` },
-    });
-    await pc.setRemoteDescription({ type: "answer", sdp: await answer.text() });
+    const answer = await (window as any).connectToSimulator(pc, secret);
     await lost;
     pc.close();
     return states;
@@ -255,18 +250,10 @@ test("answer delays and session expiry from fault injection reach the browser", 
         resolve();
       };
     });
-    await pc.setLocalDescription(await pc.createOffer());
-    const started = performance.now();
-    const answer = await fetch(secret.calls_url, {
-      method: "POST",
-      body: pc.localDescription!.sdp,
-      headers: { "Content-Type": "application/sdp", Authorization: `Bearer ${secret.client_secret}` },
-    });
-    const answerMs = performance.now() - started;
-    await pc.setRemoteDescription({ type: "answer", sdp: await answer.text() });
+    const answer = await (window as any).connectToSimulator(pc, secret);
     await closed;
     pc.close();
-    return { status: answer.status, answerMs, errors };
+    return { status: answer.status, answerMs: answer.answerMs, errors };
   }, secret);
   expect(result.status).toBe(201);
   expect(result.answerMs).toBeGreaterThanOrEqual(1500);

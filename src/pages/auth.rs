@@ -41,15 +41,7 @@ pub fn SignInPage() -> impl IntoView {
                 />
                 <SubmitButton label="Sign in" busy="Signing in…" pending=action.pending() />
             </ActionForm>
-            <p class="mt-6 text-center text-base text-stone-600">
-                "New here? "
-                <A
-                    href=move || format!("/sign-up?next={}", urlencode(&next.get()))
-                    attr:class="focus-ring rounded font-medium text-teal-800 underline underline-offset-4"
-                >
-                    "Create an account"
-                </A>
-            </p>
+            <SwitchLink prompt="New here? " label="Create an account" page="/sign-up" next />
         </AuthCard>
     }
 }
@@ -84,16 +76,29 @@ pub fn SignUpPage() -> impl IntoView {
                     pending=action.pending()
                 />
             </ActionForm>
-            <p class="mt-6 text-center text-base text-stone-600">
-                "Already have an account? "
-                <A
-                    href=move || format!("/sign-in?next={}", urlencode(&next.get()))
-                    attr:class="focus-ring rounded font-medium text-teal-800 underline underline-offset-4"
-                >
-                    "Sign in"
-                </A>
-            </p>
+            <SwitchLink prompt="Already have an account? " label="Sign in" page="/sign-in" next />
         </AuthCard>
+    }
+}
+
+/// "New here? Create an account" and its opposite, keeping where to go afterwards.
+#[component]
+fn SwitchLink(
+    prompt: &'static str,
+    label: &'static str,
+    page: &'static str,
+    next: Memo<String>,
+) -> impl IntoView {
+    view! {
+        <p class="mt-6 text-center text-base text-stone-600">
+            {prompt}
+            <A
+                href=move || format!("{page}?next={}", urlencode(&next.get()))
+                attr:class="focus-ring rounded font-medium text-teal-800 underline underline-offset-4"
+            >
+                {label}
+            </A>
+        </p>
     }
 }
 

@@ -98,18 +98,7 @@ impl Config {
             });
         }
 
-        let database_max_connections = match get("DATABASE_MAX_CONNECTIONS") {
-            None => NonZeroU32::new(10).expect("10 is not zero"),
-            Some(raw) => raw
-                .trim()
-                .parse::<NonZeroU32>()
-                .ok()
-                .filter(|n| n.get() <= 100)
-                .ok_or_else(|| ConfigError::Invalid {
-                    name: "DATABASE_MAX_CONNECTIONS",
-                    reason: format!("expected a whole number from 1 to 100, got `{raw}`"),
-                })?,
-        };
+        let database_max_connections = positive(&get, "DATABASE_MAX_CONNECTIONS", 10, 100)?;
 
         let log_format = match get("LOG_FORMAT").as_deref().map(str::trim) {
             None | Some("pretty") => LogFormat::Pretty,
@@ -132,18 +121,7 @@ impl Config {
             })?,
         };
 
-        let auth_attempts_per_minute = match get("AUTH_ATTEMPTS_PER_MINUTE") {
-            None => NonZeroU32::new(20).expect("20 is not zero"),
-            Some(raw) => raw
-                .trim()
-                .parse::<NonZeroU32>()
-                .ok()
-                .filter(|n| n.get() <= 10_000)
-                .ok_or_else(|| ConfigError::Invalid {
-                    name: "AUTH_ATTEMPTS_PER_MINUTE",
-                    reason: format!("expected a whole number from 1 to 10000, got `{raw}`"),
-                })?,
-        };
+        let auth_attempts_per_minute = positive(&get, "AUTH_ATTEMPTS_PER_MINUTE", 20, 10_000)?;
 
         let openai_key = get("OPENAI_API_KEY");
         let simulated = openai_key.is_none();
@@ -208,6 +186,24 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
     }
+}
+
+/// A whole number from 1 to `max`, `default` when unset; otherwise an error naming the variable.
+fn positive(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u32,
+    max: u32,
+) -> Result<NonZeroU32, ConfigError> {
+    let raw = get(name).unwrap_or_else(|| default.to_string());
+    raw.trim()
+        .parse::<NonZeroU32>()
+        .ok()
+        .filter(|n| n.get() <= max)
+        .ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: format!("expected a whole number from 1 to {max}, got `{raw}`"),
+        })
 }
 
 /// `scheme://host[:port]` with an http(s) scheme and nothing after the authority (a trailing `/`
