@@ -17,6 +17,8 @@ use crate::{
         account::{AccountDeletedPage, AccountPage},
         auth::{SignInPage, SignUpPage},
         not_found::NotFoundPage,
+        practice::PracticePage,
+        summary::SummaryPage,
         topic::TopicPage,
         topics::TopicsPage,
     },
@@ -98,6 +100,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=TopicsPage ssr=SsrMode::Async />
                     <Route path=path!("/topics") view=TopicsPage ssr=SsrMode::Async />
                     <Route path=path!("/topics/:slug") view=TopicPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/topics/:slug/practice")
+                        view=PracticePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/practice/:id") view=SummaryPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />

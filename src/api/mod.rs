@@ -3,5 +3,6 @@
 //! stay stable (`/api/<endpoint>`).
 
 pub mod auth;
+pub mod practice;
 pub mod topics;
 pub mod voice;

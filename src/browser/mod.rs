@@ -5,7 +5,10 @@
 //! Beware: web-sys gives `MediaStreamTrack` (and `MediaStream`) an inherent `clone()` — the JS
 //! method, which makes a *new* track. For another handle to the same object use `Clone::clone`.
 
+pub mod call;
 pub mod mic;
+pub mod recorder;
+pub mod timing;
 
 use wasm_bindgen::JsValue;
 
@@ -30,4 +33,76 @@ impl From<JsValue> for JsError {
             message: field("message"),
         }
     }
+}
+
+impl JsError {
+    pub fn named(name: &str, message: &str) -> Self {
+        JsError {
+            name: name.to_owned(),
+            message: message.to_owned(),
+        }
+    }
+}
+
+/// A repeating timer that stops when dropped. Do not drop it from inside its own callback (defer
+/// with `spawn_local`).
+#[must_use = "the timer stops as soon as this is dropped"]
+pub struct Interval {
+    id: i32,
+    _callback: wasm_bindgen::closure::Closure<dyn FnMut()>,
+}
+
+impl Interval {
+    pub fn new(every_ms: i32, callback: impl FnMut() + 'static) -> Result<Self, JsError> {
+        use wasm_bindgen::JsCast;
+        let callback = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(callback);
+        let window =
+            web_sys::window().ok_or_else(|| JsError::named("ReferenceError", "no window"))?;
+        let id = window
+            .set_interval_with_callback_and_timeout_and_arguments_0(
+                callback.as_ref().unchecked_ref(),
+                every_ms,
+            )
+            .map_err(JsError::from)?;
+        Ok(Interval {
+            id,
+            _callback: callback,
+        })
+    }
+}
+
+impl Drop for Interval {
+    fn drop(&mut self) {
+        if let Some(window) = web_sys::window() {
+            window.clear_interval_with_handle(self.id);
+        }
+    }
+}
+
+/// Waits `ms` milliseconds.
+pub async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+/// A random UUID from the browser's CSPRNG.
+pub fn random_uuid() -> Option<String> {
+    web_sys::window()?
+        .crypto()
+        .ok()
+        .map(|crypto| crypto.random_uuid())
+}
+
+/// True when this browser has what a voice call needs: WebRTC, the microphone API (which only
+/// exists in a secure context) and MediaRecorder.
+pub fn calls_supported() -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    js_sys::Reflect::has(&window, &"RTCPeerConnection".into()).unwrap_or(false)
+        && recorder::is_supported()
 }

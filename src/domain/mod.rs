@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod call;
+pub mod practice;
 pub mod topic;
 pub mod transcript;
 pub mod voice;

@@ -3,5 +3,7 @@
 pub mod account;
 pub mod auth;
 pub mod not_found;
+pub mod practice;
+pub mod summary;
 pub mod topic;
 pub mod topics;

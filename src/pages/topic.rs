@@ -110,19 +110,44 @@ fn TopicDetail(topic: Topic) -> impl IntoView {
                     <li>"Headphones help the coach hear only you"</li>
                     <li>"Private to you unless you choose to share"</li>
                 </ul>
-                <button
-                    type="button"
-                    disabled
-                    aria-describedby="start-note"
-                    class="mt-6 flex min-h-12 w-full items-center justify-center rounded-xl bg-teal-700 px-5 text-lg font-semibold text-white disabled:cursor-not-allowed disabled:opacity-60"
-                >
-                    "Start practice"
-                </button>
-                <p id="start-note" class="mt-3 text-sm text-stone-600">
-                    "Voice practice is not open yet: it arrives with the next release of Speaking Coach."
-                </p>
+                <StartPractice slug=topic.slug.as_str().to_owned() />
             </aside>
         </div>
+    }
+}
+
+/// The one big action, or (said before the learner commits) why this browser cannot do it.
+#[component]
+fn StartPractice(slug: String) -> impl IntoView {
+    let supported = RwSignal::new(true);
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        supported.set(crate::browser::calls_supported());
+    });
+    view! {
+        <Show
+            when=move || supported.get()
+            fallback=|| {
+                view! {
+                    <div
+                        role="alert"
+                        class="mt-6 rounded-xl border border-amber-300 bg-amber-50 p-4 text-base text-amber-900"
+                    >
+                        <p class="font-semibold">"This browser can't run voice practice"</p>
+                        <p class="mt-1">
+                            "Voice practice needs a microphone, WebRTC and audio recording, over a secure (https) connection. Please open Speaking Coach in a recent Chrome, Edge, Firefox or Safari."
+                        </p>
+                    </div>
+                }
+            }
+        >
+            <a
+                href=format!("/topics/{slug}/practice")
+                class="focus-ring mt-6 flex min-h-12 w-full items-center justify-center rounded-xl bg-teal-700 px-5 text-lg font-semibold text-white hover:bg-teal-800"
+            >
+                "Start practice"
+            </a>
+        </Show>
     }
 }
 

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod health;
+pub mod practice;
 pub mod realtime;
 pub mod security;
 pub mod startup;

@@ -112,6 +112,7 @@ pub struct Call {
     method: &'static str,
     uri: String,
     form: Vec<(String, String)>,
+    json: Option<String>,
     cookie: Option<String>,
     origin: Option<String>,
     accept: &'static str,
@@ -131,6 +132,7 @@ impl Call {
             method,
             uri: uri.to_owned(),
             form: Vec::new(),
+            json: None,
             cookie: None,
             origin: Some(ORIGIN.to_owned()),
             accept: if uri.starts_with("/api/") {
@@ -143,6 +145,12 @@ impl Call {
 
     pub fn field(mut self, name: &str, value: &str) -> Self {
         self.form.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// A JSON body instead of the form (for server functions with `input = Json`).
+    pub fn json(mut self, body: serde_json::Value) -> Self {
+        self.json = Some(body.to_string());
         self
     }
 
@@ -163,13 +171,19 @@ impl Call {
     }
 
     pub async fn send(self, app: &Router) -> TestResponse {
-        let body = serde_urlencoded(&self.form);
+        let (body, content_type) = match self.json {
+            Some(json) => (json, "application/json"),
+            None => (
+                serde_urlencoded(&self.form),
+                "application/x-www-form-urlencoded",
+            ),
+        };
         let mut request = Request::builder()
             .method(self.method)
             .uri(&self.uri)
             .header(header::HOST, HOST)
             .header(header::ACCEPT, self.accept)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            .header(header::CONTENT_TYPE, content_type);
         if let Some(origin) = &self.origin {
             request = request.header(header::ORIGIN, origin);
         }

@@ -5,18 +5,18 @@ use sqlx::PgPool;
 use super::CorruptRow;
 use crate::domain::{CefrLevel, Topic, TopicSlug};
 
-struct TopicRow {
-    slug: String,
-    title: String,
-    summary: String,
-    level: String,
-    goal: String,
-    vocabulary: Vec<String>,
-    suggested_minutes: i16,
+pub(super) struct TopicRow {
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub level: String,
+    pub goal: String,
+    pub vocabulary: Vec<String>,
+    pub suggested_minutes: i16,
 }
 
 impl TopicRow {
-    fn into_topic(self) -> Result<Topic, CorruptRow> {
+    pub fn into_topic(self) -> Result<Topic, CorruptRow> {
         let corrupt = |reason: String| CorruptRow {
             table: "topics",
             reason,

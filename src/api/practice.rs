@@ -1,0 +1,39 @@
+//! `POST /api/practice/start`, `POST /api/practice/end` (JSON) and `GET /api/practice/get`: a
+//! signed-in learner's practice sessions. Someone else's session is `NotFound` (404), exactly
+//! like a session that does not exist.
+
+use leptos::{
+    prelude::*,
+    server_fn::codec::{GetUrl, Json},
+};
+
+use crate::{domain::practice::PracticeSession, error::AppError};
+
+/// Starts a practice session about `topic` once the call is up. `key` is a UUID the browser
+/// makes for each attempt: the same key again returns the same session.
+#[server(endpoint = "practice/start")]
+pub async fn start_practice(topic: String, key: String) -> Result<PracticeSession, AppError> {
+    use crate::server::{auth, practice, state::AppState};
+    let user = auth::require_user().await?;
+    practice::start(&AppState::current()?.db, &user, &topic, &key).await
+}
+
+/// Ends a practice session with what the call counted: settled turns and the topic's words the
+/// learner used. Idempotent: the first end is kept.
+#[server(endpoint = "practice/end", input = Json)]
+pub async fn end_practice(
+    session: String,
+    turns: u32,
+    words_used: Vec<String>,
+) -> Result<PracticeSession, AppError> {
+    use crate::server::{auth, practice, state::AppState};
+    let user = auth::require_user().await?;
+    practice::end(&AppState::current()?.db, &user, &session, turns, words_used).await
+}
+
+#[server(endpoint = "practice/get", input = GetUrl)]
+pub async fn get_practice(session: String) -> Result<PracticeSession, AppError> {
+    use crate::server::{auth, practice, state::AppState};
+    let user = auth::require_user().await?;
+    practice::get(&AppState::current()?.db, &user, &session).await
+}

@@ -1,0 +1,297 @@
+//! The call with the coach: an RTCPeerConnection carrying the microphone up and the coach's voice
+//! down, and the `oai-events` data channel parsed into the shared typed events. The same code
+//! talks to OpenAI and to the local simulator: only the calls URL in the secret differs.
+//!
+//! The offer is made as soon as the peer is created (`Peer::new`, while the learner looks at the
+//! pre-call check), so pressing Start costs one HTTP round trip and the ICE/DTLS handshake.
+
+use std::{cell::RefCell, future::Future, rc::Rc};
+
+use realtime_protocol::{ClientEvent, ServerEvent};
+use wasm_bindgen::{JsCast, JsValue, closure::Closure};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    AbortController, Headers, HtmlAudioElement, MediaStream, MessageEvent, RequestInit, Response,
+    RtcDataChannel, RtcPeerConnection, RtcPeerConnectionState, RtcSdpType,
+    RtcSessionDescriptionInit, RtcTrackEvent,
+};
+
+use super::{JsError, mic::Microphone};
+use crate::domain::voice::VoiceCallSecret;
+
+/// What the call tells the page. Handlers run inside browser callbacks: they must not drop the
+/// `Peer` synchronously (defer with `spawn_local`).
+#[derive(Debug)]
+pub enum PeerSignal {
+    /// The data channel is open: the call is up and events can be sent.
+    Opened,
+    Event(ServerEvent),
+    /// The coach's audio arrived; it is already playing through the call's audio element.
+    CoachStream(MediaStream),
+    /// The connection failed, or the data channel closed without the learner ending the call.
+    Lost,
+}
+
+/// Why the call could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectError {
+    /// 401: the secret expired or is unknown. A fresh secret may work.
+    Unauthorized,
+    /// Any other refusal, with the API's message.
+    Refused { status: u16, message: String },
+    /// No answer in time.
+    Timeout,
+    /// The request failed (offline, DNS, CORS) or the answer could not be applied.
+    Failed(JsError),
+}
+
+type Handler = Rc<RefCell<dyn FnMut(PeerSignal)>>;
+
+/// One call. Dropping it closes the data channel and the peer connection and silences the
+/// coach's audio; the microphone is the caller's and stays open.
+#[must_use = "the call ends as soon as this is dropped"]
+pub struct Peer {
+    pc: RtcPeerConnection,
+    channel: RtcDataChannel,
+    audio: HtmlAudioElement,
+    /// Settles once the offer is set locally; awaited by `connect`.
+    offered: js_sys::Promise,
+    _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
+}
+
+impl Peer {
+    /// A peer connection sending `mic`, with the events channel; its offer is being made.
+    pub fn new(
+        mic: &Microphone,
+        on_signal: impl FnMut(PeerSignal) + 'static,
+    ) -> Result<Peer, JsError> {
+        let handler: Handler = Rc::new(RefCell::new(on_signal));
+        let emit = move |handler: &Handler, signal: PeerSignal| {
+            if let Ok(mut handle) = handler.try_borrow_mut() {
+                handle(signal);
+            }
+        };
+        let pc = RtcPeerConnection::new().map_err(JsError::from)?;
+        let audio = HtmlAudioElement::new().map_err(JsError::from)?;
+        audio.set_autoplay(true);
+        pc.add_track_0(mic.track(), mic.stream());
+        let channel = pc.create_data_channel("oai-events");
+        let mut handlers: Vec<Closure<dyn FnMut(JsValue)>> = Vec::new();
+
+        let on_track = {
+            let handler = Rc::clone(&handler);
+            let audio = Clone::clone(&audio);
+            Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+                let event: RtcTrackEvent = event.unchecked_into();
+                let stream = match event.streams().get(0).dyn_into::<MediaStream>() {
+                    Ok(stream) => stream,
+                    Err(_) => {
+                        let Ok(stream) = MediaStream::new() else {
+                            return;
+                        };
+                        stream.add_track(&event.track());
+                        stream
+                    }
+                };
+                audio.set_src_object(Some(&stream));
+                // Start is a click, so autoplay is allowed; a refusal is retried by autoplay.
+                if let Ok(playing) = audio.play() {
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let _ = JsFuture::from(playing).await;
+                    });
+                }
+                emit(&handler, PeerSignal::CoachStream(stream));
+            })
+        };
+        pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
+        handlers.push(on_track);
+
+        let on_state = {
+            let handler = Rc::clone(&handler);
+            let pc = Clone::clone(&pc);
+            Closure::<dyn FnMut(JsValue)>::new(move |_| {
+                if pc.connection_state() == RtcPeerConnectionState::Failed {
+                    emit(&handler, PeerSignal::Lost);
+                }
+            })
+        };
+        pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
+        handlers.push(on_state);
+
+        let on_open = {
+            let handler = Rc::clone(&handler);
+            Closure::<dyn FnMut(JsValue)>::new(move |_| emit(&handler, PeerSignal::Opened))
+        };
+        channel.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        handlers.push(on_open);
+
+        let on_message = {
+            let handler = Rc::clone(&handler);
+            Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+                let event: MessageEvent = event.unchecked_into();
+                let Some(text) = event.data().as_string() else {
+                    return;
+                };
+                // Unknown event types parse as `Unknown`; only malformed JSON is skipped.
+                if let Ok(event) = ServerEvent::from_json(&text) {
+                    emit(&handler, PeerSignal::Event(event));
+                }
+            })
+        };
+        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        handlers.push(on_message);
+
+        let on_close = {
+            let handler = Rc::clone(&handler);
+            Closure::<dyn FnMut(JsValue)>::new(move |_| emit(&handler, PeerSignal::Lost))
+        };
+        channel.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        handlers.push(on_close);
+
+        let offered = {
+            let pc = Clone::clone(&pc);
+            wasm_bindgen_futures::future_to_promise(async move {
+                let offer = JsFuture::from(pc.create_offer()).await?;
+                JsFuture::from(pc.set_local_description(offer.unchecked_ref())).await
+            })
+        };
+        Ok(Peer {
+            pc,
+            channel,
+            audio,
+            offered,
+            _handlers: handlers,
+        })
+    }
+
+    /// The offer as it stands (with the ICE candidates gathered so far).
+    pub fn offer_sdp(&self) -> Option<String> {
+        self.pc
+            .local_description()
+            .map(|description| description.sdp())
+    }
+
+    /// Opens the call: POSTs the offer to the secret's calls URL and applies the answer. Resolves
+    /// to the call id from the `Location` header when there is one. The future holds its own
+    /// handles, so the `Peer` may be kept elsewhere (and dropped, which fails the future).
+    pub fn connect(
+        &self,
+        secret: &VoiceCallSecret,
+        timeout_ms: i32,
+    ) -> impl Future<Output = Result<Option<String>, ConnectError>> + 'static + use<> {
+        let pc = Clone::clone(&self.pc);
+        let offered = Clone::clone(&self.offered);
+        let secret = secret.clone();
+        async move {
+            let failed = |error: JsValue| ConnectError::Failed(JsError::from(error));
+            JsFuture::from(offered).await.map_err(failed)?;
+            let sdp = pc.local_description().map(|d| d.sdp()).ok_or_else(|| {
+                ConnectError::Failed(JsError::named("InvalidStateError", "no offer"))
+            })?;
+            let (status, location, body) = post_offer(&secret, &sdp, timeout_ms).await?;
+            match status {
+                200 | 201 => {}
+                401 => return Err(ConnectError::Unauthorized),
+                status => {
+                    return Err(ConnectError::Refused {
+                        status,
+                        message: api_error_message(&body),
+                    });
+                }
+            }
+            let description = RtcSessionDescriptionInit::new(RtcSdpType::Answer);
+            description.set_sdp(&body);
+            JsFuture::from(pc.set_remote_description(&description))
+                .await
+                .map_err(failed)?;
+            Ok(location.and_then(|location| location.rsplit('/').next().map(str::to_owned)))
+        }
+    }
+
+    /// Sends an event to the coach. False when the channel is not open.
+    pub fn send(&self, event: &ClientEvent) -> bool {
+        self.channel.send_with_str(&event.to_json()).is_ok()
+    }
+
+    /// The element playing the coach's voice.
+    pub fn audio(&self) -> &HtmlAudioElement {
+        &self.audio
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        // Silence the handlers first: closing fires `close` events we caused ourselves.
+        self.pc.set_ontrack(None);
+        self.pc.set_onconnectionstatechange(None);
+        self.channel.set_onopen(None);
+        self.channel.set_onmessage(None);
+        self.channel.set_onclose(None);
+        self.channel.close();
+        self.pc.close();
+        let _ = self.audio.pause();
+        self.audio.set_src_object(None);
+    }
+}
+
+/// POSTs the SDP offer with the client secret; the answer's status, `Location` and body.
+async fn post_offer(
+    secret: &VoiceCallSecret,
+    sdp: &str,
+    timeout_ms: i32,
+) -> Result<(u16, Option<String>, String), ConnectError> {
+    let failed = |error: JsValue| ConnectError::Failed(JsError::from(error));
+    let headers = Headers::new().map_err(failed)?;
+    headers
+        .append("Content-Type", "application/sdp")
+        .map_err(failed)?;
+    headers
+        .append("Authorization", &format!("Bearer {}", secret.client_secret))
+        .map_err(failed)?;
+    let abort = AbortController::new().map_err(failed)?;
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(sdp));
+    init.set_headers(&headers);
+    init.set_signal(Some(&abort.signal()));
+    let window = web_sys::window().ok_or_else(|| failed(JsValue::NULL))?;
+    let timer = {
+        let abort = Clone::clone(&abort);
+        Closure::once_into_js(move || abort.abort())
+    };
+    let timer_id = window
+        .set_timeout_with_callback_and_timeout_and_arguments_0(timer.unchecked_ref(), timeout_ms)
+        .map_err(failed)?;
+    let result = async {
+        let answer: Response =
+            JsFuture::from(window.fetch_with_str_and_init(&secret.calls_url, &init))
+                .await?
+                .unchecked_into();
+        let body = JsFuture::from(answer.text()?)
+            .await?
+            .as_string()
+            .unwrap_or_default();
+        let location = answer.headers().get("Location").ok().flatten();
+        Ok::<_, JsValue>((answer.status(), location, body))
+    }
+    .await;
+    window.clear_timeout_with_handle(timer_id);
+    result.map_err(|error| {
+        let error = JsError::from(error);
+        if error.name == "AbortError" {
+            ConnectError::Timeout
+        } else {
+            ConnectError::Failed(error)
+        }
+    })
+}
+
+/// The message of an API error body (`{"error":{"message":…}}`), or a plain fallback.
+fn api_error_message(body: &str) -> String {
+    js_sys::JSON::parse(body)
+        .ok()
+        .and_then(|json| js_sys::Reflect::get(&json, &"error".into()).ok())
+        .and_then(|error| js_sys::Reflect::get(&error, &"message".into()).ok())
+        .and_then(|message| message.as_string())
+        .unwrap_or_else(|| "The coach could not take the call.".to_owned())
+}

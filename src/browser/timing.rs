@@ -1,0 +1,24 @@
+//! Performance marks for the moments that make up "Start -> first coach audio". They cost
+//! nothing, show up in the browser's performance tools, and are what `script/bench` reads.
+
+/// The marks, in the order a call passes them.
+pub const CHECK: &str = "sc:check";
+pub const MINTED: &str = "sc:minted";
+pub const MIC_READY: &str = "sc:mic-ready";
+pub const START: &str = "sc:start";
+pub const ANSWERED: &str = "sc:answered";
+pub const CONNECTED: &str = "sc:connected";
+pub const FIRST_AUDIO: &str = "sc:first-audio";
+
+pub fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|window| window.performance()) {
+        let _ = performance.mark(name);
+    }
+}
+
+/// Milliseconds since the page loaded.
+pub fn now() -> f64 {
+    web_sys::window()
+        .and_then(|window| window.performance())
+        .map_or(0.0, |performance| performance.now())
+}

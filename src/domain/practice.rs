@@ -1,0 +1,201 @@
+//! A practice session: one conversation of a learner about a topic, and what the learner
+//! achieved in it (the words of the topic they used).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Topic,
+    transcript::{Speaker, Transcript, TurnState},
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PracticeStatus {
+    /// The call is (or was last seen) going on.
+    Live,
+    /// The learner pressed End.
+    Ended,
+}
+
+impl PracticeStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            PracticeStatus::Live => "live",
+            PracticeStatus::Ended => "ended",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        match code {
+            "live" => Some(PracticeStatus::Live),
+            "ended" => Some(PracticeStatus::Ended),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PracticeSession {
+    /// A UUID.
+    pub id: String,
+    pub topic: Topic,
+    pub status: PracticeStatus,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Settled turns of both speakers.
+    pub turn_count: u32,
+    /// The topic's words the learner used, in the topic's order.
+    pub words_used: Vec<String>,
+}
+
+impl PracticeSession {
+    /// How long the conversation lasted, in whole seconds; `None` while it goes on.
+    pub fn duration_secs(&self) -> Option<u64> {
+        let end = self.ended_at?;
+        Some(u64::try_from((end - self.started_at).num_seconds()).unwrap_or(0))
+    }
+}
+
+/// `m:ss`, as timers and summaries show durations.
+pub fn clock(secs: u64) -> String {
+    format!("{}:{:02}", secs / 60, secs % 60)
+}
+
+/// Which of `vocabulary` the learner said in their final turns. Matching ignores case and
+/// punctuation, needs whole words, and reads common contractions both ways ("I'd like" is used by
+/// "I would like" and the other way round).
+pub fn words_used(vocabulary: &[String], transcript: &Transcript) -> Vec<bool> {
+    let spoken: Vec<Vec<String>> = transcript
+        .turns()
+        .iter()
+        .filter(|turn| turn.speaker == Speaker::Learner && turn.state == TurnState::Final)
+        .map(|turn| normalise(&turn.text))
+        .collect();
+    vocabulary
+        .iter()
+        .map(|word| {
+            let wanted = normalise(word);
+            !wanted.is_empty()
+                && spoken
+                    .iter()
+                    .any(|said| said.windows(wanted.len()).any(|window| window == wanted))
+        })
+        .collect()
+}
+
+/// Lowercase words without punctuation, contractions expanded.
+fn normalise(text: &str) -> Vec<String> {
+    let lower = text.to_lowercase().replace(['’', '‘'], "'");
+    let mut words = Vec::new();
+    for raw in lower.split(|c: char| !(c.is_alphanumeric() || c == '\'')) {
+        let word = raw.trim_matches('\'');
+        if word.is_empty() {
+            continue;
+        }
+        match expand(word) {
+            Some((head, tail)) => {
+                words.push(head.to_owned());
+                words.push(tail.to_owned());
+            }
+            None => words.push(word.to_owned()),
+        }
+    }
+    words
+}
+
+/// `"i'd"` → `("i", "would")`, `"don't"` → `("do", "not")`: the common English contractions.
+fn expand(word: &str) -> Option<(&str, &'static str)> {
+    match word {
+        "can't" => return Some(("can", "not")),
+        "won't" => return Some(("will", "not")),
+        _ => {}
+    }
+    const ENDINGS: [(&str, &str); 6] = [
+        ("n't", "not"),
+        ("'d", "would"),
+        ("'ll", "will"),
+        ("'re", "are"),
+        ("'ve", "have"),
+        ("'m", "am"),
+    ];
+    ENDINGS.iter().find_map(|(ending, full)| {
+        word.strip_suffix(ending)
+            .filter(|head| !head.is_empty())
+            .map(|head| (head, *full))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use realtime_protocol::ServerEvent;
+
+    use super::*;
+
+    fn learner_said(texts: &[&str]) -> Transcript {
+        let mut transcript = Transcript::default();
+        for (n, text) in texts.iter().enumerate() {
+            transcript.apply(&ServerEvent::InputTranscriptCompleted {
+                event_id: None,
+                item_id: format!("item_{n}"),
+                transcript: (*text).to_owned(),
+            });
+        }
+        transcript
+    }
+
+    fn vocabulary(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_word_counts_once_said_in_any_case_with_punctuation_around_it() {
+        let words = vocabulary(&["small", "the bill", "how much"]);
+        let transcript = learner_said(&["A SMALL one, please.", "Could I have the bill?"]);
+        assert_eq!(words_used(&words, &transcript), [true, true, false]);
+    }
+
+    #[test]
+    fn contractions_match_their_long_form_both_ways() {
+        let words = vocabulary(&["I'd like", "thank you", "don't"]);
+        assert_eq!(
+            words_used(&words, &learner_said(&["I would like a tea."])),
+            [true, false, false]
+        );
+        assert_eq!(
+            words_used(&words, &learner_said(&["I’d like it. I do not know."])),
+            [true, false, true]
+        );
+    }
+
+    #[test]
+    fn parts_of_words_and_phrases_split_across_turns_do_not_count() {
+        let words = vocabulary(&["small", "a cup of"]);
+        let transcript = learner_said(&["smallest thing", "a cup", "of tea"]);
+        assert_eq!(words_used(&words, &transcript), [false, false]);
+    }
+
+    #[test]
+    fn only_the_learners_final_words_count() {
+        let words = vocabulary(&["large"]);
+        let mut transcript = Transcript::default();
+        transcript.apply(&ServerEvent::OutputTranscriptDone {
+            event_id: None,
+            response_id: "resp_1".into(),
+            item_id: "coach_1".into(),
+            transcript: "Small or large?".into(),
+        });
+        transcript.apply(&ServerEvent::InputTranscriptDelta {
+            event_id: None,
+            item_id: "item_1".into(),
+            delta: "large".into(),
+        });
+        assert_eq!(words_used(&words, &transcript), [false]);
+    }
+
+    #[test]
+    fn clock_shows_minutes_and_padded_seconds() {
+        assert_eq!(clock(0), "0:00");
+        assert_eq!(clock(65), "1:05");
+        assert_eq!(clock(600), "10:00");
+    }
+}

@@ -1,0 +1,555 @@
+//! The browser side of a practice call: it owns the microphone, the call, the recorder and the
+//! timers, feeds what happens into the pure state machine (`domain::call`) and the transcript
+//! (`domain::transcript`), and the view renders those signals. Browser only.
+//!
+//! Rules that keep it sound: browser callbacks never drop the object that fired them (teardown is
+//! deferred with `spawn_local`), and signals are never set while `Gear` is borrowed.
+
+use leptos::{prelude::*, task::spawn_local};
+use realtime_protocol::{
+    ClientEvent, ServerEvent, SessionConfig,
+    session::{AudioConfig, AudioInput, TurnDetection},
+};
+use web_sys::Blob;
+
+use super::Practice;
+use crate::{
+    api::{
+        practice::{end_practice, start_practice},
+        voice::start_voice_call,
+    },
+    browser::{
+        Interval,
+        call::{ConnectError, Peer, PeerSignal},
+        calls_supported,
+        mic::{LevelMeter, Microphone},
+        random_uuid,
+        recorder::Recorder,
+        sleep, timing,
+    },
+    domain::{
+        call::{CallEvent, CallFailure, CallState},
+        practice::words_used,
+        transcript::TurnState,
+        voice::VoiceCallSecret,
+    },
+    error::AppError,
+};
+
+/// How long the calls URL may take to answer the offer.
+const ANSWER_TIMEOUT_MS: i32 = 10_000;
+/// How long the connection may take to come up once answered.
+const CONNECT_TIMEOUT_MS: i32 = 10_000;
+/// A secret closer than this to its expiry is replaced before connecting.
+const SECRET_MARGIN_SECS: f64 = 30.0;
+/// The recorder hands out a chunk this often.
+const CHUNK_MS: i32 = 4_000;
+/// The coach counts as audible above this RMS level.
+const AUDIBLE: f32 = 0.005;
+
+/// The browser objects of one practice page.
+#[derive(Default)]
+pub struct Gear {
+    mic: Option<Microphone>,
+    meter: Option<LevelMeter>,
+    secret: Option<VoiceCallSecret>,
+    peer: Option<Peer>,
+    recorder: Option<Recorder>,
+    /// The recording so far, in order. Kept in the page until persistence uploads it.
+    chunks: Vec<Blob>,
+    meter_timer: Option<Interval>,
+    clock_timer: Option<Interval>,
+    audio_watch: Option<Interval>,
+    /// Identifies this attempt's session row (idempotent start).
+    key: String,
+}
+
+fn now_secs() -> f64 {
+    js_sys::Date::now() / 1000.0
+}
+
+/// Feeds an event to the state machine; false (and no change) when it does not apply now.
+fn transition(p: Practice, event: CallEvent) -> bool {
+    let next = p.state.with_untracked(|state| state.clone().on(event).ok());
+    match next {
+        Some(next) => {
+            p.state.set(next);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Stops everything the page holds (microphone included) and fails with `failure`.
+fn fail(p: Practice, failure: CallFailure) {
+    if transition(p, CallEvent::Failed(failure)) {
+        spawn_local(async move { release(p).await });
+    }
+}
+
+/// Releases every browser object; the recorder delivers its last chunk first.
+async fn release(p: Practice) {
+    let (recorder, mic) = p
+        .gear
+        .try_update_value(|gear| {
+            gear.meter_timer = None;
+            gear.clock_timer = None;
+            gear.audio_watch = None;
+            gear.meter = None;
+            gear.peer = None;
+            (gear.recorder.take(), gear.mic.take())
+        })
+        .unwrap_or_default();
+    if let Some(recorder) = recorder {
+        recorder.finish().await;
+    }
+    drop(mic);
+    p.mic_level.set(0.0);
+}
+
+/// The pre-call check: the browser, the microphone and the call secret, all at once.
+pub fn check(p: Practice) {
+    let event = if matches!(p.state.get_untracked(), CallState::Failed(_)) {
+        CallEvent::Retry
+    } else {
+        CallEvent::CheckStarted
+    };
+    if !transition(p, event) {
+        return;
+    }
+    p.problem.set(None);
+    if !calls_supported() {
+        fail(p, CallFailure::Unsupported);
+        return;
+    }
+    timing::mark(timing::CHECK);
+    spawn_local(async move {
+        match Microphone::open().await {
+            Ok(mic) => {
+                let meter = mic.meter().ok();
+                p.gear.update_value(|gear| {
+                    gear.mic = Some(mic);
+                    gear.meter = meter;
+                });
+                timing::mark(timing::MIC_READY);
+                watch_meter(p);
+                if transition(p, CallEvent::MicReady) {
+                    prepare_peer(p);
+                }
+            }
+            Err(error) => fail(p, error.into()),
+        }
+    });
+    spawn_local(async move {
+        if let Some(secret) = mint(p).await {
+            p.gear.update_value(|gear| gear.secret = Some(secret));
+            if transition(p, CallEvent::SecretReady) {
+                prepare_peer(p);
+            }
+        }
+    });
+}
+
+/// A fresh call secret, or `None` after failing the page with the reason.
+async fn mint(p: Practice) -> Option<VoiceCallSecret> {
+    let slug = p.topic.with_value(|topic| topic.slug.as_str().to_owned());
+    match start_voice_call(slug).await {
+        Ok(secret) => {
+            timing::mark(timing::MINTED);
+            Some(secret)
+        }
+        Err(AppError::TooManyRequests { retry_after_secs }) => {
+            fail(p, CallFailure::TooManyAttempts { retry_after_secs });
+            None
+        }
+        Err(error) => {
+            p.problem.set(Some(error.to_string()));
+            fail(p, CallFailure::CoachUnavailable);
+            None
+        }
+    }
+}
+
+fn watch_meter(p: Practice) {
+    let timer = Interval::new(60, move || {
+        let level = p
+            .gear
+            .try_update_value(|gear| gear.meter.as_mut().map(LevelMeter::level))
+            .flatten();
+        if let Some(level) = level {
+            p.mic_level.set(level);
+        }
+    });
+    p.gear.update_value(|gear| gear.meter_timer = timer.ok());
+}
+
+/// Once ready, make the call's offer ahead of Start.
+fn prepare_peer(p: Practice) {
+    if p.state.get_untracked() != CallState::Ready {
+        return;
+    }
+    let made = p.gear.try_update_value(|gear| {
+        if gear.peer.is_some() {
+            return Ok::<(), crate::browser::JsError>(());
+        }
+        let Some(mic) = gear.mic.as_ref() else {
+            return Ok(());
+        };
+        gear.peer = Some(Peer::new(mic, move |signal| on_signal(p, signal))?);
+        Ok(())
+    });
+    if let Some(Err(error)) = made {
+        leptos::logging::warn!("call setup failed: {}", error.name);
+        fail(p, CallFailure::Unsupported);
+    }
+}
+
+/// Start: open the call with the secret minted during the check.
+pub fn start(p: Practice) {
+    prepare_peer(p);
+    if !transition(p, CallEvent::StartPressed) {
+        return;
+    }
+    timing::mark(timing::START);
+    p.problem.set(None);
+    p.transcript.set(Default::default());
+    p.session_id.set(None);
+    p.coach_heard.set(false);
+    // The recorder's audio context is made here, inside the click, so it is allowed to run.
+    let recorder = p.gear.try_update_value(|gear| {
+        gear.key = random_uuid().unwrap_or_default();
+        gear.chunks.clear();
+        let mic = gear.mic.as_ref()?;
+        let stream = Clone::clone(mic.stream());
+        Some(Recorder::start(&stream, CHUNK_MS, move |chunk| {
+            p.gear.update_value(|gear| gear.chunks.push(chunk));
+        }))
+    });
+    match recorder.flatten() {
+        Some(Ok(recorder)) => p.gear.update_value(|gear| gear.recorder = Some(recorder)),
+        _ => {
+            fail(p, CallFailure::Unsupported);
+            return;
+        }
+    }
+    spawn_local(async move {
+        if let Err(message) = connect(p).await {
+            p.problem.set(Some(message.to_owned()));
+            fail(p, CallFailure::CoachUnavailable);
+            return;
+        }
+        timing::mark(timing::ANSWERED);
+        sleep(CONNECT_TIMEOUT_MS).await;
+        if p.state.get_untracked() == CallState::Connecting {
+            p.problem.set(Some(
+                "The call could not be completed. Check your connection and try again.".into(),
+            ));
+            fail(p, CallFailure::CoachUnavailable);
+        }
+    });
+}
+
+/// Posts the offer (with a fresh secret when needed, and once more after a 401).
+async fn connect(p: Practice) -> Result<(), &'static str> {
+    let mut renewed = false;
+    loop {
+        let secret = p.gear.with_value(|gear| gear.secret.clone());
+        let secret = match secret {
+            Some(secret) if (secret.expires_at as f64) - now_secs() > SECRET_MARGIN_SECS => secret,
+            _ => {
+                renewed = true;
+                let Some(secret) = mint(p).await else {
+                    return Ok(()); // `mint` has failed the page with the reason
+                };
+                p.gear
+                    .update_value(|gear| gear.secret = Some(secret.clone()));
+                secret
+            }
+        };
+        let Some(connecting) = p.gear.with_value(|gear| {
+            gear.peer
+                .as_ref()
+                .map(|peer| peer.connect(&secret, ANSWER_TIMEOUT_MS))
+        }) else {
+            return Err("The call could not be set up in this browser.");
+        };
+        match connecting.await {
+            Ok(_) => return Ok(()),
+            Err(ConnectError::Unauthorized) if !renewed => {
+                p.gear.update_value(|gear| gear.secret = None);
+            }
+            Err(ConnectError::Unauthorized) => {
+                return Err("Your call pass expired and could not be renewed. Please try again.");
+            }
+            Err(ConnectError::Timeout) => {
+                return Err(
+                    "Your coach didn't answer in time. Check your connection and try again.",
+                );
+            }
+            Err(ConnectError::Refused { status: 429, .. }) => {
+                return Err("The coach is very busy right now. Please try again in a minute.");
+            }
+            Err(ConnectError::Refused { status, message }) => {
+                leptos::logging::warn!("call refused ({status}): {message}");
+                return Err("The coach is unavailable right now. Please try again in a moment.");
+            }
+            Err(ConnectError::Failed(error)) => {
+                leptos::logging::warn!("call failed: {} {}", error.name, error.message);
+                return Err("We couldn't connect the call. Check your connection and try again.");
+            }
+        }
+    }
+}
+
+fn on_signal(p: Practice, signal: PeerSignal) {
+    match signal {
+        PeerSignal::Opened => {
+            timing::mark(timing::CONNECTED);
+            // The coach greets first, the moment the channel opens.
+            send(p, &ClientEvent::ResponseCreate { response: None });
+            if p.push_to_talk.get_untracked() {
+                send(p, &turn_detection(true));
+                set_mic_open(p, false);
+            }
+            if transition(p, CallEvent::Connected) {
+                p.live_since.set(Some(timing::now()));
+                p.clock.set(timing::now());
+                let clock = Interval::new(1_000, move || p.clock.set(timing::now()));
+                p.gear.update_value(|gear| gear.clock_timer = clock.ok());
+                spawn_local(register(p));
+            }
+        }
+        PeerSignal::Event(event) => on_event(p, event),
+        PeerSignal::CoachStream(stream) => {
+            p.gear.update_value(|gear| {
+                if let Some(recorder) = gear.recorder.as_mut() {
+                    let _ = recorder.add_coach(&stream);
+                }
+            });
+            watch_coach_audio(p);
+        }
+        PeerSignal::Lost => spawn_local(async move { lost(p) }),
+    }
+}
+
+fn on_event(p: Practice, event: ServerEvent) {
+    p.transcript.update(|transcript| {
+        transcript.apply(&event);
+    });
+    match &event {
+        ServerEvent::OutputAudioStarted { .. } => {
+            transition(p, CallEvent::CoachStartedSpeaking);
+        }
+        ServerEvent::OutputAudioStopped { .. } | ServerEvent::OutputAudioCleared { .. } => {
+            transition(p, CallEvent::CoachStoppedSpeaking);
+        }
+        ServerEvent::Error { error, .. } => {
+            if error.code.as_deref() == Some("session_expired") {
+                lost(p);
+            } else {
+                leptos::logging::warn!("coach error: {:?}", error.code);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Marks the moment the coach's voice is first actually audible on the remote track.
+fn watch_coach_audio(p: Practice) {
+    let watch = Interval::new(10, move || {
+        if p.coach_heard.get_untracked() {
+            return;
+        }
+        let level = p
+            .gear
+            .try_update_value(|gear| gear.recorder.as_mut().map(Recorder::coach_level))
+            .flatten()
+            .unwrap_or(0.0);
+        if level > AUDIBLE {
+            timing::mark(timing::FIRST_AUDIO);
+            p.coach_heard.set(true);
+            spawn_local(async move { p.gear.update_value(|gear| gear.audio_watch = None) });
+        }
+    });
+    p.gear.update_value(|gear| gear.audio_watch = watch.ok());
+}
+
+/// Creates the session row once the call is up, retrying a few times.
+async fn register(p: Practice) {
+    let slug = p.topic.with_value(|topic| topic.slug.as_str().to_owned());
+    let key = p.gear.with_value(|gear| gear.key.clone());
+    for wait in [500, 1_000, 2_000, 4_000] {
+        match start_practice(slug.clone(), key.clone()).await {
+            Ok(session) => {
+                p.session_id.set(Some(session.id));
+                return;
+            }
+            Err(error) => {
+                leptos::logging::warn!("session not started yet: {error}");
+                sleep(wait).await;
+            }
+        }
+    }
+    p.problem.set(Some(
+        "We couldn't save this session. You can keep talking; check your connection.".into(),
+    ));
+}
+
+fn send(p: Practice, event: &ClientEvent) -> bool {
+    p.gear
+        .with_value(|gear| gear.peer.as_ref().is_some_and(|peer| peer.send(event)))
+}
+
+fn set_mic_open(p: Practice, open: bool) {
+    p.gear.with_value(|gear| {
+        if let Some(mic) = gear.mic.as_ref() {
+            mic.set_muted(!open);
+        }
+    });
+}
+
+/// `session.update` switching between push-to-talk (`turn_detection: null`) and the server's
+/// voice activity detection.
+fn turn_detection(push_to_talk: bool) -> ClientEvent {
+    let detection = (!push_to_talk).then(|| TurnDetection {
+        kind: "server_vad".into(),
+        silence_duration_ms: Some(500),
+        create_response: Some(true),
+        interrupt_response: Some(true),
+    });
+    ClientEvent::SessionUpdate {
+        session: SessionConfig {
+            kind: SessionConfig::KIND.into(),
+            audio: Some(AudioConfig {
+                input: Some(AudioInput {
+                    turn_detection: Some(detection),
+                    ..Default::default()
+                }),
+                output: None,
+            }),
+            ..Default::default()
+        },
+    }
+}
+
+pub fn set_muted(p: Practice, muted: bool) {
+    p.muted.set(muted);
+    if !p.push_to_talk.get_untracked() {
+        set_mic_open(p, !muted);
+    }
+}
+
+pub fn set_push_to_talk(p: Practice, on: bool) {
+    p.push_to_talk.set(on);
+    p.holding.set(false);
+    if matches!(p.state.get_untracked(), CallState::Live { .. }) {
+        send(p, &turn_detection(on));
+    }
+    set_mic_open(p, !on && !p.muted.get_untracked());
+}
+
+/// Push-to-talk pressed: the learner has the floor (cutting the coach off if it is speaking).
+pub fn hold(p: Practice) {
+    if !p.push_to_talk.get_untracked() || p.holding.get_untracked() {
+        return;
+    }
+    let CallState::Live { coach_speaking } = p.state.get_untracked() else {
+        return;
+    };
+    p.holding.set(true);
+    if coach_speaking {
+        send(p, &ClientEvent::ResponseCancel);
+        send(p, &ClientEvent::OutputAudioClear);
+    }
+    send(p, &ClientEvent::InputAudioClear);
+    set_mic_open(p, true);
+}
+
+/// Push-to-talk released: what was said is committed and the coach answers.
+pub fn release_hold(p: Practice) {
+    if !p.holding.get_untracked() {
+        return;
+    }
+    p.holding.set(false);
+    set_mic_open(p, false);
+    send(p, &ClientEvent::InputAudioCommit);
+    send(p, &ClientEvent::ResponseCreate { response: None });
+}
+
+fn lost(p: Practice) {
+    if matches!(
+        p.state.get_untracked(),
+        CallState::Ended | CallState::Failed(_)
+    ) {
+        return;
+    }
+    fail(p, CallFailure::ConnectionLost);
+    spawn_local(async move {
+        save(p).await;
+    });
+}
+
+/// End: hang up, stop the microphone, save the session and show its summary.
+pub fn end(p: Practice) {
+    if !transition(p, CallEvent::EndPressed) {
+        return;
+    }
+    spawn_local(async move {
+        release(p).await;
+        if let Some(id) = save(p).await {
+            p.finished.set(Some(id));
+        }
+    });
+}
+
+/// Marks the session ended with its counts. `None` when there is no session (the call never
+/// came up) or it could not be saved (then `problem` says so).
+async fn save(p: Practice) -> Option<String> {
+    // The row is made when the call comes up; give a start still in flight a moment.
+    for _ in 0..20 {
+        if p.session_id.get_untracked().is_some() || p.live_since.get_untracked().is_none() {
+            break;
+        }
+        sleep(250).await;
+    }
+    let id = p.session_id.get_untracked()?;
+    let (turns, words) = p.transcript.with_untracked(|transcript| {
+        let turns = transcript
+            .turns()
+            .iter()
+            .filter(|turn| turn.state != TurnState::InProgress)
+            .count();
+        let words = p.topic.with_value(|topic| {
+            topic
+                .vocabulary
+                .iter()
+                .zip(words_used(&topic.vocabulary, transcript))
+                .filter(|(_, used)| *used)
+                .map(|(word, _)| word.clone())
+                .collect::<Vec<_>>()
+        });
+        (turns, words)
+    });
+    for wait in [500, 1_000, 2_000, 4_000, 0] {
+        match end_practice(id.clone(), turns as u32, words.clone()).await {
+            Ok(_) => return Some(id),
+            Err(error) => {
+                leptos::logging::warn!("session not ended yet: {error}");
+                if wait == 0 {
+                    break;
+                }
+                sleep(wait).await;
+            }
+        }
+    }
+    p.problem.set(Some(
+        "We couldn't save the end of this session. Check your connection.".into(),
+    ));
+    None
+}
+
+/// Leaving the page: everything stops now (the page's signals are about to go).
+pub fn teardown(p: Practice) {
+    let gear = p.gear.try_update_value(std::mem::take);
+    drop(gear);
+}

@@ -1,0 +1,131 @@
+//! `/practice/{id}`: the summary of one of the learner's sessions (someone else's is a 404).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::{components::Redirect, hooks::use_params_map};
+
+use crate::{
+    api::practice::get_practice,
+    components::feedback::ErrorPanel,
+    domain::practice::{PracticeSession, clock},
+    error::AppError,
+};
+
+#[component]
+pub fn SummaryPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let session = Resource::new(id, get_practice);
+    view! {
+        <Suspense fallback=|| {
+            view! { <div role="status" aria-label="Loading" class="h-64 rounded-2xl bg-stone-100 motion-safe:animate-pulse"></div> }
+        }>
+            {move || Suspend::new(async move {
+                match session.await {
+                    Ok(session) => view! { <Summary session /> }.into_any(),
+                    Err(AppError::Unauthorized) => {
+                        view! { <Redirect path=format!("/sign-in?next=/practice/{}", id()) /> }.into_any()
+                    }
+                    Err(error) => {
+                        view! {
+                            <Title text="Session not found" />
+                            <ErrorPanel error />
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Summary(session: PracticeSession) -> impl IntoView {
+    let topic = session.topic.clone();
+    let duration = session
+        .duration_secs()
+        .map_or_else(|| "In progress".to_owned(), clock);
+    let date = session
+        .started_at
+        .format("%-d %B %Y, %H:%M UTC")
+        .to_string();
+    let used = session.words_used.len();
+    let total = topic.vocabulary.len();
+    let headline = match used {
+        0 => "Every conversation counts.".to_owned(),
+        n if n == total => "You used every word. Brilliant!".to_owned(),
+        n => format!("You used {n} of the {total} words."),
+    };
+    view! {
+        <Title text=format!("Summary: {}", topic.title) />
+        <div class="mx-auto max-w-3xl">
+            <p class="text-sm font-medium uppercase tracking-wide text-teal-700">"Session summary"</p>
+            <h1 class="mt-1 text-3xl font-semibold tracking-tight text-stone-900">{topic.title.clone()}</h1>
+            <p class="mt-2 text-lg text-stone-600">{headline}</p>
+
+            <dl class="mt-8 grid grid-cols-3 gap-3 sm:gap-4">
+                <Fact label="Duration" value=duration testid="summary-duration" />
+                <Fact label="Turns" value=session.turn_count.to_string() testid="summary-turns" />
+                <Fact label="Words used" value=format!("{used} / {total}") testid="summary-words" />
+            </dl>
+
+            <section
+                aria-labelledby="summary-words-heading"
+                class="mt-6 rounded-2xl border border-stone-200 bg-white p-6 shadow-sm"
+            >
+                <h2 id="summary-words-heading" class="text-lg font-semibold">"Your words"</h2>
+                <ul class="mt-4 flex flex-wrap gap-2" aria-label="Target vocabulary">
+                    {topic
+                        .vocabulary
+                        .iter()
+                        .map(|word| {
+                            let was_used = session.words_used.contains(word);
+                            view! {
+                                <li
+                                    data-used=was_used.to_string()
+                                    class=if was_used {
+                                        "inline-flex items-center gap-1 rounded-full border border-teal-600 bg-teal-600 px-3 py-1.5 text-base text-white"
+                                    } else {
+                                        "inline-flex items-center gap-1 rounded-full border border-stone-300 bg-white px-3 py-1.5 text-base text-stone-600"
+                                    }
+                                >
+                                    {was_used.then_some(view! { <span aria-hidden="true">"✓"</span> })}
+                                    {word.clone()}
+                                    <span class="sr-only">{if was_used { " (used)" } else { " (not yet)" }}</span>
+                                </li>
+                            }
+                        })
+                        .collect_view()}
+                </ul>
+            </section>
+
+            <p class="mt-6 text-sm text-stone-500">{format!("Practised on {date}. Private to you.")}</p>
+            <div class="mt-6 flex flex-wrap gap-3">
+                <a
+                    href=format!("/topics/{}/practice", topic.slug.as_str())
+                    class="focus-ring inline-flex min-h-12 items-center rounded-xl bg-teal-700 px-6 text-lg font-semibold text-white hover:bg-teal-800"
+                >
+                    "Practise again"
+                </a>
+                <a
+                    href="/topics"
+                    class="focus-ring inline-flex min-h-12 items-center rounded-xl border border-stone-300 bg-white px-6 text-lg font-medium text-stone-800 hover:bg-stone-50"
+                >
+                    "Choose another topic"
+                </a>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn Fact(label: &'static str, value: String, testid: &'static str) -> impl IntoView {
+    view! {
+        <div class="rounded-2xl border border-stone-200 bg-white p-4 shadow-sm sm:p-5">
+            <dt class="text-sm text-stone-600">{label}</dt>
+            <dd class="mt-1 text-2xl font-semibold tabular-nums text-stone-900" data-testid=testid>
+                {value}
+            </dd>
+        </div>
+    }
+}

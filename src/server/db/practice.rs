@@ -1,0 +1,169 @@
+//! Queries on `practice_sessions`. Every query names the owner: a session that is not the
+//! caller's is simply not found.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{CorruptRow, topics::TopicRow};
+use crate::domain::practice::{PracticeSession, PracticeStatus};
+
+struct SessionRow {
+    id: Uuid,
+    status: String,
+    started_at: DateTime<Utc>,
+    ended_at: Option<DateTime<Utc>>,
+    turn_count: i32,
+    words_used: Vec<String>,
+    slug: String,
+    title: String,
+    summary: String,
+    level: String,
+    goal: String,
+    vocabulary: Vec<String>,
+    suggested_minutes: i16,
+}
+
+impl SessionRow {
+    fn into_session(self) -> Result<PracticeSession, CorruptRow> {
+        let corrupt = |reason: String| CorruptRow {
+            table: "practice_sessions",
+            reason,
+        };
+        let topic = TopicRow {
+            slug: self.slug,
+            title: self.title,
+            summary: self.summary,
+            level: self.level,
+            goal: self.goal,
+            vocabulary: self.vocabulary,
+            suggested_minutes: self.suggested_minutes,
+        }
+        .into_topic()?;
+        Ok(PracticeSession {
+            id: self.id.to_string(),
+            topic,
+            status: PracticeStatus::parse(&self.status)
+                .ok_or_else(|| corrupt(format!("status `{}`", self.status)))?,
+            started_at: self.started_at,
+            ended_at: self.ended_at,
+            turn_count: u32::try_from(self.turn_count)
+                .map_err(|e| corrupt(format!("turn_count: {e}")))?,
+            words_used: self.words_used,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PracticeQueryError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Corrupt(#[from] CorruptRow),
+}
+
+/// What a start found: the session, and whether this call created it.
+pub struct Started {
+    pub session: PracticeSession,
+    pub created: bool,
+}
+
+/// Starts a session, or returns the one this `client_key` already started (whatever its topic:
+/// the caller checks). `None` when the topic does not exist.
+pub async fn start(
+    pool: &PgPool,
+    user_id: Uuid,
+    topic_slug: &str,
+    client_key: Uuid,
+) -> Result<Option<Started>, PracticeQueryError> {
+    let inserted = sqlx::query_scalar!(
+        r#"insert into practice_sessions (user_id, topic_id, client_key)
+           select $1, id, $3 from topics where slug = $2
+           on conflict (user_id, client_key) do nothing
+           returning id"#,
+        user_id,
+        topic_slug,
+        client_key
+    )
+    .fetch_optional(pool)
+    .await?;
+    let existing = match inserted {
+        Some(id) => find(pool, user_id, id).await?,
+        None => find_by_key(pool, user_id, client_key).await?,
+    };
+    Ok(existing.map(|session| Started {
+        session,
+        created: inserted.is_some(),
+    }))
+}
+
+/// Marks the session ended with what the call reported. Ending twice keeps the first end.
+pub async fn end(
+    pool: &PgPool,
+    user_id: Uuid,
+    id: Uuid,
+    turn_count: i32,
+    words_used: &[String],
+) -> Result<Option<PracticeSession>, PracticeQueryError> {
+    let updated = sqlx::query_scalar!(
+        r#"update practice_sessions
+           set status = 'ended',
+               ended_at = coalesce(ended_at, greatest(now(), started_at)),
+               turn_count = case when ended_at is null then $3 else turn_count end,
+               words_used = case when ended_at is null then $4 else words_used end
+           where id = $1 and user_id = $2
+           returning id"#,
+        id,
+        user_id,
+        turn_count,
+        words_used
+    )
+    .fetch_optional(pool)
+    .await?;
+    match updated {
+        Some(id) => find(pool, user_id, id).await,
+        None => Ok(None),
+    }
+}
+
+pub async fn find(
+    pool: &PgPool,
+    user_id: Uuid,
+    id: Uuid,
+) -> Result<Option<PracticeSession>, PracticeQueryError> {
+    let row = sqlx::query_as!(
+        SessionRow,
+        r#"select s.id, s.status, s.started_at as "started_at: DateTime<Utc>",
+                  s.ended_at as "ended_at: DateTime<Utc>", s.turn_count, s.words_used,
+                  t.slug, t.title, t.summary, t.level, t.goal, t.vocabulary,
+                  t.suggested_minutes
+           from practice_sessions s join topics t on t.id = s.topic_id
+           where s.id = $1 and s.user_id = $2"#,
+        id,
+        user_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(SessionRow::into_session).transpose()?)
+}
+
+async fn find_by_key(
+    pool: &PgPool,
+    user_id: Uuid,
+    client_key: Uuid,
+) -> Result<Option<PracticeSession>, PracticeQueryError> {
+    let row = sqlx::query_as!(
+        SessionRow,
+        r#"select s.id, s.status, s.started_at as "started_at: DateTime<Utc>",
+                  s.ended_at as "ended_at: DateTime<Utc>", s.turn_count, s.words_used,
+                  t.slug, t.title, t.summary, t.level, t.goal, t.vocabulary,
+                  t.suggested_minutes
+           from practice_sessions s join topics t on t.id = s.topic_id
+           where s.user_id = $1 and s.client_key = $2"#,
+        user_id,
+        client_key
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(SessionRow::into_session).transpose()?)
+}

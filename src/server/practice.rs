@@ -1,0 +1,107 @@
+//! Practice-session use cases, called by the server functions in `crate::api::practice`.
+//! Logs carry the session's lifecycle (ids, topic, counts), never what was said.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{
+    auth::CurrentUser,
+    db::practice::{self, PracticeQueryError},
+};
+use crate::{domain::practice::PracticeSession, error::AppError};
+
+impl From<PracticeQueryError> for AppError {
+    fn from(error: PracticeQueryError) -> Self {
+        match error {
+            PracticeQueryError::Database(error) => error.into(),
+            PracticeQueryError::Corrupt(error) => error.into(),
+        }
+    }
+}
+
+/// The most turns one session may report: far more than an hour of conversation holds.
+pub const MAX_TURNS: u32 = 10_000;
+
+fn not_found() -> AppError {
+    AppError::not_found("practice session")
+}
+
+/// A session id from a URL or a request: anything that is not a UUID names no session.
+fn session_id(raw: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(raw.trim()).map_err(|_| not_found())
+}
+
+/// Starts a session about `topic` for `user`. Idempotent per `client_key`: a retried start
+/// returns the session the first one made.
+#[tracing::instrument(skip_all, fields(user_id = %user.id, topic = topic_slug))]
+pub async fn start(
+    pool: &PgPool,
+    user: &CurrentUser,
+    topic_slug: &str,
+    client_key: &str,
+) -> Result<PracticeSession, AppError> {
+    let key = Uuid::parse_str(client_key.trim())
+        .map_err(|_| AppError::invalid("The session key must be a UUID."))?;
+    let started = practice::start(pool, user.id, topic_slug, key)
+        .await?
+        .ok_or_else(|| AppError::not_found("topic"))?;
+    if started.session.topic.slug.as_str() != topic_slug {
+        return Err(AppError::invalid(
+            "This session key already started a session about another topic.",
+        ));
+    }
+    if started.created {
+        tracing::info!(session_id = %started.session.id, "practice session started");
+    }
+    Ok(started.session)
+}
+
+/// Ends the session with what the call reported: the number of settled turns and the topic's
+/// words the learner used (anything else is ignored). Ending twice keeps the first end.
+#[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_id))]
+pub async fn end(
+    pool: &PgPool,
+    user: &CurrentUser,
+    raw_id: &str,
+    turn_count: u32,
+    words_used: Vec<String>,
+) -> Result<PracticeSession, AppError> {
+    let id = session_id(raw_id)?;
+    if turn_count > MAX_TURNS {
+        return Err(AppError::invalid(format!(
+            "A session cannot have more than {MAX_TURNS} turns."
+        )));
+    }
+    let session = practice::find(pool, user.id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let used: Vec<String> = session
+        .topic
+        .vocabulary
+        .iter()
+        .filter(|word| words_used.contains(word))
+        .cloned()
+        .collect();
+    let turns = i32::try_from(turn_count).unwrap_or(i32::MAX);
+    let ended = practice::end(pool, user.id, id, turns, &used)
+        .await?
+        .ok_or_else(not_found)?;
+    tracing::info!(
+        turns = ended.turn_count,
+        words_used = ended.words_used.len(),
+        "practice session ended"
+    );
+    Ok(ended)
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_id))]
+pub async fn get(
+    pool: &PgPool,
+    user: &CurrentUser,
+    raw_id: &str,
+) -> Result<PracticeSession, AppError> {
+    let id = session_id(raw_id)?;
+    practice::find(pool, user.id, id)
+        .await?
+        .ok_or_else(not_found)
+}

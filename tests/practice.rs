@@ -1,0 +1,262 @@
+//! Practice sessions: an idempotent start, an idempotent end, the summary page, and nobody but
+//! the owner ever sees one.
+#![cfg(feature = "ssr")]
+
+mod support;
+
+use axum::{Router, http::StatusCode};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use support::{Call, app, get, sign_up, two_users};
+
+const KEY: &str = "5f0c8a8e-3c1b-4e0e-9d7a-0d7f3e2b9a11";
+
+async fn start(app: &Router, cookie: &str, topic: &str, key: &str) -> (StatusCode, Value) {
+    let response = Call::post("/api/practice/start")
+        .field("topic", topic)
+        .field("key", key)
+        .cookie(cookie)
+        .send(app)
+        .await;
+    let body = serde_json::from_str(&response.body).unwrap_or(Value::Null);
+    (response.status, body)
+}
+
+fn end_call(id: &str, turns: u32, words: &[&str]) -> Call {
+    Call::post("/api/practice/end").json(json!({
+        "session": id,
+        "turns": turns,
+        "words_used": words,
+    }))
+}
+
+async fn end(
+    app: &Router,
+    cookie: &str,
+    id: &str,
+    turns: u32,
+    words: &[&str],
+) -> (StatusCode, Value) {
+    let response = end_call(id, turns, words).cookie(cookie).send(app).await;
+    let body = serde_json::from_str(&response.body).unwrap_or(Value::Null);
+    (response.status, body)
+}
+
+#[sqlx::test]
+async fn a_retried_start_returns_the_same_session(db: PgPool) {
+    let app = app(db.clone());
+    let cookie = sign_up(&app, "learner@example.org").await;
+
+    let (status, first) = start(&app, &cookie, "ordering-at-a-cafe", KEY).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["status"], "Live");
+    assert_eq!(first["topic"]["slug"], "ordering-at-a-cafe");
+    assert_eq!(first["ended_at"], Value::Null);
+
+    let (status, again) = start(&app, &cookie, "ordering-at-a-cafe", KEY).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["id"], first["id"]);
+    let rows: i64 = sqlx::query_scalar("select count(*) from practice_sessions")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1);
+
+    let (_, other) = start(
+        &app,
+        &cookie,
+        "ordering-at-a-cafe",
+        "0b6f1c7e-8d7a-4c56-a1f2-33b0e2c4d5e6",
+    )
+    .await;
+    assert_ne!(other["id"], first["id"], "a new key is a new session");
+}
+
+#[sqlx::test]
+async fn the_same_key_from_two_learners_makes_two_sessions(db: PgPool) {
+    let app = app(db);
+    let users = two_users(&app).await;
+    let (_, a) = start(&app, &users.a, "ordering-at-a-cafe", KEY).await;
+    let (_, b) = start(&app, &users.b, "ordering-at-a-cafe", KEY).await;
+    assert_ne!(a["id"], b["id"]);
+}
+
+#[sqlx::test]
+async fn bad_starts_get_clear_errors_and_create_nothing(db: PgPool) {
+    let app = app(db.clone());
+    let cookie = sign_up(&app, "learner@example.org").await;
+
+    let (status, body) = start(&app, &cookie, "ordering-at-a-cafe", "not-a-uuid").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.to_string().contains("UUID"), "{body}");
+
+    let (status, _) = start(&app, &cookie, "no-such-topic", KEY).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    start(&app, &cookie, "ordering-at-a-cafe", KEY).await;
+    let (status, body) = start(&app, &cookie, "describing-your-hometown", KEY).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a key reused for another topic"
+    );
+    assert!(body.to_string().contains("another topic"), "{body}");
+
+    let signed_out = Call::post("/api/practice/start")
+        .field("topic", "ordering-at-a-cafe")
+        .field("key", KEY)
+        .send(&app)
+        .await;
+    assert_eq!(signed_out.status, StatusCode::UNAUTHORIZED);
+
+    let rows: i64 = sqlx::query_scalar("select count(*) from practice_sessions")
+        .fetch_one(&db)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1, "only the one good start made a session");
+}
+
+#[sqlx::test]
+async fn ending_keeps_the_first_end_and_only_the_topics_words(db: PgPool) {
+    let app = app(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let (_, session) = start(&app, &cookie, "ordering-at-a-cafe", KEY).await;
+    let id = session["id"].as_str().unwrap();
+
+    let (status, ended) = end(
+        &app,
+        &cookie,
+        id,
+        4,
+        &["a cup of", "not a topic word", "small"],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{ended}");
+    assert_eq!(ended["status"], "Ended");
+    assert_eq!(ended["turn_count"], 4);
+    // In the topic's order, unknown words dropped.
+    assert_eq!(ended["words_used"], json!(["a cup of", "small"]));
+    assert!(ended["ended_at"].is_string());
+
+    let (status, again) = end(&app, &cookie, id, 9, &["large"]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["ended_at"], ended["ended_at"]);
+    assert_eq!(again["turn_count"], 4);
+    assert_eq!(again["words_used"], ended["words_used"]);
+
+    let (status, body) = end(&app, &cookie, id, 20_000, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    let (status, _) = end(&app, &cookie, "not-a-session", 1, &[]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test]
+async fn nobody_else_can_see_end_or_open_a_session(db: PgPool) {
+    let app = app(db);
+    let users = two_users(&app).await;
+    let (_, session) = start(&app, &users.a, "ordering-at-a-cafe", KEY).await;
+    let id = session["id"].as_str().unwrap().to_owned();
+
+    users
+        .assert_hidden_from_b(&app, Call::get(&format!("/api/practice/get?session={id}")))
+        .await;
+    users
+        .assert_hidden_from_b(&app, end_call(&id, 1, &[]))
+        .await;
+    users
+        .assert_hidden_from_b(&app, Call::get(&format!("/practice/{id}")))
+        .await;
+
+    // B's attempt changed nothing: A's session is still live.
+    let response = Call::get(&format!("/api/practice/get?session={id}"))
+        .cookie(&users.a)
+        .send(&app)
+        .await;
+    assert_eq!(response.status, StatusCode::OK);
+    assert!(response.body.contains("\"Live\""), "{}", response.body);
+}
+
+#[sqlx::test]
+async fn the_summary_page_shows_the_session_to_its_owner(db: PgPool) {
+    let app = app(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let (_, session) = start(&app, &cookie, "ordering-at-a-cafe", KEY).await;
+    let id = session["id"].as_str().unwrap();
+    end(&app, &cookie, id, 3, &["small", "thank you"]).await;
+
+    let page = Call::get(&format!("/practice/{id}"))
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Ordering at a café"));
+    assert!(
+        page.body.contains("You used 2 of the 8 words."),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains(r#"data-testid="summary-turns">3<"#) || page.body.contains(">3</dd>")
+    );
+
+    let unknown = Call::get("/practice/3d9e4c1a-0000-4000-8000-000000000000")
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    let garbage = Call::get("/practice/garbage")
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    assert_eq!(garbage.status, StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test]
+async fn the_practice_pages_send_visitors_to_sign_in(db: PgPool) {
+    let app = app(db);
+    let practice = get(&app, "/topics/ordering-at-a-cafe/practice").await;
+    let summary = get(&app, "/practice/3d9e4c1a-0000-4000-8000-000000000000").await;
+    for (response, next) in [
+        (
+            practice,
+            "/sign-in?next=/topics/ordering-at-a-cafe/practice",
+        ),
+        (
+            summary,
+            "/sign-in?next=/practice/3d9e4c1a-0000-4000-8000-000000000000",
+        ),
+    ] {
+        let location = response.header("location").unwrap_or_default().to_owned();
+        assert!(
+            response.status.is_redirection() && location == next,
+            "{} {location}: {}",
+            response.status,
+            response.body
+        );
+    }
+}
+
+#[sqlx::test]
+async fn the_practice_page_renders_the_check_for_a_signed_in_learner(db: PgPool) {
+    let app = app(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let page = Call::get("/topics/ordering-at-a-cafe/practice")
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    for text in [
+        "Before you start",
+        "Asking for your microphone",
+        "Words to try",
+        "Use headphones",
+    ] {
+        assert!(page.body.contains(text), "missing {text}");
+    }
+    let unknown = Call::get("/topics/no-such-topic/practice")
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
