@@ -2,6 +2,8 @@ import { defineConfig } from "@playwright/test";
 
 // script/test starts the app on a free port and passes it as BASE_URL. Chromium is Debian's
 // (/usr/bin/chromium): Playwright never downloads a browser here.
+const CALL_SPECS = [/simulator\.spec\.ts/, /practice\.spec\.ts/];
+
 export default defineConfig({
   testDir: "./tests",
   outputDir: "./test-results",
@@ -31,8 +33,26 @@ export default defineConfig({
       ],
     },
   },
+  // Calls share the one simulator, whose faults and queued transcripts go to the next call: the
+  // call specs run one file at a time, after the page specs, each in its own project.
   projects: [
-    { name: "desktop", use: { viewport: { width: 1280, height: 800 } } },
-    { name: "phone", use: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true } },
+    { name: "desktop", use: { viewport: { width: 1280, height: 800 } }, testIgnore: CALL_SPECS },
+    {
+      name: "phone",
+      use: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
+      testIgnore: CALL_SPECS,
+    },
+    {
+      name: "simulator",
+      use: { viewport: { width: 1280, height: 800 } },
+      testMatch: /simulator\.spec\.ts/,
+      dependencies: ["desktop", "phone"],
+    },
+    {
+      name: "practice",
+      use: { viewport: { width: 1280, height: 800 } },
+      testMatch: /practice\.spec\.ts/,
+      dependencies: ["simulator"],
+    },
   ],
 });

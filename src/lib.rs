@@ -1,5 +1,7 @@
 //! Speaking Coach: practise speaking with an AI coach, in one Leptos codebase that spans the
 //! browser (feature `hydrate`, compiled to wasm) and the server (feature `ssr`).
+// The live call page nests deep view types; the release wasm build needs more room.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod app;

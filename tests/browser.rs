@@ -4,7 +4,11 @@
 
 use leptos::prelude::*;
 use speaking_coach::{
-    browser::mic::Microphone,
+    browser::{
+        call::{ConnectError, Peer},
+        mic::Microphone,
+        recorder::Recorder,
+    },
     components::topic_card::TopicCard,
     domain::{CefrLevel, Topic, TopicSlug},
     pages::topics::LevelFilter,
@@ -113,4 +117,91 @@ async fn the_microphone_opens_is_metered_and_releases_its_device_when_dropped() 
         web_sys::MediaStreamTrackState::Ended,
         "the device is released"
     );
+}
+
+#[wasm_bindgen_test]
+async fn a_call_offers_the_microphone_and_the_events_channel_and_closes_when_dropped() {
+    let mic = Microphone::open().await.expect("the fake microphone opens");
+    let peer = Peer::new(&mic, |_| {}).expect("a peer connection");
+    peer.offered().await.expect("an offer");
+    let sdp = peer.offer_sdp().expect("the offer is set");
+    assert!(sdp.contains("m=audio"), "{sdp}");
+    assert!(
+        sdp.contains("a=sendrecv"),
+        "the microphone goes up, the coach comes down"
+    );
+    assert!(
+        sdp.contains("m=application") && sdp.contains("webrtc-datachannel"),
+        "{sdp}"
+    );
+
+    // Nobody listens on port 9: the call fails with a reason, it does not hang.
+    let secret = speaking_coach::domain::voice::VoiceCallSecret {
+        client_secret: "ek_test".into(),
+        expires_at: u64::MAX,
+        calls_url: "http://127.0.0.1:9/v1/realtime/calls".into(),
+    };
+    let result = peer.connect(&secret, 5_000).await;
+    assert!(matches!(result, Err(ConnectError::Failed(_))), "{result:?}");
+
+    let connection = peer.connection();
+    let track = Clone::clone(mic.track());
+    drop(peer);
+    assert_eq!(
+        connection.signaling_state(),
+        web_sys::RtcSignalingState::Closed
+    );
+    assert!(mic.is_live(), "the microphone is the caller's: still open");
+    drop(mic);
+    assert_eq!(track.ready_state(), web_sys::MediaStreamTrackState::Ended);
+}
+
+#[wasm_bindgen_test]
+async fn the_recorder_mixes_in_the_coach_and_hands_out_chunks_until_finished() {
+    use std::{cell::RefCell, rc::Rc};
+
+    let mic = Microphone::open().await.expect("the fake microphone opens");
+    let chunks: Rc<RefCell<Vec<f64>>> = Rc::default();
+    let sink = Rc::clone(&chunks);
+    let mut recorder = Recorder::start(mic.stream(), 250, move |chunk| {
+        sink.borrow_mut().push(chunk.size());
+    })
+    .expect("recording starts");
+    assert!(recorder.is_recording());
+    assert!(
+        recorder.mime_type().starts_with("audio/"),
+        "{}",
+        recorder.mime_type()
+    );
+
+    // A stand-in for the coach: a tone on a media stream, as the remote track would be.
+    let context = web_sys::AudioContext::new().unwrap();
+    let tone = context.create_oscillator().unwrap();
+    let coach = context.create_media_stream_destination().unwrap();
+    tone.connect_with_audio_node(&coach).unwrap();
+    tone.start().unwrap();
+    assert!(recorder.coach_level() < 0.001, "no coach yet");
+    recorder
+        .add_coach(&coach.stream())
+        .expect("the coach joins the mix");
+    let mut loudest = 0.0f32;
+    for _ in 0..10 {
+        sleep(100).await;
+        loudest = loudest.max(recorder.coach_level());
+    }
+    assert!(loudest > 0.05, "the coach is audible in the mix: {loudest}");
+
+    let before_finish = chunks.borrow().len();
+    assert!(
+        before_finish >= 2,
+        "chunks arrive while recording: {before_finish}"
+    );
+    recorder.finish().await;
+    let sizes = chunks.borrow().clone();
+    assert!(
+        sizes.len() > before_finish,
+        "the last chunk arrives on finish"
+    );
+    assert!(sizes.iter().all(|size| *size > 0.0));
+    let _ = context.close();
 }

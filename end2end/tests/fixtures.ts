@@ -2,9 +2,11 @@ import { test as base, expect } from "@playwright/test";
 
 // Every page must load without console errors (a failed hydration logs one) or uncaught
 // exceptions. Tests that use `page` from here fail when that happens.
-export const test = base.extend<{ consoleErrors: string[] }>({
+// A test that provokes a server error on purpose names it in `allowedConsoleErrors`.
+export const test = base.extend<{ consoleErrors: string[]; allowedConsoleErrors: RegExp[] }>({
+  allowedConsoleErrors: [[], { option: true }],
   consoleErrors: [
-    async ({ page }, use) => {
+    async ({ page, allowedConsoleErrors }, use) => {
       const errors: string[] = [];
       page.on("console", (message) => {
         if (message.type() !== "error") return;
@@ -14,7 +16,9 @@ export const test = base.extend<{ consoleErrors: string[] }>({
         const failedLoad = message.text().match(/^Failed to load resource: .* status of (\d+)/);
         if (failedLoad && failedLoad[1] === "404" && url === page.url()) return;
         if (failedLoad && failedLoad[1].startsWith("4") && new URL(url).pathname.startsWith("/api/")) return;
-        errors.push(`${message.text()} (${message.location().url})`);
+        const error = `${message.text()} (${message.location().url})`;
+        if (allowedConsoleErrors.some((allowed) => allowed.test(error))) return;
+        errors.push(error);
       });
       page.on("pageerror", (error) => errors.push(error.message));
       await use(errors);

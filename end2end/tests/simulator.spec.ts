@@ -10,8 +10,7 @@ test.skip(!process.env.FAKE_MIC_WAV, "needs the fake microphone recording from s
 // Faults are queued on the one simulator and taken by the next call: run these calls one at a time,
 // in one project (a call is the same at every screen size).
 test.describe.configure({ mode: "serial" });
-test.beforeEach(async ({ page }, testInfo) => {
-  test.skip(testInfo.project.name !== "desktop", "calls run once, on the desktop project");
+test.beforeEach(async ({ page }) => {
   // What every call here does to open: offer, POST it with the client secret, take the answer.
   await page.addInitScript(() => {
     (window as any).connectToSimulator = async (pc: RTCPeerConnection, secret: any) => {

@@ -35,7 +35,10 @@ test.describe("topics, JavaScript on", () => {
     await expect(words).toHaveCount(8);
     await expect(words.filter({ hasText: "deadline" })).toHaveCount(1);
     await expect(page.getByText("B2")).toBeVisible();
-    await expect(page.getByRole("button", { name: "Start practice" })).toBeVisible();
+    await expect(page.getByRole("link", { name: "Start practice" })).toHaveAttribute(
+      "href",
+      "/topics/a-job-interview/practice",
+    );
   });
 });
 
@@ -79,4 +82,14 @@ test("readyz reports the database as ready", async ({ request }) => {
   const response = await request.get("/readyz");
   expect(response.status()).toBe(200);
   expect(await response.json()).toEqual({ status: "ready", checks: { database: "ok" } });
+});
+
+test("a browser that cannot make voice calls is told so before starting", async ({ page }) => {
+  await page.addInitScript(() => {
+    delete (window as any).RTCPeerConnection;
+  });
+  await page.goto("/topics/ordering-at-a-cafe");
+  await waitForHydration(page);
+  await expect(page.getByRole("alert")).toContainText("This browser can't run voice practice");
+  await expect(page.getByRole("link", { name: "Start practice" })).toHaveCount(0);
 });

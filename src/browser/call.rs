@@ -164,6 +164,19 @@ impl Peer {
         })
     }
 
+    /// Waits until the offer is set locally.
+    pub async fn offered(&self) -> Result<(), JsError> {
+        JsFuture::from(Clone::clone(&self.offered))
+            .await
+            .map(drop)
+            .map_err(JsError::from)
+    }
+
+    /// Another handle to the peer connection (to watch its state).
+    pub fn connection(&self) -> RtcPeerConnection {
+        Clone::clone(&self.pc)
+    }
+
     /// The offer as it stands (with the ICE candidates gathered so far).
     pub fn offer_sdp(&self) -> Option<String> {
         self.pc

@@ -257,7 +257,7 @@ fn PreCallCheck(p: Practice) -> impl IntoView {
         <div class="mt-8 grid gap-6 lg:grid-cols-[minmax(0,1fr)_20rem]">
             <section
                 aria-labelledby="check-heading"
-                class="rounded-2xl border border-stone-200 bg-white p-6 shadow-sm"
+                class="h-fit rounded-2xl border border-stone-200 bg-white p-6 shadow-sm"
             >
                 <h2 id="check-heading" class="text-lg font-semibold">"Before you start"</h2>
                 <ul class="mt-5 space-y-5">
@@ -428,7 +428,7 @@ fn TranscriptLog(p: Practice) -> impl IntoView {
     view! {
         <section
             aria-labelledby="transcript-heading"
-            class="flex min-h-[24rem] flex-col rounded-2xl border border-stone-200 bg-white shadow-sm"
+            class="flex min-h-[16rem] flex-col rounded-2xl lg:min-h-[24rem] border border-stone-200 bg-white shadow-sm"
         >
             <h2 id="transcript-heading" class="sr-only">"Transcript"</h2>
             <div
@@ -438,7 +438,7 @@ fn TranscriptLog(p: Practice) -> impl IntoView {
                 aria-live="polite"
                 aria-label="Conversation transcript"
                 data-testid="transcript"
-                class="max-h-[60vh] flex-1 space-y-4 overflow-y-auto p-5"
+                class="max-h-[45vh] flex-1 space-y-4 overflow-y-auto p-4 sm:p-5 lg:max-h-[60vh]"
             >
                 <Show when=move || p.transcript.with(|t| t.turns().is_empty())>
                     <p class="py-12 text-center text-lg text-stone-500">
@@ -558,7 +558,7 @@ fn CallControls(p: Practice) -> impl IntoView {
                 <span class="relative flex h-2.5 w-2.5" aria-hidden="true">
                     <span class="h-2.5 w-2.5 rounded-full bg-red-500"></span>
                 </span>
-                "Recording for your replay"
+                "Recording this conversation"
             </p>
             <div class="flex flex-wrap gap-3">
                 <button
@@ -582,7 +582,7 @@ fn CallControls(p: Practice) -> impl IntoView {
                 <button
                     type="button"
                     on:click=move |_| actions::end(p)
-                    class="focus-ring inline-flex min-h-11 flex-1 items-center justify-center rounded-xl bg-stone-900 px-4 text-base font-semibold text-white hover:bg-stone-700"
+                    class="focus-ring inline-flex min-h-11 flex-1 items-center justify-center whitespace-nowrap rounded-xl bg-stone-900 px-3 text-base font-semibold text-white hover:bg-stone-700"
                 >
                     "End session"
                 </button>

@@ -1,0 +1,249 @@
+import { test, expect, waitForHydration } from "./fixtures";
+import type { Page } from "@playwright/test";
+
+// The product's own call client (Rust/WASM) in Chromium, talking over real WebRTC to the Realtime
+// simulator mounted in the app. Chromium's fake microphone plays a spoken sentence (script/test
+// makes it with espeak-ng) on a loop; the test decides when the learner "speaks" by enabling the
+// fake track, as a learner would by talking or keeping quiet.
+//
+// The simulator is shared and its faults and queued transcripts go to the next call, so these
+// tests run one at a time in their own Playwright project, after every other project.
+
+const LEARNER_SAYS = "I would like a cup of coffee, please.";
+const PASSWORD = "a long enough passphrase";
+
+test.skip(!process.env.FAKE_MIC_WAV, "needs the fake microphone recording from script/test");
+test.describe.configure({ mode: "serial" });
+
+test.beforeEach(async ({ page }) => {
+  // Keep every microphone track the page opens, so the test can speak through it, keep it quiet,
+  // and check that the page released it.
+  await page.addInitScript(() => {
+    const mic = { tracks: [] as MediaStreamTrack[] };
+    (window as any).__mic = {
+      ...mic,
+      tracks: mic.tracks,
+      speak: () => mic.tracks.forEach((t) => (t.enabled = true)),
+      quiet: () => mic.tracks.forEach((t) => (t.enabled = false)),
+      allStopped: () => mic.tracks.length > 0 && mic.tracks.every((t) => t.readyState === "ended"),
+    };
+    const devices = navigator.mediaDevices;
+    if (!devices) return;
+    const open = devices.getUserMedia.bind(devices);
+    devices.getUserMedia = async (constraints) => {
+      const stream = await open(constraints);
+      mic.tracks.push(...stream.getAudioTracks());
+      return stream;
+    };
+  });
+});
+
+async function signUp(page: Page, baseURL: string, label: string) {
+  const email = `practice-${label}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.org`;
+  const response = await page.request.post("/api/auth/sign-up", {
+    form: { email, password: PASSWORD },
+    headers: { origin: baseURL, accept: "application/json" },
+  });
+  expect(response.status()).toBe(200);
+}
+
+async function counters(page: Page) {
+  return (await page.request.get("/sim/control/counters")).json();
+}
+
+async function queueFaults(page: Page, faults: object[]) {
+  const queued = await page.request.post("/sim/control/faults", { data: { faults } });
+  expect(queued.status()).toBe(204);
+}
+
+/** From the topic page, through "Start practice", to the pre-call check. */
+async function openCheck(page: Page) {
+  await page.goto("/topics/ordering-at-a-cafe");
+  await waitForHydration(page);
+  await page.getByRole("link", { name: "Start practice" }).click();
+  await expect(page).toHaveURL(/\/topics\/ordering-at-a-cafe\/practice$/);
+}
+
+/** Waits until the check is done, then keeps the learner quiet (so the coach's greeting is heard
+ * out) and starts the conversation. */
+async function startQuietly(page: Page) {
+  const start = page.getByRole("button", { name: "Start conversation" });
+  await expect(start).toBeEnabled();
+  await page.evaluate(() => (window as any).__mic.quiet());
+  await start.click();
+  await expect(page.getByTestId("call-status")).toContainText("Live");
+}
+
+test("a spoken practice session: greeting, learner turn, reply, words ticked, summary", async ({ page, baseURL }) => {
+  test.setTimeout(90_000);
+  await signUp(page, baseURL!, "spoken");
+  // What the learner's utterance "says": the simulator cannot understand speech.
+  expect((await page.request.post("/sim/control/transcripts", { data: { texts: [LEARNER_SAYS] } })).status()).toBe(204);
+  const before = await counters(page);
+
+  await openCheck(page);
+  await expect(page.getByText("Your microphone is on")).toBeVisible();
+  await expect(page.getByText("Your coach is ready")).toBeVisible();
+  // The meter moves with the (fake) voice.
+  await expect
+    .poll(async () => Number(await page.getByTestId("mic-meter").getAttribute("aria-valuenow")), { timeout: 15_000 })
+    .toBeGreaterThan(30);
+
+  await startQuietly(page);
+
+  // The greeting: heard (energy on the remote track) and transcribed.
+  const live = page.getByTestId("live-call");
+  await expect(live).toHaveAttribute("data-coach-heard", "true", { timeout: 15_000 });
+  const coach = page.locator('[data-speaker="coach"]');
+  await expect(coach.first()).toHaveAttribute("data-state", "Final", { timeout: 20_000 });
+  await expect(coach.first()).toContainText("Ordering at a café");
+  await expect(page.getByTestId("call-status")).toHaveText(/Live — listening/);
+
+  // The learner answers; the transcript shows their words, then the coach's reply after them.
+  await page.evaluate(() => (window as any).__mic.speak());
+  const learner = page.locator('[data-speaker="learner"]');
+  await expect(learner.first()).toHaveAttribute("data-state", "Final", { timeout: 25_000 });
+  await page.evaluate(() => (window as any).__mic.quiet());
+  await expect(learner.first()).toContainText(LEARNER_SAYS);
+  await expect(coach.nth(1)).toHaveAttribute("data-state", "Final", { timeout: 20_000 });
+  // Coach, the learner (one turn, or two if the voice detector heard a pause in the sentence),
+  // then the coach's reply: in spoken order.
+  const speakers = (
+    await page.locator("[data-speaker]").evaluateAll((turns) => turns.map((t) => (t as HTMLElement).dataset.speaker))
+  ).join(" ");
+  expect(speakers).toMatch(/^coach (learner )+coach/);
+
+  // "a cup of" was said, and "I'd like" as "I would like".
+  const words = page.getByRole("list", { name: "Target vocabulary" });
+  await expect(words.locator('[data-used="true"]')).toHaveText([/I'd like/, /a cup of/]);
+  await expect(page.getByTestId("words-count")).toHaveText("2 of 8 used");
+  await expect(page.getByTestId("elapsed")).toContainText("/ 2:00");
+
+  const marks = await page.evaluate(() =>
+    performance.getEntriesByType("mark").map((m) => m.name).filter((n) => n.startsWith("sc:")),
+  );
+  for (const mark of ["sc:minted", "sc:start", "sc:answered", "sc:connected", "sc:first-audio"]) {
+    expect(marks).toContain(mark);
+  }
+  const after = await counters(page);
+  expect(after.audio_frames_sent).toBeGreaterThan(before.audio_frames_sent + 100);
+  expect(after.audio_frames_received).toBeGreaterThan(before.audio_frames_received + 50);
+
+  // End: the call closes, the microphone is released, the summary opens.
+  const settled = await page.locator('[data-speaker]:not([data-state="InProgress"])').count();
+  const during = (await counters(page)).calls_active;
+  await page.getByRole("button", { name: "End session" }).click();
+  await expect(page).toHaveURL(/\/practice\/[0-9a-f-]{36}$/);
+  await expect(page.getByRole("heading", { name: "Ordering at a café" })).toBeVisible();
+  await expect(page.getByTestId("summary-words")).toHaveText("2 / 8");
+  await expect(page.getByTestId("summary-turns")).toHaveText(String(settled));
+  await expect(page.getByText("You used 2 of the 8 words.")).toBeVisible();
+  expect(await page.evaluate(() => (window as any).__mic.allStopped())).toBe(true);
+  await expect.poll(async () => (await counters(page)).calls_active, { timeout: 15_000 }).toBeLessThan(during);
+
+  // The summary is a real page: it reloads from the server.
+  await page.reload();
+  await expect(page.getByTestId("summary-turns")).toHaveText(String(settled));
+});
+
+test("push to talk: the learner holds the button while speaking, the coach answers on release", async ({ page, baseURL }) => {
+  test.setTimeout(90_000);
+  await signUp(page, baseURL!, "ptt");
+  expect((await page.request.post("/sim/control/transcripts", { data: { texts: ["How much is a small one?"] } })).status()).toBe(204);
+  await openCheck(page);
+  await startQuietly(page);
+  const coach = page.locator('[data-speaker="coach"]');
+  await expect(coach.first()).toHaveAttribute("data-state", "Final", { timeout: 20_000 });
+
+  await page.getByRole("switch", { name: /Push to talk/ }).check();
+  const hold = page.getByRole("button", { name: "Hold to talk" });
+  await expect(hold).toBeEnabled();
+  // Nothing the microphone hears counts until the button is held.
+  await page.waitForTimeout(1_000);
+  await expect(page.locator('[data-speaker="learner"]')).toHaveCount(0);
+
+  // Hold through one whole loop of the fake microphone's sentence (2.5 s speech + 8 s silence).
+  await hold.hover();
+  await page.mouse.down();
+  await expect(page.getByRole("button", { name: /release to send/ })).toBeVisible();
+  await page.waitForTimeout(11_000);
+  await page.mouse.up();
+
+  const learner = page.locator('[data-speaker="learner"]');
+  await expect(learner.first()).toHaveAttribute("data-state", "Final", { timeout: 15_000 });
+  await expect(learner.first()).toContainText("How much is a small one?");
+  await expect(coach.nth(1)).toHaveAttribute("data-state", "Final", { timeout: 20_000 });
+  const words = page.getByRole("list", { name: "Target vocabulary" });
+  await expect(words.locator('[data-used="true"]')).toHaveText([/small/, /how much/]);
+
+  await page.getByRole("button", { name: "End session" }).click();
+  await expect(page).toHaveURL(/\/practice\/[0-9a-f-]{36}$/);
+  await expect(page.getByTestId("summary-words")).toHaveText("2 / 8");
+});
+
+test("a refused microphone is explained, creates nothing, and can be retried", async ({ playwright, baseURL }) => {
+  // Without --use-fake-ui-for-media-stream the permission request is refused, as when a learner
+  // clicks "Block".
+  const browser = await playwright.chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--use-fake-device-for-media-stream"],
+  });
+  try {
+    const context = await browser.newContext({ baseURL });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    await signUp(page, baseURL!, "denied");
+    const before = await counters(page);
+    await page.goto("/topics/ordering-at-a-cafe/practice");
+    await expect(page.getByRole("heading", { name: "Speaking Coach can't hear you" })).toBeVisible();
+    await expect(page.getByText("allow the microphone for this site")).toBeVisible();
+    expect((await counters(page)).calls_started).toBe(before.calls_started);
+
+    await context.grantPermissions(["microphone"], { origin: baseURL });
+    await page.getByRole("button", { name: "Try again" }).click();
+    await expect(page.getByText("Your microphone is on")).toBeVisible();
+    await expect(page.getByRole("button", { name: "Start conversation" })).toBeEnabled();
+    expect(errors).toEqual([]);
+  } finally {
+    await browser.close();
+  }
+});
+
+test.describe("when minting fails", () => {
+  // The server answers 503 on purpose here; Chromium logs every failed load.
+  test.use({ allowedConsoleErrors: [/status of 503 .*\/api\/voice\/start/] });
+
+  test("when the coach cannot be reached, the learner is told and can try again", async ({ page, baseURL }) => {
+    await signUp(page, baseURL!, "mint");
+    // The server retries a failing mint three times before giving up.
+    await queueFaults(page, [500, 500, 500].map((status) => ({ kind: "mint_error", status })));
+    await openCheck(page);
+    await expect(page.getByRole("heading", { name: "We couldn't reach your coach" })).toBeVisible();
+    await expect(page.getByRole("alert")).toContainText("The coach is unavailable right now");
+    // Nothing is held while the learner reads the message.
+    await expect.poll(() => page.evaluate(() => (window as any).__mic.allStopped())).toBe(true);
+
+    await page.getByRole("button", { name: "Try again" }).click();
+    await expect(page.getByRole("button", { name: "Start conversation" })).toBeEnabled();
+  });
+});
+
+test("a coach that answers too slowly times out with a way forward", async ({ page, baseURL }) => {
+  test.setTimeout(60_000);
+  await signUp(page, baseURL!, "slow");
+  await openCheck(page);
+  await expect(page.getByRole("button", { name: "Start conversation" })).toBeEnabled();
+  const before = await counters(page);
+  await queueFaults(page, [{ kind: "answer_delay", ms: 12_000 }]);
+  await page.getByRole("button", { name: "Start conversation" }).click();
+  await expect(page.getByTestId("call-status")).toHaveText("Connecting");
+  await expect(page.getByRole("heading", { name: "We couldn't reach your coach" })).toBeVisible({ timeout: 15_000 });
+  await expect(page.getByRole("alert")).toContainText("didn't answer in time");
+  await expect.poll(() => page.evaluate(() => (window as any).__mic.allStopped())).toBe(true);
+
+  // The next attempt goes through.
+  await page.getByRole("button", { name: "Try again" }).click();
+  await startQuietly(page);
+  expect((await counters(page)).calls_started).toBeGreaterThan(before.calls_started);
+});
