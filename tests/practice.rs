@@ -260,3 +260,157 @@ async fn the_practice_page_renders_the_check_for_a_signed_in_learner(db: PgPool)
         .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
+
+fn turn(
+    item: &str,
+    speaker: &str,
+    text: &str,
+    state: &str,
+    start: Option<u64>,
+    position: u32,
+) -> Value {
+    json!({
+        "item_id": item,
+        "speaker": speaker,
+        "text": text,
+        "state": state,
+        "start_ms": start,
+        "end_ms": start.map(|s| s + 1_000),
+        "position": position,
+    })
+}
+
+async fn save_turn(app: &Router, cookie: &str, id: &str, turn: Value) -> (StatusCode, Value) {
+    let response = Call::post("/api/practice/turn")
+        .json(json!({ "session": id, "turn": turn }))
+        .cookie(cookie)
+        .send(app)
+        .await;
+    (
+        response.status,
+        serde_json::from_str(&response.body).unwrap_or(Value::Null),
+    )
+}
+
+async fn turns(app: &Router, cookie: &str, id: &str) -> Vec<Value> {
+    let response = Call::get(&format!("/api/practice/turns?session={id}"))
+        .cookie(cookie)
+        .send(app)
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    serde_json::from_str(&response.body).unwrap()
+}
+
+#[sqlx::test]
+async fn a_final_turn_is_never_overwritten_and_repeats_change_nothing(db: PgPool) {
+    let app = app(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let (_, session) = start(&app, &cookie, "ordering-at-a-cafe", KEY).await;
+    let id = session["id"].as_str().unwrap();
+
+    // A failed transcription first, then the final text: the final wins.
+    let failed = turn(
+        "item_1",
+        "Learner",
+        "",
+        "TranscriptionFailed",
+        Some(2_000),
+        1,
+    );
+    assert_eq!(
+        save_turn(&app, &cookie, id, failed.clone()).await,
+        (StatusCode::OK, json!(true))
+    );
+    let last = turn(
+        "item_1",
+        "Learner",
+        "A small tea, please.",
+        "Final",
+        Some(2_000),
+        1,
+    );
+    assert_eq!(
+        save_turn(&app, &cookie, id, last.clone()).await.1,
+        json!(true)
+    );
+    // The same final again, and the failure arriving late: nothing changes.
+    assert_eq!(save_turn(&app, &cookie, id, last).await.1, json!(false));
+    assert_eq!(save_turn(&app, &cookie, id, failed).await.1, json!(false));
+
+    let saved = turns(&app, &cookie, id).await;
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0]["text"], "A small tea, please.");
+    assert_eq!(saved[0]["state"], "Final");
+    assert_eq!(saved[0]["start_ms"], 2_000);
+}
+
+#[sqlx::test]
+async fn turns_come_back_in_spoken_order_whatever_order_they_were_saved_in(db: PgPool) {
+    let app = app(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let (_, session) = start(&app, &cookie, "ordering-at-a-cafe", KEY).await;
+    let id = session["id"].as_str().unwrap();
+
+    // The coach's reply settles before the learner's (late) transcription.
+    let greeting = turn(
+        "item_a",
+        "Coach",
+        "Hello! What would you like?",
+        "Final",
+        Some(300),
+        0,
+    );
+    let reply = turn(
+        "item_c",
+        "Coach",
+        "Small or large?",
+        "Interrupted",
+        Some(6_000),
+        2,
+    );
+    let learner = turn("item_b", "Learner", "A coffee.", "Final", Some(3_500), 1);
+    for t in [reply, greeting, learner] {
+        assert_eq!(save_turn(&app, &cookie, id, t).await.0, StatusCode::OK);
+    }
+    let order: Vec<_> = turns(&app, &cookie, id)
+        .await
+        .iter()
+        .map(|t| t["item_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(order, ["item_a", "item_b", "item_c"]);
+}
+
+#[sqlx::test]
+async fn bad_turns_are_refused_and_others_sessions_are_hidden(db: PgPool) {
+    let app = app(db);
+    let users = two_users(&app).await;
+    let (_, session) = start(&app, &users.a, "ordering-at-a-cafe", KEY).await;
+    let id = session["id"].as_str().unwrap().to_owned();
+
+    let partial = turn("item_1", "Learner", "A sm", "InProgress", Some(0), 0);
+    let (status, body) = save_turn(&app, &users.a, &id, partial).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let bad_id = turn("../../x", "Learner", "Hi", "Final", Some(0), 0);
+    assert_eq!(
+        save_turn(&app, &users.a, &id, bad_id).await.0,
+        StatusCode::BAD_REQUEST
+    );
+
+    let fine = turn("item_1", "Learner", "Hi", "Final", Some(0), 0);
+    users
+        .assert_hidden_from_b(
+            &app,
+            Call::post("/api/practice/turn").json(json!({ "session": id, "turn": fine })),
+        )
+        .await;
+    users
+        .assert_hidden_from_b(
+            &app,
+            Call::get(&format!("/api/practice/turns?session={id}")),
+        )
+        .await;
+    assert!(
+        turns(&app, &users.a, &id).await.is_empty(),
+        "B saved nothing"
+    );
+}

@@ -141,9 +141,16 @@ test("a spoken practice session: greeting, learner turn, reply, words ticked, su
   expect(await page.evaluate(() => (window as any).__mic.allStopped())).toBe(true);
   await expect.poll(async () => (await counters(page)).calls_active, { timeout: 15_000 }).toBeLessThan(during);
 
+  // The conversation was saved turn by turn during the call, in spoken order.
+  const saved = page.getByTestId("saved-transcript").locator("li");
+  await expect(saved.first()).toContainText("Ordering at a café");
+  await expect(saved.filter({ hasText: LEARNER_SAYS })).toHaveCount(1);
+  expect(await saved.count()).toBeGreaterThanOrEqual(3);
+
   // The summary is a real page: it reloads from the server.
   await page.reload();
   await expect(page.getByTestId("summary-turns")).toHaveText(String(settled));
+  await expect(saved.filter({ hasText: LEARNER_SAYS })).toHaveCount(1);
 });
 
 test("push to talk: the learner holds the button while speaking, the coach answers on release", async ({ page, baseURL }) => {

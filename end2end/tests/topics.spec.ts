@@ -81,7 +81,7 @@ test("an unknown page is a real not-found page with status 404", async ({ page }
 test("readyz reports the database as ready", async ({ request }) => {
   const response = await request.get("/readyz");
   expect(response.status()).toBe(200);
-  expect(await response.json()).toEqual({ status: "ready", checks: { database: "ok" } });
+  expect(await response.json()).toEqual({ status: "ready", checks: { database: "ok", storage: "ok" } });
 });
 
 test("a browser that cannot make voice calls is told so before starting", async ({ page }) => {

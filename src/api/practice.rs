@@ -7,7 +7,10 @@ use leptos::{
     server_fn::codec::{GetUrl, Json},
 };
 
-use crate::{domain::practice::PracticeSession, error::AppError};
+use crate::{
+    domain::{practice::PracticeSession, transcript::SavedTurn},
+    error::AppError,
+};
 
 /// Starts a practice session about `topic` once the call is up. `key` is a UUID the browser
 /// makes for each attempt: the same key again returns the same session.
@@ -36,4 +39,21 @@ pub async fn get_practice(session: String) -> Result<PracticeSession, AppError> 
     use crate::server::{auth, practice, state::AppState};
     let user = auth::require_user().await?;
     practice::get(&AppState::current()?.db, &user, &session).await
+}
+
+/// Saves one settled turn during the call (idempotent; a final turn is never overwritten).
+/// Answers whether anything changed.
+#[server(endpoint = "practice/turn", input = Json)]
+pub async fn save_turn(session: String, turn: SavedTurn) -> Result<bool, AppError> {
+    use crate::server::{auth, practice, state::AppState};
+    let user = auth::require_user().await?;
+    practice::save_turn(&AppState::current()?.db, &user, &session, &turn).await
+}
+
+/// The session's saved turns, in spoken order.
+#[server(endpoint = "practice/turns", input = GetUrl)]
+pub async fn practice_turns(session: String) -> Result<Vec<SavedTurn>, AppError> {
+    use crate::server::{auth, practice, state::AppState};
+    let user = auth::require_user().await?;
+    practice::turns(&AppState::current()?.db, &user, &session).await
 }

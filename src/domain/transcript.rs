@@ -41,6 +41,52 @@ impl Turn {
     }
 }
 
+/// A settled turn as stored with its session: where it sits in the session's recording.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedTurn {
+    pub item_id: String,
+    pub speaker: Speaker,
+    pub text: String,
+    /// Never `InProgress`: only settled turns are saved.
+    pub state: TurnState,
+    /// Milliseconds from the start of the session's recording.
+    pub start_ms: Option<u64>,
+    pub end_ms: Option<u64>,
+    /// The turn's place in the conversation as the page knew it (breaks ties in spoken order).
+    pub position: u32,
+}
+
+impl SavedTurn {
+    /// The longest text a turn may have.
+    pub const MAX_TEXT: usize = 20_000;
+
+    /// Why this turn cannot be stored, if it cannot.
+    pub fn problem(&self) -> Option<&'static str> {
+        let id_ok = (1..=128).contains(&self.item_id.len())
+            && self
+                .item_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if !id_ok {
+            Some("A turn's item id must be 1 to 128 letters, digits, '_' or '-'.")
+        } else if self.state == TurnState::InProgress {
+            Some("Only settled turns are saved.")
+        } else if self.text.chars().count() > Self::MAX_TEXT {
+            Some("A turn's text is too long.")
+        } else if matches!((self.start_ms, self.end_ms), (Some(start), Some(end)) if end < start) {
+            Some("A turn cannot end before it starts.")
+        } else if self
+            .start_ms
+            .max(self.end_ms)
+            .is_some_and(|ms| ms > i32::MAX as u64)
+        {
+            Some("A turn's time is out of range.")
+        } else {
+            None
+        }
+    }
+}
+
 /// A change worth telling the rest of the app about (the screen, and storage for settled turns).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
@@ -392,5 +438,67 @@ mod tests {
                 .iter()
                 .all(|t| t.state == TurnState::Final)
         );
+    }
+}
+
+#[cfg(test)]
+mod saved_turn_tests {
+    use super::*;
+
+    fn turn() -> SavedTurn {
+        SavedTurn {
+            item_id: "item_abc-1".into(),
+            speaker: Speaker::Learner,
+            text: "Hello".into(),
+            state: TurnState::Final,
+            start_ms: Some(100),
+            end_ms: Some(900),
+            position: 0,
+        }
+    }
+
+    #[test]
+    fn a_settled_turn_with_sane_fields_can_be_saved() {
+        assert_eq!(turn().problem(), None);
+        let unknown_times = SavedTurn {
+            start_ms: None,
+            end_ms: None,
+            ..turn()
+        };
+        assert_eq!(unknown_times.problem(), None);
+    }
+
+    #[test]
+    fn partial_oversized_and_odd_turns_are_refused() {
+        let cases = [
+            SavedTurn {
+                state: TurnState::InProgress,
+                ..turn()
+            },
+            SavedTurn {
+                item_id: String::new(),
+                ..turn()
+            },
+            SavedTurn {
+                item_id: "../x".into(),
+                ..turn()
+            },
+            SavedTurn {
+                text: "a".repeat(SavedTurn::MAX_TEXT + 1),
+                ..turn()
+            },
+            SavedTurn {
+                start_ms: Some(10),
+                end_ms: Some(5),
+                ..turn()
+            },
+            SavedTurn {
+                end_ms: Some(u64::MAX),
+                ..turn()
+            },
+        ];
+        for case in cases {
+            assert!(case.problem().is_some(), "{case:?}");
+        }
     }
 }

@@ -5,9 +5,12 @@ use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_params_map};
 
 use crate::{
-    api::practice::get_practice,
+    api::practice::{get_practice, practice_turns},
     components::feedback::ErrorPanel,
-    domain::practice::{PracticeSession, clock},
+    domain::{
+        practice::{PracticeSession, clock},
+        transcript::{SavedTurn, Speaker, TurnState},
+    },
     error::AppError,
 };
 
@@ -15,14 +18,18 @@ use crate::{
 pub fn SummaryPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let session = Resource::new(id, get_practice);
+    let session = Resource::new(id, |id| async move {
+        let session = get_practice(id.clone()).await?;
+        let turns = practice_turns(id).await?;
+        Ok::<_, AppError>((session, turns))
+    });
     view! {
         <Suspense fallback=|| {
             view! { <div role="status" aria-label="Loading" class="h-64 rounded-2xl bg-stone-100 motion-safe:animate-pulse"></div> }
         }>
             {move || Suspend::new(async move {
                 match session.await {
-                    Ok(session) => view! { <Summary session /> }.into_any(),
+                    Ok((session, turns)) => view! { <Summary session turns /> }.into_any(),
                     Err(AppError::Unauthorized) => {
                         view! { <Redirect path=format!("/sign-in?next=/practice/{}", id()) /> }.into_any()
                     }
@@ -40,7 +47,7 @@ pub fn SummaryPage() -> impl IntoView {
 }
 
 #[component]
-fn Summary(session: PracticeSession) -> impl IntoView {
+fn Summary(session: PracticeSession, turns: Vec<SavedTurn>) -> impl IntoView {
     let topic = session.topic.clone();
     let duration = session
         .duration_secs()
@@ -99,6 +106,8 @@ fn Summary(session: PracticeSession) -> impl IntoView {
                 </ul>
             </section>
 
+            <Conversation turns />
+
             <p class="mt-6 text-sm text-stone-500">{format!("Practised on {date}. Private to you.")}</p>
             <div class="mt-6 flex flex-wrap gap-3">
                 <a
@@ -127,5 +136,55 @@ fn Fact(label: &'static str, value: String, testid: &'static str) -> impl IntoVi
                 {value}
             </dd>
         </div>
+    }
+}
+
+/// The saved transcript, as it was spoken.
+#[component]
+fn Conversation(turns: Vec<SavedTurn>) -> impl IntoView {
+    let empty = turns.is_empty();
+    view! {
+        <section
+            aria-labelledby="conversation-heading"
+            class="mt-6 rounded-2xl border border-stone-200 bg-white p-6 shadow-sm"
+        >
+            <h2 id="conversation-heading" class="text-lg font-semibold">"The conversation"</h2>
+            {empty.then(|| view! { <p class="mt-3 text-stone-600">"No words were saved for this session."</p> })}
+            <ol class="mt-4 space-y-3" data-testid="saved-transcript">
+                {turns
+                    .into_iter()
+                    .map(|turn| {
+                        let learner = turn.speaker == Speaker::Learner;
+                        let (who, tone) = if learner {
+                            ("You", "bg-teal-50 border-teal-200")
+                        } else {
+                            ("Coach", "bg-stone-50 border-stone-200")
+                        };
+                        let note = match turn.state {
+                            TurnState::Interrupted => Some(" · Interrupted"),
+                            TurnState::TranscriptionFailed => Some(" · Not transcribed"),
+                            _ => None,
+                        };
+                        let text = if turn.state == TurnState::TranscriptionFailed {
+                            "We couldn't catch the words of this turn.".to_owned()
+                        } else {
+                            turn.text
+                        };
+                        view! {
+                            <li
+                                class=format!("rounded-xl border px-4 py-3 {tone}")
+                                data-speaker=if learner { "learner" } else { "coach" }
+                            >
+                                <p class="text-xs font-semibold uppercase tracking-wide text-stone-600">
+                                    {who}
+                                    {note}
+                                </p>
+                                <p class="mt-1 text-lg leading-relaxed text-stone-900">{text}</p>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ol>
+        </section>
     }
 }

@@ -22,6 +22,31 @@ pub struct Config {
     pub auth_attempts_per_minute: NonZeroU32,
     /// The voice coach: OpenAI's Realtime API with `OPENAI_API_KEY`, else the local simulator.
     pub realtime: RealtimeConfig,
+    /// Where recordings are stored.
+    pub storage: StorageConfig,
+}
+
+/// `STORAGE_BACKEND`: `local` (default; files under `STORAGE_DIR`, default `.data/storage`) or
+/// `s3` (the `S3_*` variables).
+#[derive(Clone)]
+pub enum StorageConfig {
+    Local { dir: std::path::PathBuf },
+    S3(S3Config),
+}
+
+#[derive(Clone)]
+pub struct S3Config {
+    /// `S3_BUCKET` (required).
+    pub bucket: String,
+    /// `S3_REGION` (default `us-east-1`).
+    pub region: String,
+    /// `S3_ENDPOINT`: an S3-compatible server's URL; unset for AWS.
+    pub endpoint: Option<String>,
+    /// `S3_ACCESS_KEY_ID`, `S3_SECRET_ACCESS_KEY` (required).
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    /// `S3_FORCE_PATH_STYLE`: `true` (default with `S3_ENDPOINT`) or `false` (default for AWS).
+    pub force_path_style: bool,
 }
 
 /// Where the voice coach is and how its sessions are configured.
@@ -168,8 +193,11 @@ impl Config {
             sim_reply_latency_ms,
         };
 
+        let storage = storage(&get)?;
+
         Ok(Config {
             realtime,
+            storage,
             database_url: SecretString::from(database_url),
             database_max_connections,
             log_format,
@@ -185,6 +213,62 @@ impl Config {
     /// Whether cookies must only travel over HTTPS.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+}
+
+fn storage(get: &impl Fn(&str) -> Option<String>) -> Result<StorageConfig, ConfigError> {
+    match get("STORAGE_BACKEND").as_deref().map(str::trim) {
+        None | Some("local") => Ok(StorageConfig::Local {
+            dir: get("STORAGE_DIR")
+                .unwrap_or_else(|| ".data/storage".to_owned())
+                .trim()
+                .into(),
+        }),
+        Some("s3") => {
+            let required = |name: &'static str| {
+                get(name).map(|v| v.trim().to_owned()).ok_or(ConfigError::Missing {
+                    name,
+                    hint: "STORAGE_BACKEND=s3 needs S3_BUCKET, S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY",
+                })
+            };
+            let endpoint = match get("S3_ENDPOINT") {
+                None => None,
+                Some(raw) => {
+                    let trimmed = raw.trim().trim_end_matches('/').to_owned();
+                    if !(trimmed.starts_with("https://") || trimmed.starts_with("http://")) {
+                        return Err(ConfigError::Invalid {
+                            name: "S3_ENDPOINT",
+                            reason: format!("expected an http(s) URL, got `{raw}`"),
+                        });
+                    }
+                    Some(trimmed)
+                }
+            };
+            let force_path_style = match get("S3_FORCE_PATH_STYLE").as_deref().map(str::trim) {
+                None => endpoint.is_some(),
+                Some("true") => true,
+                Some("false") => false,
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        name: "S3_FORCE_PATH_STYLE",
+                        reason: format!("expected `true` or `false`, got `{other}`"),
+                    });
+                }
+            };
+            Ok(StorageConfig::S3(S3Config {
+                bucket: required("S3_BUCKET")?,
+                region: get("S3_REGION")
+                    .map_or_else(|| "us-east-1".to_owned(), |r| r.trim().to_owned()),
+                endpoint,
+                access_key_id: required("S3_ACCESS_KEY_ID")?,
+                secret_access_key: SecretString::from(required("S3_SECRET_ACCESS_KEY")?),
+                force_path_style,
+            }))
+        }
+        Some(other) => Err(ConfigError::Invalid {
+            name: "STORAGE_BACKEND",
+            reason: format!("expected `local` or `s3`, got `{other}`"),
+        }),
     }
 }
 
@@ -232,6 +316,13 @@ impl fmt::Debug for Config {
             .field("realtime.simulated", &self.realtime.simulated)
             .field("realtime.base_url", &self.realtime.base_url)
             .field("realtime.model", &self.realtime.model)
+            .field(
+                "storage",
+                &match &self.storage {
+                    StorageConfig::Local { dir } => format!("local {}", dir.display()),
+                    StorageConfig::S3(s3) => format!("s3 bucket {}", s3.bucket),
+                },
+            )
             .finish()
     }
 }
@@ -364,6 +455,50 @@ mod tests {
             error,
             ConfigError::Invalid {
                 name: "AUTH_ATTEMPTS_PER_MINUTE",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn storage_is_local_by_default_and_s3_needs_its_bucket_and_keys() {
+        let config = load(&[URL]).expect("valid");
+        assert!(
+            matches!(&config.storage, StorageConfig::Local { dir } if dir.ends_with(".data/storage"))
+        );
+
+        let error = load(&[URL, ("STORAGE_BACKEND", "s3")]).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ConfigError::Missing {
+                    name: "S3_BUCKET",
+                    ..
+                }
+            ),
+            "{error}"
+        );
+
+        let s3 = [
+            URL,
+            ("STORAGE_BACKEND", "s3"),
+            ("S3_BUCKET", "recordings"),
+            ("S3_ACCESS_KEY_ID", "id"),
+            ("S3_SECRET_ACCESS_KEY", "secret"),
+            ("S3_ENDPOINT", "http://127.0.0.1:8333/"),
+        ];
+        let StorageConfig::S3(config) = load(&s3).expect("valid").storage else {
+            panic!("s3 expected");
+        };
+        assert_eq!(config.endpoint.as_deref(), Some("http://127.0.0.1:8333"));
+        assert!(config.force_path_style);
+        assert_eq!(config.region, "us-east-1");
+
+        let error = load(&[URL, ("STORAGE_BACKEND", "ftp")]).unwrap_err();
+        assert!(matches!(
+            error,
+            ConfigError::Invalid {
+                name: "STORAGE_BACKEND",
                 ..
             }
         ));

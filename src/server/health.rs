@@ -1,4 +1,5 @@
-//! `GET /healthz`: the process is up. `GET /readyz`: it can serve learners (database reachable).
+//! `GET /healthz`: the process is up. `GET /readyz`: it can serve learners (database reachable,
+//! recordings can be stored).
 
 use std::time::Duration;
 
@@ -25,6 +26,7 @@ pub struct Readiness {
 #[derive(Debug, Serialize)]
 pub struct Checks {
     database: &'static str,
+    storage: &'static str,
 }
 
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
@@ -44,8 +46,27 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
             false
         }
     };
-    if database_ok {
-        let checks = Checks { database: "ok" };
+    let storage_ok = match tokio::time::timeout(Duration::from_secs(2), state.storage.check()).await
+    {
+        Ok(Ok(())) => true,
+        Ok(Err(error)) => {
+            tracing::warn!(error = %error, backend = state.storage.backend(), "readiness: storage check failed");
+            false
+        }
+        Err(_) => {
+            tracing::warn!(
+                backend = state.storage.backend(),
+                "readiness: storage check timed out"
+            );
+            false
+        }
+    };
+    let status = |ok: bool| if ok { "ok" } else { "unavailable" };
+    let checks = Checks {
+        database: status(database_ok),
+        storage: status(storage_ok),
+    };
+    if database_ok && storage_ok {
         (
             StatusCode::OK,
             Json(Readiness {
@@ -54,9 +75,6 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
             }),
         )
     } else {
-        let checks = Checks {
-            database: "unavailable",
-        };
         let body = Readiness {
             status: "unavailable",
             checks,

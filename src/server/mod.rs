@@ -11,5 +11,6 @@ pub mod realtime;
 pub mod security;
 pub mod startup;
 pub mod state;
+pub mod storage;
 pub mod telemetry;
 pub mod topics;

@@ -6,9 +6,24 @@ use uuid::Uuid;
 
 use super::{
     auth::CurrentUser,
-    db::practice::{self, PracticeQueryError},
+    db::{
+        practice::{self, PracticeQueryError},
+        turns::{self, TurnQueryError},
+    },
 };
-use crate::{domain::practice::PracticeSession, error::AppError};
+use crate::{
+    domain::{practice::PracticeSession, transcript::SavedTurn},
+    error::AppError,
+};
+
+impl From<TurnQueryError> for AppError {
+    fn from(error: TurnQueryError) -> Self {
+        match error {
+            TurnQueryError::Database(error) => error.into(),
+            TurnQueryError::Corrupt(error) => error.into(),
+        }
+    }
+}
 
 impl From<PracticeQueryError> for AppError {
     fn from(error: PracticeQueryError) -> Self {
@@ -104,4 +119,37 @@ pub async fn get(
     practice::find(pool, user.id, id)
         .await?
         .ok_or_else(not_found)
+}
+
+/// Saves one settled turn of the learner's session, during the call. Idempotent; a final turn is
+/// never overwritten. True when something changed.
+#[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_id))]
+pub async fn save_turn(
+    pool: &PgPool,
+    user: &CurrentUser,
+    raw_id: &str,
+    turn: &SavedTurn,
+) -> Result<bool, AppError> {
+    let id = session_id(raw_id)?;
+    if let Some(problem) = turn.problem() {
+        return Err(AppError::invalid(problem));
+    }
+    practice::find(pool, user.id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(turns::upsert(pool, id, turn).await?)
+}
+
+/// The session's saved turns, in spoken order.
+#[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_id))]
+pub async fn turns(
+    pool: &PgPool,
+    user: &CurrentUser,
+    raw_id: &str,
+) -> Result<Vec<SavedTurn>, AppError> {
+    let id = session_id(raw_id)?;
+    practice::find(pool, user.id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(turns::list(pool, id).await?)
 }

@@ -19,7 +19,9 @@ use tower_sessions::{
 };
 use tower_sessions_sqlx_store::PostgresStore;
 
-use super::{config::Config, db, error, health, security, state::AppState, telemetry};
+use super::{
+    config::Config, db, error, health, security, state::AppState, storage::Storage, telemetry,
+};
 use crate::app::{App, shell};
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +58,12 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         .await
         .map_err(StartupError::Database)?;
     let state = AppState::new(leptos_options, db, config).map_err(StartupError::Http)?;
+    if let Storage::S3(store) = &state.storage
+        && let Err(error) = store.ensure_bucket().await
+    {
+        tracing::warn!(%error, "storage: the bucket could not be created or checked");
+    }
+    tracing::info!(backend = state.storage.backend(), "storage ready");
     spawn_housekeeping(&state);
 
     let listener = tokio::net::TcpListener::bind(addr)

@@ -10,6 +10,7 @@ use super::{
     auth::rate_limit::AuthLimits,
     config::Config,
     realtime::{MintLimits, RealtimeClient},
+    storage::Storage,
 };
 use crate::error::AppError;
 
@@ -21,6 +22,8 @@ pub struct AppState {
     pub auth_limits: AuthLimits,
     pub realtime: Arc<RealtimeClient>,
     pub mint_limits: MintLimits,
+    /// Where recordings are kept.
+    pub storage: Storage,
     /// The local Realtime API, mounted at `/sim`, when no OpenAI key is configured.
     pub simulator: Option<realtime_sim::Simulator>,
 }
@@ -44,6 +47,7 @@ impl AppState {
             auth_limits: AuthLimits::new(config.auth_attempts_per_minute),
             realtime: Arc::new(RealtimeClient::new(realtime)?),
             mint_limits: MintLimits::default(),
+            storage: Storage::from_config(&config.storage),
             simulator,
             config: Arc::new(config),
         })

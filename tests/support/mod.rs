@@ -19,8 +19,14 @@ pub fn app(db: PgPool) -> Router {
 
 /// The app with configuration variables set on top of the minimal test configuration.
 pub fn app_with(db: PgPool, vars: &[(&str, &str)]) -> Router {
+    // Each app stores recordings in a folder of its own unless the test says otherwise.
+    let storage_dir = std::env::temp_dir()
+        .join(format!("speaking-coach-test-{}", uuid::Uuid::new_v4()))
+        .display()
+        .to_string();
     let config = Config::from_lookup(|name| match name {
         "DATABASE_URL" => Some("postgres://unused@127.0.0.1/unused".to_owned()),
+        "STORAGE_DIR" if !vars.iter().any(|(key, _)| *key == name) => Some(storage_dir.clone()),
         _ => vars
             .iter()
             .find(|(key, _)| *key == name)

@@ -5,6 +5,8 @@
 //! Rules that keep it sound: browser callbacks never drop the object that fired them (teardown is
 //! deferred with `spawn_local`), and signals are never set while `Gear` is borrowed.
 
+use std::collections::HashMap;
+
 use leptos::{prelude::*, task::spawn_local};
 use realtime_protocol::{
     ClientEvent, ServerEvent, SessionConfig,
@@ -15,7 +17,7 @@ use web_sys::Blob;
 use super::Practice;
 use crate::{
     api::{
-        practice::{end_practice, start_practice},
+        practice::{end_practice, save_turn, start_practice},
         voice::start_voice_call,
     },
     browser::{
@@ -30,7 +32,7 @@ use crate::{
     domain::{
         call::{CallEvent, CallFailure, CallState},
         practice::words_used,
-        transcript::TurnState,
+        transcript::{Change, SavedTurn, Speaker, TurnState},
         voice::VoiceCallSecret,
     },
     error::AppError,
@@ -62,6 +64,13 @@ pub struct Gear {
     audio_watch: Option<Interval>,
     /// Identifies this attempt's session row (idempotent start).
     key: String,
+    /// `performance.now()` when the recording started, and when the call came up.
+    recording_since: f64,
+    connected_at: f64,
+    /// When each turn was first seen and when it settled, in recording milliseconds.
+    stamps: HashMap<String, (u64, Option<u64>)>,
+    /// Settled turns waiting for the session row to exist.
+    unsaved: Vec<SavedTurn>,
 }
 
 fn now_secs() -> f64 {
@@ -226,7 +235,12 @@ pub fn start(p: Practice) {
         }))
     });
     match recorder.flatten() {
-        Some(Ok(recorder)) => p.gear.update_value(|gear| gear.recorder = Some(recorder)),
+        Some(Ok(recorder)) => p.gear.update_value(|gear| {
+            gear.recorder = Some(recorder);
+            gear.recording_since = timing::now();
+            gear.stamps.clear();
+            gear.unsaved.clear();
+        }),
         _ => {
             fail(p, CallFailure::Unsupported);
             return;
@@ -312,6 +326,8 @@ fn on_signal(p: Practice, signal: PeerSignal) {
                 set_mic_open(p, false);
             }
             if transition(p, CallEvent::Connected) {
+                p.gear
+                    .update_value(|gear| gear.connected_at = timing::now());
                 p.live_since.set(Some(timing::now()));
                 p.clock.set(timing::now());
                 let clock = Interval::new(1_000, move || p.clock.set(timing::now()));
@@ -333,9 +349,13 @@ fn on_signal(p: Practice, signal: PeerSignal) {
 }
 
 fn on_event(p: Practice, event: ServerEvent) {
-    p.transcript.update(|transcript| {
-        transcript.apply(&event);
-    });
+    let change = p
+        .transcript
+        .try_update(|transcript| transcript.apply(&event))
+        .flatten();
+    if let Some(Change::Added(index) | Change::Updated(index)) = change {
+        stamp_and_save(p, index);
+    }
     match &event {
         ServerEvent::OutputAudioStarted { .. } => {
             transition(p, CallEvent::CoachStartedSpeaking);
@@ -352,6 +372,79 @@ fn on_event(p: Practice, event: ServerEvent) {
         }
         _ => {}
     }
+}
+
+/// Notes when a turn was first seen and when it settled (in recording time), and saves it once
+/// it has settled.
+fn stamp_and_save(p: Practice, index: usize) {
+    let Some(turn) = p
+        .transcript
+        .with_untracked(|t| t.turns().get(index).cloned())
+    else {
+        return;
+    };
+    let saved = p.gear.try_update_value(|gear| {
+        let now = (timing::now() - gear.recording_since).max(0.0) as u64;
+        let stamp = gear
+            .stamps
+            .entry(turn.item_id.clone())
+            .or_insert((now, None));
+        if turn.is_settled() && stamp.1.is_none() {
+            stamp.1 = Some(now.max(stamp.0));
+        }
+        let (seen, settled) = *stamp;
+        let settled = settled?;
+        // The learner's speech times come from the coach's own voice detection, measured from
+        // when the call came up.
+        let call_offset = (gear.connected_at - gear.recording_since).max(0.0) as u64;
+        let (start_ms, end_ms) = match (turn.speaker, turn.audio_start_ms, turn.audio_end_ms) {
+            (Speaker::Learner, Some(start), end) => (
+                call_offset + start,
+                end.map_or(settled, |end| call_offset + end)
+                    .max(call_offset + start),
+            ),
+            _ => (seen, settled),
+        };
+        Some(SavedTurn {
+            item_id: turn.item_id.clone(),
+            speaker: turn.speaker,
+            text: turn.text.clone(),
+            state: turn.state,
+            start_ms: Some(start_ms),
+            end_ms: Some(end_ms),
+            position: u32::try_from(index).unwrap_or(u32::MAX),
+        })
+    });
+    if let Some(Some(saved)) = saved {
+        persist_turn(p, saved);
+    }
+}
+
+/// Saves a settled turn now, or once the session row exists.
+fn persist_turn(p: Practice, turn: SavedTurn) {
+    let Some(session) = p.session_id.get_untracked() else {
+        p.gear.update_value(|gear| gear.unsaved.push(turn));
+        return;
+    };
+    spawn_local(async move {
+        for wait in [500, 1_000, 2_000, 4_000, 8_000, 0] {
+            match save_turn(session.clone(), turn.clone()).await {
+                Ok(_) => return,
+                Err(AppError::InvalidInput { message }) => {
+                    leptos::logging::warn!("turn not saved: {message}");
+                    return;
+                }
+                Err(error) if wait > 0 => {
+                    leptos::logging::warn!("turn not saved yet: {error}");
+                    sleep(wait).await;
+                }
+                Err(_) => {}
+            }
+        }
+        p.problem.set(Some(
+            "Some of this conversation could not be saved. Check your connection.".into(),
+        ));
+    });
 }
 
 /// Marks the moment the coach's voice is first actually audible on the remote track.
@@ -382,6 +475,13 @@ async fn register(p: Practice) {
         match start_practice(slug.clone(), key.clone()).await {
             Ok(session) => {
                 p.session_id.set(Some(session.id));
+                let unsaved = p
+                    .gear
+                    .try_update_value(|gear| std::mem::take(&mut gear.unsaved))
+                    .unwrap_or_default();
+                for turn in unsaved {
+                    persist_turn(p, turn);
+                }
                 return;
             }
             Err(error) => {

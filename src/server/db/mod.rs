@@ -2,6 +2,7 @@
 
 pub mod practice;
 pub mod topics;
+pub mod turns;
 pub mod users;
 
 use std::time::Duration;
