@@ -18,6 +18,13 @@ pub enum AppError {
     /// The request was understood but its content is not acceptable; the message says why.
     #[error("{message}")]
     InvalidInput { message: String },
+    /// The request contradicts what is already stored (e.g. different bytes for a recording
+    /// chunk that was already received).
+    #[error("{message}")]
+    Conflict { message: String },
+    /// The request body is larger than allowed.
+    #[error("That is too large: the limit is {} KiB.", limit_bytes / 1024)]
+    TooLarge { limit_bytes: u64 },
     /// The caller must sign in first.
     #[error("Please sign in to continue.")]
     Unauthorized,
@@ -53,6 +60,8 @@ impl AppError {
         match self {
             AppError::NotFound { .. } => 404,
             AppError::InvalidInput { .. } => 400,
+            AppError::Conflict { .. } => 409,
+            AppError::TooLarge { .. } => 413,
             AppError::Unauthorized => 401,
             AppError::TooManyRequests { .. } => 429,
             AppError::Network { .. } => 503,
@@ -110,6 +119,10 @@ mod tests {
         let errors = [
             AppError::not_found("topic"),
             AppError::invalid("too long"),
+            AppError::Conflict {
+                message: "different bytes".into(),
+            },
+            AppError::TooLarge { limit_bytes: 1024 },
             AppError::Unauthorized,
             AppError::Internal {
                 reference: "abcd1234".into(),

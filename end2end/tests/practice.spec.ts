@@ -141,6 +141,9 @@ test("a spoken practice session: greeting, learner turn, reply, words ticked, su
   expect(await page.evaluate(() => (window as any).__mic.allStopped())).toBe(true);
   await expect.poll(async () => (await counters(page)).calls_active, { timeout: 15_000 }).toBeLessThan(during);
 
+  // The recording (both voices, in 4-second pieces) was uploaded during the call.
+  await expect(page.getByTestId("summary-recording")).toContainText("Your recording is saved");
+
   // The conversation was saved turn by turn during the call, in spoken order.
   const saved = page.getByTestId("saved-transcript").locator("li");
   await expect(saved.first()).toContainText("Ordering at a café");

@@ -9,6 +9,7 @@ pub mod call;
 pub mod mic;
 pub mod recorder;
 pub mod timing;
+pub mod upload;
 
 use wasm_bindgen::JsValue;
 

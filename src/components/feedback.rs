@@ -45,7 +45,9 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         AppError::NotFound { what } => (format!("We couldn't find that {what}"), None),
         AppError::Network { .. } => ("You seem to be offline".to_owned(), Some("Try again")),
         AppError::CoachUnavailable => ("The coach is unavailable".to_owned(), Some("Try again")),
-        AppError::InvalidInput { .. } => ("That didn't work".to_owned(), None),
+        AppError::InvalidInput { .. } | AppError::Conflict { .. } | AppError::TooLarge { .. } => {
+            ("That didn't work".to_owned(), None)
+        }
         AppError::Unauthorized => ("Please sign in".to_owned(), None),
         AppError::TooManyRequests { .. } => ("Please slow down".to_owned(), Some("Try again")),
         AppError::Internal { .. } => ("Something went wrong".to_owned(), Some("Try again")),

@@ -46,6 +46,9 @@ pub struct PracticeSession {
     pub turn_count: u32,
     /// The topic's words the learner used, in the topic's order.
     pub words_used: Vec<String>,
+    /// Recording pieces the server has received, and their total size.
+    pub recording_chunks: u32,
+    pub recording_bytes: u64,
 }
 
 impl PracticeSession {

@@ -57,6 +57,10 @@ fn Summary(session: PracticeSession, turns: Vec<SavedTurn>) -> impl IntoView {
         .format("%-d %B %Y, %H:%M UTC")
         .to_string();
     let used = session.words_used.len();
+    let recording = match session.recording_bytes {
+        0 => "No recording was saved for this session.".to_owned(),
+        bytes => format!("Your recording is saved ({} KB).", bytes.div_ceil(1024)),
+    };
     let total = topic.vocabulary.len();
     let headline = match used {
         0 => "Every conversation counts.".to_owned(),
@@ -108,7 +112,8 @@ fn Summary(session: PracticeSession, turns: Vec<SavedTurn>) -> impl IntoView {
 
             <Conversation turns />
 
-            <p class="mt-6 text-sm text-stone-500">{format!("Practised on {date}. Private to you.")}</p>
+            <p class="mt-6 text-sm text-stone-500" data-testid="summary-recording">{recording}</p>
+            <p class="mt-1 text-sm text-stone-500">{format!("Practised on {date}. Private to you.")}</p>
             <div class="mt-6 flex flex-wrap gap-3">
                 <a
                     href=format!("/topics/{}/practice", topic.slug.as_str())

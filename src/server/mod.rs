@@ -2,6 +2,7 @@
 //! database and the use cases that server functions call.
 
 pub mod auth;
+pub mod chunks;
 pub mod config;
 pub mod db;
 pub mod error;

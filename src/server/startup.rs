@@ -20,7 +20,8 @@ use tower_sessions::{
 use tower_sessions_sqlx_store::PostgresStore;
 
 use super::{
-    config::Config, db, error, health, security, state::AppState, storage::Storage, telemetry,
+    chunks, config::Config, db, error, health, security, state::AppState, storage::Storage,
+    telemetry,
 };
 use crate::app::{App, shell};
 
@@ -95,6 +96,10 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route(
+            "/api/practice/{session}/chunks/{sequence}",
+            axum::routing::put(chunks::put_chunk),
+        )
         .leptos_routes_with_context(
             &state,
             routes,

@@ -5,7 +5,7 @@
 //! Rules that keep it sound: browser callbacks never drop the object that fired them (teardown is
 //! deferred with `spawn_local`), and signals are never set while `Gear` is borrowed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use leptos::{prelude::*, task::spawn_local};
 use realtime_protocol::{
@@ -28,6 +28,7 @@ use crate::{
         random_uuid,
         recorder::Recorder,
         sleep, timing,
+        upload::put_chunk,
     },
     domain::{
         call::{CallEvent, CallFailure, CallState},
@@ -57,8 +58,10 @@ pub struct Gear {
     secret: Option<VoiceCallSecret>,
     peer: Option<Peer>,
     recorder: Option<Recorder>,
-    /// The recording so far, in order. Kept in the page until persistence uploads it.
-    chunks: Vec<Blob>,
+    /// Recorded chunks not yet acknowledged by the server, oldest first, with their numbers.
+    unsent: VecDeque<(u32, Blob)>,
+    next_sequence: u32,
+    uploading: bool,
     meter_timer: Option<Interval>,
     clock_timer: Option<Interval>,
     audio_watch: Option<Interval>,
@@ -227,11 +230,16 @@ pub fn start(p: Practice) {
     // The recorder's audio context is made here, inside the click, so it is allowed to run.
     let recorder = p.gear.try_update_value(|gear| {
         gear.key = random_uuid().unwrap_or_default();
-        gear.chunks.clear();
+        gear.unsent.clear();
+        gear.next_sequence = 0;
         let mic = gear.mic.as_ref()?;
         let stream = Clone::clone(mic.stream());
         Some(Recorder::start(&stream, CHUNK_MS, move |chunk| {
-            p.gear.update_value(|gear| gear.chunks.push(chunk));
+            p.gear.update_value(|gear| {
+                gear.unsent.push_back((gear.next_sequence, chunk));
+                gear.next_sequence += 1;
+            });
+            upload(p);
         }))
     });
     match recorder.flatten() {
@@ -447,6 +455,78 @@ fn persist_turn(p: Practice, turn: SavedTurn) {
     });
 }
 
+/// Uploads the recorded chunks in order while the learner speaks, each retried with backoff until
+/// the server has it. One upload loop at a time; it starts once the session row exists.
+fn upload(p: Practice) {
+    let Some(session) = p.session_id.get_untracked() else {
+        return;
+    };
+    let start = p
+        .gear
+        .try_update_value(|gear| !std::mem::replace(&mut gear.uploading, true))
+        .unwrap_or(false);
+    if !start {
+        return;
+    }
+    spawn_local(async move {
+        let mut backoff = 500;
+        loop {
+            let next = p
+                .gear
+                .try_update_value(|gear| {
+                    let next = gear.unsent.front().cloned();
+                    gear.uploading = next.is_some();
+                    next
+                })
+                .flatten();
+            let Some((sequence, blob)) = next else {
+                p.saving.set(false);
+                return;
+            };
+            p.saving.set(true);
+            match put_chunk(&session, sequence, &blob).await {
+                // Stored, or already there. A refusal (4xx) will not change on retry: give up on
+                // that piece rather than block the rest.
+                Ok(status) if status < 500 && status != 408 && status != 429 => {
+                    if !(200..300).contains(&status) {
+                        leptos::logging::warn!("recording chunk {sequence} refused ({status})");
+                    }
+                    p.gear.update_value(|gear| {
+                        gear.unsent.pop_front();
+                    });
+                    backoff = 500;
+                }
+                other => {
+                    leptos::logging::warn!(
+                        "recording chunk {sequence} not uploaded yet: {other:?}"
+                    );
+                    sleep(backoff).await;
+                    backoff = (backoff * 2).min(15_000);
+                }
+            }
+        }
+    });
+}
+
+/// Waits (up to `limit_ms`) until every recorded chunk is on the server.
+async fn uploaded(p: Practice, limit_ms: i32) -> bool {
+    let mut waited = 0;
+    loop {
+        let done = p
+            .gear
+            .try_with_value(|gear| gear.unsent.is_empty())
+            .unwrap_or(true);
+        if done {
+            return true;
+        }
+        if waited >= limit_ms {
+            return false;
+        }
+        sleep(100).await;
+        waited += 100;
+    }
+}
+
 /// Marks the moment the coach's voice is first actually audible on the remote track.
 fn watch_coach_audio(p: Practice) {
     let watch = Interval::new(10, move || {
@@ -475,6 +555,7 @@ async fn register(p: Practice) {
         match start_practice(slug.clone(), key.clone()).await {
             Ok(session) => {
                 p.session_id.set(Some(session.id));
+                upload(p);
                 let unsaved = p
                     .gear
                     .try_update_value(|gear| std::mem::take(&mut gear.unsaved))
@@ -597,6 +678,14 @@ pub fn end(p: Practice) {
     spawn_local(async move {
         release(p).await;
         if let Some(id) = save(p).await {
+            upload(p);
+            if !uploaded(p, 20_000).await {
+                p.problem.set(Some(
+                    "Part of your recording is still uploading. Keep this page open for a moment, then try again."
+                        .into(),
+                ));
+                return;
+            }
             p.finished.set(Some(id));
         }
     });

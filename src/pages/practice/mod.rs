@@ -45,6 +45,8 @@ pub struct Practice {
     problem: RwSignal<Option<String>>,
     /// Set when the session is saved after End: the page moves to its summary.
     finished: RwSignal<Option<String>>,
+    /// Recording chunks are on their way to the server.
+    saving: RwSignal<bool>,
     #[cfg(feature = "hydrate")]
     gear: StoredValue<controller::Gear, LocalStorage>,
 }
@@ -65,6 +67,7 @@ impl Practice {
             session_id: RwSignal::new(None),
             problem: RwSignal::new(None),
             finished: RwSignal::new(None),
+            saving: RwSignal::new(false),
             #[cfg(feature = "hydrate")]
             gear: StoredValue::new_local(Default::default()),
         }
@@ -559,6 +562,9 @@ fn CallControls(p: Practice) -> impl IntoView {
                     <span class="h-2.5 w-2.5 rounded-full bg-red-500"></span>
                 </span>
                 "Recording this conversation"
+                <span class="text-stone-500" data-testid="saving">
+                    {move || if p.saving.get() { " · saving…" } else { " · saved" }}
+                </span>
             </p>
             <div class="flex flex-wrap gap-3">
                 <button

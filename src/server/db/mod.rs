@@ -1,5 +1,6 @@
 //! Postgres: the pool, the migrations, and one module of queries per table.
 
+pub mod chunks;
 pub mod practice;
 pub mod topics;
 pub mod turns;

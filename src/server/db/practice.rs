@@ -15,6 +15,8 @@ struct SessionRow {
     ended_at: Option<DateTime<Utc>>,
     turn_count: i32,
     words_used: Vec<String>,
+    recording_chunks: i64,
+    recording_bytes: i64,
     slug: String,
     title: String,
     summary: String,
@@ -50,6 +52,8 @@ impl SessionRow {
             turn_count: u32::try_from(self.turn_count)
                 .map_err(|e| corrupt(format!("turn_count: {e}")))?,
             words_used: self.words_used,
+            recording_chunks: u32::try_from(self.recording_chunks).unwrap_or(u32::MAX),
+            recording_bytes: u64::try_from(self.recording_bytes).unwrap_or(0),
         })
     }
 }
@@ -135,6 +139,10 @@ pub async fn find(
         SessionRow,
         r#"select s.id, s.status, s.started_at as "started_at: DateTime<Utc>",
                   s.ended_at as "ended_at: DateTime<Utc>", s.turn_count, s.words_used,
+                  (select count(*) from recording_chunks c where c.session_id = s.id)
+                      as "recording_chunks!",
+                  (select coalesce(sum(c.size), 0)::bigint from recording_chunks c
+                      where c.session_id = s.id) as "recording_bytes!",
                   t.slug, t.title, t.summary, t.level, t.goal, t.vocabulary,
                   t.suggested_minutes
            from practice_sessions s join topics t on t.id = s.topic_id
@@ -156,6 +164,10 @@ async fn find_by_key(
         SessionRow,
         r#"select s.id, s.status, s.started_at as "started_at: DateTime<Utc>",
                   s.ended_at as "ended_at: DateTime<Utc>", s.turn_count, s.words_used,
+                  (select count(*) from recording_chunks c where c.session_id = s.id)
+                      as "recording_chunks!",
+                  (select coalesce(sum(c.size), 0)::bigint from recording_chunks c
+                      where c.session_id = s.id) as "recording_bytes!",
                   t.slug, t.title, t.summary, t.level, t.goal, t.vocabulary,
                   t.suggested_minutes
            from practice_sessions s join topics t on t.id = s.topic_id

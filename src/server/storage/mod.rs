@@ -26,9 +26,11 @@ impl ObjectKey {
         format!("sessions/{session}/")
     }
 
-    /// One uploaded piece of a session's recording.
-    pub fn chunk(session: Uuid, sequence: u32) -> Self {
-        ObjectKey(format!("sessions/{session}/chunks/{sequence:08}"))
+    /// One uploaded piece of a session's recording, named by its place and its content's hash
+    /// (so two different uploads for one place can never overwrite each other).
+    pub fn chunk(session: Uuid, sequence: u32, sha256: &[u8; 32]) -> Self {
+        let hash: String = sha256[..8].iter().map(|b| format!("{b:02x}")).collect();
+        ObjectKey(format!("sessions/{session}/chunks/{sequence:08}-{hash}"))
     }
 
     /// A session's assembled recording.
@@ -201,8 +203,8 @@ mod tests {
     fn keys_are_built_from_ids_and_parsed_strictly() {
         let session = Uuid::nil();
         assert_eq!(
-            ObjectKey::chunk(session, 7).as_str(),
-            "sessions/00000000-0000-0000-0000-000000000000/chunks/00000007"
+            ObjectKey::chunk(session, 7, &[0xab; 32]).as_str(),
+            "sessions/00000000-0000-0000-0000-000000000000/chunks/00000007-abababababababab"
         );
         assert!(ObjectKey::parse("sessions/a/recording.ogg").is_ok());
         for bad in [

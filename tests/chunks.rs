@@ -1,0 +1,199 @@
+//! Uploading recording chunks: idempotent per place, conflicting bytes refused, size-limited,
+//! owner-only, in any order; the bytes land in storage.
+#![cfg(feature = "ssr")]
+
+mod support;
+
+use axum::{
+    Router,
+    body::Body,
+    http::{Request, StatusCode, header},
+};
+use serde_json::Value;
+use sqlx::PgPool;
+use support::{Call, HOST, ORIGIN, app_with, sign_up, two_users};
+use tower::ServiceExt;
+
+const KEY: &str = "5f0c8a8e-3c1b-4e0e-9d7a-0d7f3e2b9a11";
+
+/// The app with its storage in a folder the test can look into.
+fn app_and_storage(db: PgPool) -> (Router, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("speaking-coach-chunks-{}", uuid::Uuid::new_v4()));
+    let app = app_with(db, &[("STORAGE_DIR", dir.to_str().unwrap())]);
+    (app, dir)
+}
+
+async fn session(app: &Router, cookie: &str) -> String {
+    let response = Call::post("/api/practice/start")
+        .field("topic", "ordering-at-a-cafe")
+        .field("key", KEY)
+        .cookie(cookie)
+        .send(app)
+        .await;
+    let body: Value = serde_json::from_str(&response.body).unwrap();
+    body["id"].as_str().unwrap().to_owned()
+}
+
+async fn put(
+    app: &Router,
+    cookie: Option<&str>,
+    session: &str,
+    sequence: &str,
+    bytes: Vec<u8>,
+) -> (StatusCode, String) {
+    let mut request = Request::builder()
+        .method("PUT")
+        .uri(format!("/api/practice/{session}/chunks/{sequence}"))
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, ORIGIN)
+        .header(header::CONTENT_TYPE, "application/octet-stream");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::from(bytes)).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Every chunk object stored for the session, as (file name, bytes).
+fn stored(dir: &std::path::Path, session: &str) -> Vec<(String, Vec<u8>)> {
+    let folder = dir.join("sessions").join(session).join("chunks");
+    let mut files: Vec<_> = std::fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .map(|entry| {
+                    let entry = entry.unwrap();
+                    (
+                        entry.file_name().to_string_lossy().into_owned(),
+                        std::fs::read(entry.path()).unwrap(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+#[sqlx::test]
+async fn a_chunk_is_stored_once_and_repeats_are_acknowledged(db: PgPool) {
+    let (app, dir) = app_and_storage(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let id = session(&app, &cookie).await;
+
+    let (status, body) = put(&app, Some(&cookie), &id, "0", b"first piece".to_vec()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let receipt: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(receipt["sequence"], 0);
+    assert_eq!(receipt["size"], 11);
+    assert_eq!(receipt["sha256"].as_str().unwrap().len(), 64);
+
+    let (status, _) = put(&app, Some(&cookie), &id, "0", b"first piece".to_vec()).await;
+    assert_eq!(status, StatusCode::OK, "the same chunk again is a no-op");
+    let files = stored(&dir, &id);
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].1, b"first piece");
+
+    let summary = Call::get(&format!("/api/practice/get?session={id}"))
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    let summary: Value = serde_json::from_str(&summary.body).unwrap();
+    assert_eq!(
+        (
+            summary["recording_chunks"].clone(),
+            summary["recording_bytes"].clone()
+        ),
+        (1.into(), 11.into())
+    );
+}
+
+#[sqlx::test]
+async fn different_bytes_for_a_received_chunk_are_refused(db: PgPool) {
+    let (app, dir) = app_and_storage(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let id = session(&app, &cookie).await;
+    put(&app, Some(&cookie), &id, "3", b"original".to_vec()).await;
+    let (status, body) = put(&app, Some(&cookie), &id, "3", b"tampered".to_vec()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("different content"), "{body}");
+    let files = stored(&dir, &id);
+    assert_eq!(files.len(), 1, "the original is kept, nothing else");
+    assert_eq!(files[0].1, b"original");
+}
+
+#[sqlx::test]
+async fn chunks_may_arrive_in_any_order(db: PgPool) {
+    let (app, dir) = app_and_storage(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let id = session(&app, &cookie).await;
+    for sequence in ["2", "0", "1"] {
+        let (status, _) = put(
+            &app,
+            Some(&cookie),
+            &id,
+            sequence,
+            sequence.repeat(3).into_bytes(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let names: Vec<String> = stored(&dir, &id)
+        .into_iter()
+        .map(|(name, _)| name[..8].to_owned())
+        .collect();
+    assert_eq!(names, ["00000000", "00000001", "00000002"]);
+}
+
+#[sqlx::test]
+async fn an_oversized_chunk_gets_a_clear_413_and_nothing_is_stored(db: PgPool) {
+    let (app, dir) = app_and_storage(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let id = session(&app, &cookie).await;
+    let limit = speaking_coach::server::chunks::MAX_CHUNK_BYTES;
+    let (status, body) = put(&app, Some(&cookie), &id, "0", vec![7; limit + 1]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert!(body.contains("TooLarge"), "{body}");
+    assert!(stored(&dir, &id).is_empty());
+    let (status, _) = put(&app, Some(&cookie), &id, "0", vec![7; limit]).await;
+    assert_eq!(status, StatusCode::CREATED, "exactly the limit is fine");
+}
+
+#[sqlx::test]
+async fn bad_places_and_empty_bodies_are_400(db: PgPool) {
+    let (app, _) = app_and_storage(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let id = session(&app, &cookie).await;
+    for sequence in ["-1", "x", "100001"] {
+        let (status, body) = put(&app, Some(&cookie), &id, sequence, b"x".to_vec()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{sequence}: {body}");
+    }
+    let (status, _) = put(&app, Some(&cookie), &id, "0", Vec::new()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[sqlx::test]
+async fn only_the_owner_can_upload(db: PgPool) {
+    let (app, dir) = app_and_storage(db);
+    let users = two_users(&app).await;
+    let id = session(&app, &users.a).await;
+
+    let (status, _) = put(&app, None, &id, "0", b"x".to_vec()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = put(&app, Some(&users.b), &id, "0", b"x".to_vec()).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "someone else's session does not exist for B"
+    );
+    let (status, _) = put(&app, Some(&users.a), "not-a-session", "0", b"x".to_vec()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(stored(&dir, &id).is_empty());
+}
