@@ -197,3 +197,24 @@ async fn only_the_owner_can_upload(db: PgPool) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(stored(&dir, &id).is_empty());
 }
+
+#[sqlx::test]
+async fn deleting_the_account_removes_its_recordings_from_storage(db: PgPool) {
+    let (app, dir) = app_and_storage(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let id = session(&app, &cookie).await;
+    for sequence in ["0", "1"] {
+        put(&app, Some(&cookie), &id, sequence, b"audio".to_vec()).await;
+    }
+    assert_eq!(stored(&dir, &id).len(), 2);
+    let response = Call::post("/api/account/delete")
+        .field("confirm", "delete")
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    assert!(response.status.is_success(), "{}", response.body);
+    assert!(
+        stored(&dir, &id).is_empty(),
+        "the chunks are gone from storage"
+    );
+}

@@ -4,6 +4,8 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::storage::{ObjectKey, Storage};
+
 use super::{
     auth::CurrentUser,
     db::{
@@ -152,4 +154,21 @@ pub async fn turns(
         .await?
         .ok_or_else(not_found)?;
     Ok(turns::list(pool, id).await?)
+}
+
+/// Removes every stored object of a session (its recording and chunks). Failures are logged and
+/// the rest still removed; the caller has already deleted the rows, so nothing refers to them.
+pub async fn delete_objects(storage: &Storage, session: Uuid) {
+    let keys = match storage.list(&ObjectKey::session_prefix(session)).await {
+        Ok(keys) => keys,
+        Err(error) => {
+            tracing::warn!(%error, %session, "stored objects of a deleted session not listed");
+            return;
+        }
+    };
+    for key in keys {
+        if let Err(error) = storage.delete(&key).await {
+            tracing::warn!(%error, %session, "a stored object of a deleted session not removed");
+        }
+    }
 }

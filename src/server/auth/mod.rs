@@ -167,8 +167,13 @@ pub async fn delete_account(
     session: &Session,
     user: &CurrentUser,
 ) -> Result<(), AppError> {
+    let sessions = super::db::practice::ids_of_user(&state.db, user.id).await?;
     users::delete(&state.db, user.id).await?;
     end_session(session).await?;
+    // The rows went with the account (cascade); now the recordings in storage.
+    for id in sessions {
+        super::practice::delete_objects(&state.storage, id).await;
+    }
     tracing::info!("account deleted");
     Ok(())
 }

@@ -179,3 +179,13 @@ async fn find_by_key(
     .await?;
     Ok(row.map(SessionRow::into_session).transpose()?)
 }
+
+/// The ids of every session of a learner (to remove their stored objects).
+pub async fn ids_of_user(pool: &PgPool, user_id: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select id from practice_sessions where user_id = $1",
+        user_id
+    )
+    .fetch_all(pool)
+    .await
+}
