@@ -9,6 +9,7 @@ pub mod error;
 pub mod health;
 pub mod practice;
 pub mod realtime;
+pub mod recording;
 pub mod security;
 pub mod startup;
 pub mod state;

@@ -1,0 +1,211 @@
+//! Recordings: what Chromium's MediaRecorder makes (WebM with Opus, but no duration and no cues,
+//! so browsers show `Infinity` and seek badly) turned into Ogg Opus, which carries its exact
+//! length in its granule positions and seeks well in every browser.
+//!
+//! The duration is computed from the media itself: the last packet's time plus its length.
+
+use std::io;
+
+use ogg::{PacketWriteEndInfo, PacketWriter};
+use webm_iterable::{
+    WebmIterator,
+    errors::TagIteratorError,
+    matroska_spec::{Block, Master, MatroskaSpec, SimpleBlock},
+};
+
+/// Opus always counts time in 48 kHz samples.
+const OPUS_RATE: u64 = 48_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordingError {
+    #[error("not a WebM recording: {0}")]
+    NotWebm(String),
+    #[error("the recording has no Opus audio track")]
+    NoOpusTrack,
+    #[error("the recording holds no audio")]
+    Empty,
+    #[error("a malformed Opus packet at {at_ms} ms")]
+    BadPacket { at_ms: i64 },
+    #[error("writing the Ogg file: {0}")]
+    Write(#[from] io::Error),
+}
+
+/// The Opus audio of a recording: its identification header and its packets with their times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpusAudio {
+    /// `OpusHead` (the WebM track's CodecPrivate, byte for byte the Ogg ID header).
+    pub head: Vec<u8>,
+    /// (milliseconds from the start, one Opus packet), in order.
+    pub packets: Vec<(i64, Vec<u8>)>,
+}
+
+/// Reads the Opus track of a WebM file. A file cut short (a crashed tab's last chunk) gives the
+/// packets before the cut.
+pub fn read_webm(bytes: &[u8]) -> Result<OpusAudio, RecordingError> {
+    if !bytes.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
+        return Err(RecordingError::NotWebm("no EBML header".into()));
+    }
+    let tags = WebmIterator::new(bytes, &[MatroskaSpec::TrackEntry(Master::Start)]);
+    let mut scale_ns: u64 = 1_000_000;
+    let mut track: Option<(u64, Vec<u8>)> = None;
+    let mut cluster_time: u64 = 0;
+    let mut packets = Vec::new();
+    for tag in tags {
+        let tag = match tag {
+            Ok(tag) => tag,
+            Err(TagIteratorError::UnexpectedEOF { .. }) => break,
+            Err(error) => return Err(RecordingError::NotWebm(error.to_string())),
+        };
+        match &tag {
+            MatroskaSpec::TimestampScale(scale) => scale_ns = (*scale).max(1),
+            MatroskaSpec::TrackEntry(Master::Full(children)) if track.is_none() => {
+                let opus = children
+                    .iter()
+                    .any(|c| matches!(c, MatroskaSpec::CodecID(id) if id == "A_OPUS"));
+                let number = children.iter().find_map(|c| match c {
+                    MatroskaSpec::TrackNumber(n) => Some(*n),
+                    _ => None,
+                });
+                let head = children.iter().find_map(|c| match c {
+                    MatroskaSpec::CodecPrivate(head) => Some(head.clone()),
+                    _ => None,
+                });
+                if let (true, Some(number), Some(head)) = (opus, number, head) {
+                    track = Some((number, head));
+                }
+            }
+            MatroskaSpec::Timestamp(time) => cluster_time = *time,
+            // A block shorter than its header would panic the parser: skip it as damage.
+            MatroskaSpec::SimpleBlock(data) if data.len() >= 4 => {
+                let block = SimpleBlock::try_from(&tag)
+                    .map_err(|error| RecordingError::NotWebm(error.to_string()))?;
+                if track
+                    .as_ref()
+                    .is_some_and(|(number, _)| *number == block.track)
+                {
+                    let frames = block
+                        .read_frame_data()
+                        .map_err(|error| RecordingError::NotWebm(error.to_string()))?;
+                    let at = block_ms(cluster_time, block.timestamp, scale_ns);
+                    push_frames(&mut packets, at, frames.iter().map(|f| f.data))?;
+                }
+            }
+            MatroskaSpec::Block(data) if data.len() >= 4 => {
+                let block = Block::try_from(&tag)
+                    .map_err(|error| RecordingError::NotWebm(error.to_string()))?;
+                if track
+                    .as_ref()
+                    .is_some_and(|(number, _)| *number == block.track)
+                {
+                    let frames = block
+                        .read_frame_data()
+                        .map_err(|error| RecordingError::NotWebm(error.to_string()))?;
+                    let at = block_ms(cluster_time, block.timestamp, scale_ns);
+                    push_frames(&mut packets, at, frames.iter().map(|f| f.data))?;
+                }
+            }
+            _ => {}
+        }
+    }
+    let (_, head) = track.ok_or(RecordingError::NoOpusTrack)?;
+    if head.len() < 19 || &head[..8] != b"OpusHead" {
+        return Err(RecordingError::NoOpusTrack);
+    }
+    if packets.is_empty() {
+        return Err(RecordingError::Empty);
+    }
+    Ok(OpusAudio { head, packets })
+}
+
+fn block_ms(cluster_time: u64, relative: i16, scale_ns: u64) -> i64 {
+    let ticks = i128::from(cluster_time) + i128::from(relative);
+    (ticks * i128::from(scale_ns) / 1_000_000) as i64
+}
+
+/// Laced frames (Chromium never laces) follow each other without a gap.
+fn push_frames<'a>(
+    packets: &mut Vec<(i64, Vec<u8>)>,
+    at_ms: i64,
+    frames: impl Iterator<Item = &'a [u8]>,
+) -> Result<(), RecordingError> {
+    let mut offset_samples = 0u64;
+    for frame in frames {
+        let ms = at_ms + (offset_samples * 1000 / OPUS_RATE) as i64;
+        offset_samples +=
+            u64::from(packet_samples(frame).ok_or(RecordingError::BadPacket { at_ms: ms })?);
+        packets.push((ms, frame.to_vec()));
+    }
+    Ok(())
+}
+
+/// The number of 48 kHz samples in one Opus packet (RFC 6716 §3.1), `None` when malformed.
+pub fn packet_samples(packet: &[u8]) -> Option<u32> {
+    let toc = *packet.first()?;
+    let config = toc >> 3;
+    let frame: u32 = match config {
+        0..=11 => [480, 960, 1920, 2880][usize::from(config & 3)],
+        12..=15 => [480, 960][usize::from(config & 1)],
+        _ => [120, 240, 480, 960][usize::from(config & 3)],
+    };
+    let frames: u32 = match toc & 0x03 {
+        0 => 1,
+        1 | 2 => 2,
+        _ => u32::from(*packet.get(1)? & 0x3F),
+    };
+    let total = frame * frames;
+    (frames > 0 && total <= 5_760).then_some(total)
+}
+
+impl OpusAudio {
+    /// The pre-skip from the OpusHead: samples the decoder drops at the start.
+    fn pre_skip(&self) -> u64 {
+        u64::from(u16::from_le_bytes([self.head[10], self.head[11]]))
+    }
+
+    /// The real length: the last packet's time plus its own length.
+    pub fn duration_ms(&self) -> u64 {
+        let Some((at, last)) = self.packets.last() else {
+            return 0;
+        };
+        let last_ms = u64::from(packet_samples(last).unwrap_or(0)) * 1000 / OPUS_RATE;
+        u64::try_from(*at).unwrap_or(0) + last_ms
+    }
+
+    /// An Ogg Opus file (RFC 7845) of this audio: seekable, with its exact length. Pages end about
+    /// every second, as opusenc does, so seeking lands close.
+    pub fn to_ogg(&self) -> Result<Vec<u8>, RecordingError> {
+        const SERIAL: u32 = 0x5C0A_C401;
+        let mut writer = PacketWriter::new(Vec::new());
+        writer.write_packet(self.head.clone(), SERIAL, PacketWriteEndInfo::EndPage, 0)?;
+        writer.write_packet(opus_tags(), SERIAL, PacketWriteEndInfo::EndPage, 0)?;
+        let mut granule = self.pre_skip();
+        let mut on_page = 0u64;
+        let last = self.packets.len() - 1;
+        for (index, (at, packet)) in self.packets.iter().enumerate() {
+            let samples =
+                u64::from(packet_samples(packet).ok_or(RecordingError::BadPacket { at_ms: *at })?);
+            granule += samples;
+            on_page += samples;
+            let end = if index == last {
+                PacketWriteEndInfo::EndStream
+            } else if on_page >= OPUS_RATE {
+                on_page = 0;
+                PacketWriteEndInfo::EndPage
+            } else {
+                PacketWriteEndInfo::NormalPacket
+            };
+            writer.write_packet(packet.clone(), SERIAL, end, granule)?;
+        }
+        Ok(writer.into_inner())
+    }
+}
+
+fn opus_tags() -> Vec<u8> {
+    let vendor = b"speaking-coach";
+    let mut tags = Vec::with_capacity(8 + 4 + vendor.len() + 4);
+    tags.extend_from_slice(b"OpusTags");
+    tags.extend_from_slice(&(vendor.len() as u32).to_le_bytes());
+    tags.extend_from_slice(vendor);
+    tags.extend_from_slice(&0u32.to_le_bytes());
+    tags
+}
