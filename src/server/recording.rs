@@ -75,33 +75,12 @@ pub fn read_webm(bytes: &[u8]) -> Result<OpusAudio, RecordingError> {
                 }
             }
             MatroskaSpec::Timestamp(time) => cluster_time = *time,
-            // A block shorter than its header would panic the parser: skip it as damage.
-            MatroskaSpec::SimpleBlock(data) if data.len() >= 4 => {
-                let block = SimpleBlock::try_from(&tag)
-                    .map_err(|error| RecordingError::NotWebm(error.to_string()))?;
-                if track
-                    .as_ref()
-                    .is_some_and(|(number, _)| *number == block.track)
+            MatroskaSpec::SimpleBlock(_) | MatroskaSpec::Block(_) => {
+                if let Some((number, relative, frames)) = block_frames(&tag)?
+                    && track.as_ref().is_some_and(|(track, _)| *track == number)
                 {
-                    let frames = block
-                        .read_frame_data()
-                        .map_err(|error| RecordingError::NotWebm(error.to_string()))?;
-                    let at = block_ms(cluster_time, block.timestamp, scale_ns);
-                    push_frames(&mut packets, at, frames.iter().map(|f| f.data))?;
-                }
-            }
-            MatroskaSpec::Block(data) if data.len() >= 4 => {
-                let block = Block::try_from(&tag)
-                    .map_err(|error| RecordingError::NotWebm(error.to_string()))?;
-                if track
-                    .as_ref()
-                    .is_some_and(|(number, _)| *number == block.track)
-                {
-                    let frames = block
-                        .read_frame_data()
-                        .map_err(|error| RecordingError::NotWebm(error.to_string()))?;
-                    let at = block_ms(cluster_time, block.timestamp, scale_ns);
-                    push_frames(&mut packets, at, frames.iter().map(|f| f.data))?;
+                    let at = block_ms(cluster_time, relative, scale_ns);
+                    push_frames(&mut packets, at, frames.iter().map(Vec::as_slice))?;
                 }
             }
             _ => {}
@@ -115,6 +94,42 @@ pub fn read_webm(bytes: &[u8]) -> Result<OpusAudio, RecordingError> {
         return Err(RecordingError::Empty);
     }
     Ok(OpusAudio { head, packets })
+}
+
+/// A block's track, its time relative to its cluster, and its frames.
+type BlockFrames = (u64, i16, Vec<Vec<u8>>);
+
+/// The frames of a (Simple)Block tag; `None` for other tags and for a block too short to hold its
+/// header, which the parser would panic on: it is damage, skipped.
+fn block_frames(tag: &MatroskaSpec) -> Result<Option<BlockFrames>, RecordingError> {
+    let bad = |error: webm_iterable::errors::WebmCoercionError| {
+        RecordingError::NotWebm(error.to_string())
+    };
+    let owned = |frames: Vec<webm_iterable::matroska_spec::Frame<'_>>| {
+        frames
+            .iter()
+            .map(|frame| frame.data.to_vec())
+            .collect::<Vec<_>>()
+    };
+    Ok(match tag {
+        MatroskaSpec::SimpleBlock(data) if data.len() >= 4 => {
+            let block = SimpleBlock::try_from(tag).map_err(bad)?;
+            Some((
+                block.track,
+                block.timestamp,
+                owned(block.read_frame_data().map_err(bad)?),
+            ))
+        }
+        MatroskaSpec::Block(data) if data.len() >= 4 => {
+            let block = Block::try_from(tag).map_err(bad)?;
+            Some((
+                block.track,
+                block.timestamp,
+                owned(block.read_frame_data().map_err(bad)?),
+            ))
+        }
+        _ => None,
+    })
 }
 
 fn block_ms(cluster_time: u64, relative: i16, scale_ns: u64) -> i64 {
