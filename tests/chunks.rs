@@ -218,3 +218,157 @@ async fn deleting_the_account_removes_its_recordings_from_storage(db: PgPool) {
         "the chunks are gone from storage"
     );
 }
+
+/// A real Chromium recording (5.220 s), split at arbitrary bytes as MediaRecorder chunks are.
+const FIXTURE: &[u8] = include_bytes!("fixtures/chromium-mediarecorder.webm");
+
+fn fixture_parts() -> [Vec<u8>; 3] {
+    let third = FIXTURE.len() / 3;
+    [
+        FIXTURE[..third].to_vec(),
+        FIXTURE[third..2 * third].to_vec(),
+        FIXTURE[2 * third..].to_vec(),
+    ]
+}
+
+async fn end(app: &Router, cookie: &str, id: &str) -> Value {
+    let response = Call::post("/api/practice/end")
+        .json(serde_json::json!({ "session": id, "turns": 0, "words_used": [] }))
+        .cookie(cookie)
+        .send(app)
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    serde_json::from_str(&response.body).unwrap()
+}
+
+async fn finalize(app: &Router, cookie: &str, id: &str) -> Value {
+    let response = Call::post("/api/practice/finalize")
+        .field("session", id)
+        .cookie(cookie)
+        .send(app)
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    serde_json::from_str(&response.body).unwrap()
+}
+
+#[sqlx::test]
+async fn ending_assembles_the_chunks_into_one_recording_with_its_real_duration(db: PgPool) {
+    let (app, dir) = app_and_storage(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let id = session(&app, &cookie).await;
+    let parts = fixture_parts();
+    for sequence in [2usize, 0, 1] {
+        put(
+            &app,
+            Some(&cookie),
+            &id,
+            &sequence.to_string(),
+            parts[sequence].clone(),
+        )
+        .await;
+    }
+    let ended = end(&app, &cookie, &id).await;
+    let ready = &ended["recording"]["Ready"];
+    assert_eq!(ready["mime_type"], "audio/ogg; codecs=opus");
+    let duration = ready["duration_ms"].as_u64().unwrap();
+    assert!(
+        duration.abs_diff(5_220) <= 100,
+        "{duration} ms, truth 5220 ms"
+    );
+    assert_eq!(ready["missing_chunks"], serde_json::json!([]));
+
+    let recording = std::fs::read(dir.join("sessions").join(&id).join("recording.ogg")).unwrap();
+    assert!(recording.starts_with(b"OggS"));
+    assert_eq!(
+        ready["size_bytes"].as_u64().unwrap(),
+        recording.len() as u64
+    );
+    assert!(
+        stored(&dir, &id).is_empty(),
+        "the chunks are removed once assembled"
+    );
+
+    // Again, later: the same answer, nothing redone.
+    assert_eq!(finalize(&app, &cookie, &id).await, ended["recording"]);
+}
+
+#[sqlx::test]
+async fn concurrent_finalizations_give_one_recording_and_the_same_answer(db: PgPool) {
+    let (app, dir) = app_and_storage(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let id = session(&app, &cookie).await;
+    for (sequence, part) in fixture_parts().into_iter().enumerate() {
+        put(&app, Some(&cookie), &id, &sequence.to_string(), part).await;
+    }
+    let (a, b) = tokio::join!(finalize(&app, &cookie, &id), finalize(&app, &cookie, &id));
+    assert_eq!(a, b);
+    assert!(a["Ready"].is_object(), "{a}");
+    let files: Vec<_> = std::fs::read_dir(dir.join("sessions").join(&id))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.starts_with('.'))
+        .collect();
+    assert!(files.contains(&"recording.ogg".to_owned()), "{files:?}");
+}
+
+#[sqlx::test]
+async fn a_missing_chunk_is_recorded_as_a_gap_not_hidden(db: PgPool) {
+    let (app, dir) = app_and_storage(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let id = session(&app, &cookie).await;
+    let parts = fixture_parts();
+    put(&app, Some(&cookie), &id, "0", parts[0].clone()).await;
+    put(&app, Some(&cookie), &id, "2", parts[2].clone()).await;
+    let ended = end(&app, &cookie, &id).await;
+    let ready = &ended["recording"]["Ready"];
+    assert_eq!(ready["missing_chunks"], serde_json::json!([1]));
+    let duration = ready["duration_ms"].as_u64().unwrap();
+    assert!(duration > 0 && duration < 5_220, "{duration}");
+    // What came after the gap is kept, not thrown away.
+    assert_eq!(stored(&dir, &id).len(), 1);
+}
+
+#[sqlx::test]
+async fn garbage_fails_with_a_reason_and_keeps_the_chunks_and_the_transcript(db: PgPool) {
+    let (app, dir) = app_and_storage(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let id = session(&app, &cookie).await;
+    let turn = serde_json::json!({
+        "item_id": "item_1", "speaker": "Learner", "text": "Hello", "state": "Final",
+        "start_ms": 0, "end_ms": 500, "position": 0,
+    });
+    Call::post("/api/practice/turn")
+        .json(serde_json::json!({ "session": id, "turn": turn }))
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    put(
+        &app,
+        Some(&cookie),
+        &id,
+        "0",
+        b"this is not audio at all".to_vec(),
+    )
+    .await;
+    let ended = end(&app, &cookie, &id).await;
+    let reason = ended["recording"]["Failed"]["reason"].as_str().unwrap();
+    assert!(reason.contains("could not be read"), "{reason}");
+    assert_eq!(stored(&dir, &id).len(), 1, "the chunk is kept");
+    let turns = Call::get(&format!("/api/practice/turns?session={id}"))
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    assert!(turns.body.contains("Hello"), "the transcript is kept");
+}
+
+#[sqlx::test]
+async fn a_session_without_audio_says_so(db: PgPool) {
+    let (app, _) = app_and_storage(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let id = session(&app, &cookie).await;
+    let ended = end(&app, &cookie, &id).await;
+    assert_eq!(
+        ended["recording"]["Failed"]["reason"],
+        "No audio was received for this session."
+    );
+}

@@ -141,8 +141,14 @@ test("a spoken practice session: greeting, learner turn, reply, words ticked, su
   expect(await page.evaluate(() => (window as any).__mic.allStopped())).toBe(true);
   await expect.poll(async () => (await counters(page)).calls_active, { timeout: 15_000 }).toBeLessThan(during);
 
-  // The recording (both voices, in 4-second pieces) was uploaded during the call.
-  await expect(page.getByTestId("summary-recording")).toContainText("Your recording is saved");
+  // The recording (both voices, in 4-second pieces) was uploaded during the call and assembled at
+  // End; its length, read from the media, is the call's length.
+  const recordingText = await page.getByTestId("summary-recording").textContent();
+  const recorded = recordingText!.match(/Your recording is saved \((\d+):(\d\d)\)/);
+  expect(recorded, recordingText!).not.toBeNull();
+  const [minutes, seconds] = (await page.getByTestId("summary-duration").textContent())!.split(":").map(Number);
+  const recordedSecs = Number(recorded![1]) * 60 + Number(recorded![2]);
+  expect(Math.abs(recordedSecs - (minutes * 60 + seconds))).toBeLessThanOrEqual(3);
 
   // The conversation was saved turn by turn during the call, in spoken order.
   const saved = page.getByTestId("saved-transcript").locator("li");

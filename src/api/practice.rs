@@ -8,7 +8,10 @@ use leptos::{
 };
 
 use crate::{
-    domain::{practice::PracticeSession, transcript::SavedTurn},
+    domain::{
+        practice::{PracticeSession, Recording},
+        transcript::SavedTurn,
+    },
     error::AppError,
 };
 
@@ -31,7 +34,16 @@ pub async fn end_practice(
 ) -> Result<PracticeSession, AppError> {
     use crate::server::{auth, practice, state::AppState};
     let user = auth::require_user().await?;
-    practice::end(&AppState::current()?.db, &user, &session, turns, words_used).await
+    practice::end_and_finalize(&AppState::current()?, &user, &session, turns, words_used).await
+}
+
+/// Assembles the uploaded chunks into the session's recording (recovery: End does this too).
+/// Idempotent.
+#[server(endpoint = "practice/finalize")]
+pub async fn finalize_recording(session: String) -> Result<Recording, AppError> {
+    use crate::server::{auth, practice, state::AppState};
+    let user = auth::require_user().await?;
+    practice::finalize_recording(&AppState::current()?, &user, &session).await
 }
 
 #[server(endpoint = "practice/get", input = GetUrl)]

@@ -49,6 +49,8 @@ pub struct PracticeSession {
     /// Recording pieces the server has received, and their total size.
     pub recording_chunks: u32,
     pub recording_bytes: u64,
+    /// The finished recording, once the session has been finalized.
+    pub recording: Option<Recording>,
 }
 
 impl PracticeSession {
@@ -57,6 +59,24 @@ impl PracticeSession {
         let end = self.ended_at?;
         Some(u64::try_from((end - self.started_at).num_seconds()).unwrap_or(0))
     }
+}
+
+/// A session's finished recording, or why it could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Recording {
+    Ready {
+        mime_type: String,
+        size_bytes: u64,
+        /// Read from the media itself.
+        duration_ms: u64,
+        /// Chunk numbers that never arrived: the recording stops at the first of them.
+        missing_chunks: Vec<u32>,
+    },
+    /// The chunks and the transcript are kept.
+    Failed {
+        reason: String,
+        missing_chunks: Vec<u32>,
+    },
 }
 
 /// `m:ss`, as timers and summaries show durations.

@@ -8,7 +8,7 @@ use crate::{
     api::practice::{get_practice, practice_turns},
     components::feedback::ErrorPanel,
     domain::{
-        practice::{PracticeSession, clock},
+        practice::{PracticeSession, Recording, clock},
         transcript::{SavedTurn, Speaker, TurnState},
     },
     error::AppError,
@@ -57,9 +57,26 @@ fn Summary(session: PracticeSession, turns: Vec<SavedTurn>) -> impl IntoView {
         .format("%-d %B %Y, %H:%M UTC")
         .to_string();
     let used = session.words_used.len();
-    let recording = match session.recording_bytes {
-        0 => "No recording was saved for this session.".to_owned(),
-        bytes => format!("Your recording is saved ({} KB).", bytes.div_ceil(1024)),
+    let recording = match &session.recording {
+        Some(Recording::Ready {
+            duration_ms,
+            missing_chunks,
+            ..
+        }) if missing_chunks.is_empty() => {
+            format!("Your recording is saved ({}).", clock(duration_ms / 1000))
+        }
+        Some(Recording::Ready { duration_ms, .. }) => format!(
+            "Your recording is saved ({}); part of it never reached us and is missing.",
+            clock(duration_ms / 1000)
+        ),
+        Some(Recording::Failed { reason, .. }) => format!(
+            "We couldn't process your recording: {reason} What was uploaded and your transcript are kept."
+        ),
+        None if session.recording_bytes > 0 => format!(
+            "Your recording is saved ({} KB) and will be ready to replay soon.",
+            session.recording_bytes.div_ceil(1024)
+        ),
+        None => "No recording was saved for this session.".to_owned(),
     };
     let total = topic.vocabulary.len();
     let headline = match used {

@@ -10,8 +10,11 @@ use super::{
     auth::CurrentUser,
     db::{
         practice::{self, PracticeQueryError},
+        recordings,
         turns::{self, TurnQueryError},
     },
+    finalize,
+    state::AppState,
 };
 use crate::{
     domain::{practice::PracticeSession, transcript::SavedTurn},
@@ -118,9 +121,42 @@ pub async fn get(
     raw_id: &str,
 ) -> Result<PracticeSession, AppError> {
     let id = session_id(raw_id)?;
-    practice::find(pool, user.id, id)
+    let mut session = practice::find(pool, user.id, id)
         .await?
-        .ok_or_else(not_found)
+        .ok_or_else(not_found)?;
+    session.recording = recordings::find(pool, id).await?;
+    Ok(session)
+}
+
+/// End, then finalize the recording. A recording that cannot be finalized now (storage down)
+/// does not undo the end: the session answers without it and can be finalized later.
+pub async fn end_and_finalize(
+    state: &AppState,
+    user: &CurrentUser,
+    raw_id: &str,
+    turn_count: u32,
+    words_used: Vec<String>,
+) -> Result<PracticeSession, AppError> {
+    let mut session = end(&state.db, user, raw_id, turn_count, words_used).await?;
+    let id = session_id(raw_id)?;
+    match finalize::finalize(state, id).await {
+        Ok(recording) => session.recording = Some(recording),
+        Err(error) => tracing::warn!(%error, session_id = %id, "recording left for later"),
+    }
+    Ok(session)
+}
+
+/// Finalizes the recording of the learner's session (again: the first outcome is kept).
+pub async fn finalize_recording(
+    state: &AppState,
+    user: &CurrentUser,
+    raw_id: &str,
+) -> Result<crate::domain::practice::Recording, AppError> {
+    let id = session_id(raw_id)?;
+    practice::find(&state.db, user.id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    finalize::finalize(state, id).await
 }
 
 /// Saves one settled turn of the learner's session, during the call. Idempotent; a final turn is

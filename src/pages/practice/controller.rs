@@ -677,30 +677,36 @@ pub fn end(p: Practice) {
     }
     spawn_local(async move {
         release(p).await;
+        // The recording is finalized when the session ends: its last chunks go up first.
+        wait_for_session(p).await;
+        upload(p);
+        if !uploaded(p, 20_000).await {
+            p.problem.set(Some(
+                "Part of your recording is still uploading. Keep this page open for a moment."
+                    .into(),
+            ));
+            uploaded(p, 120_000).await;
+        }
         if let Some(id) = save(p).await {
-            upload(p);
-            if !uploaded(p, 20_000).await {
-                p.problem.set(Some(
-                    "Part of your recording is still uploading. Keep this page open for a moment, then try again."
-                        .into(),
-                ));
-                return;
-            }
             p.finished.set(Some(id));
         }
     });
 }
 
-/// Marks the session ended with its counts. `None` when there is no session (the call never
-/// came up) or it could not be saved (then `problem` says so).
-async fn save(p: Practice) -> Option<String> {
-    // The row is made when the call comes up; give a start still in flight a moment.
+/// The session row is made when the call comes up; give a start still in flight a moment.
+async fn wait_for_session(p: Practice) {
     for _ in 0..20 {
         if p.session_id.get_untracked().is_some() || p.live_since.get_untracked().is_none() {
-            break;
+            return;
         }
         sleep(250).await;
     }
+}
+
+/// Marks the session ended with its counts. `None` when there is no session (the call never
+/// came up) or it could not be saved (then `problem` says so).
+async fn save(p: Practice) -> Option<String> {
+    wait_for_session(p).await;
     let id = p.session_id.get_untracked()?;
     let (turns, words) = p.transcript.with_untracked(|transcript| {
         let turns = transcript

@@ -40,3 +40,17 @@ pub async fn insert(
     .await?;
     Ok(inserted.is_some())
 }
+
+/// The receipts of a session's chunks, in recording order: (sequence, sha256).
+pub async fn list(pool: &PgPool, session: Uuid) -> Result<Vec<(u32, Vec<u8>)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "select sequence, sha256 from recording_chunks where session_id = $1 order by sequence",
+        session
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (u32::try_from(row.sequence).unwrap_or(0), row.sha256))
+        .collect())
+}

@@ -2,6 +2,7 @@
 
 pub mod chunks;
 pub mod practice;
+pub mod recordings;
 pub mod topics;
 pub mod turns;
 pub mod users;

@@ -54,6 +54,7 @@ impl SessionRow {
             words_used: self.words_used,
             recording_chunks: u32::try_from(self.recording_chunks).unwrap_or(u32::MAX),
             recording_bytes: u64::try_from(self.recording_bytes).unwrap_or(0),
+            recording: None,
         })
     }
 }

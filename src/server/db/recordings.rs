@@ -1,0 +1,87 @@
+//! Queries on `recordings`: a session's finished recording, or why it could not be made.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::domain::practice::Recording;
+
+/// The recording of a session, if it was finalized.
+pub async fn find(pool: &PgPool, session: Uuid) -> Result<Option<Recording>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select status, mime_type, size_bytes, duration_ms, missing_chunks, failure
+           from recordings where session_id = $1"#,
+        session
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|row| {
+        match (
+            row.status.as_str(),
+            row.mime_type,
+            row.size_bytes,
+            row.duration_ms,
+        ) {
+            ("ready", Some(mime_type), Some(size), Some(duration)) => Recording::Ready {
+                mime_type,
+                size_bytes: u64::try_from(size).unwrap_or(0),
+                duration_ms: u64::try_from(duration).unwrap_or(0),
+                missing_chunks: row.missing_chunks.iter().map(|n| *n as u32).collect(),
+            },
+            _ => Recording::Failed {
+                reason: row.failure.unwrap_or_default(),
+                missing_chunks: row.missing_chunks.iter().map(|n| *n as u32).collect(),
+            },
+        }
+    }))
+}
+
+/// Records the outcome once; a second finalization (concurrent or later) keeps the first.
+pub async fn insert(
+    pool: &PgPool,
+    session: Uuid,
+    recording: &Recording,
+) -> Result<(), sqlx::Error> {
+    let (status, mime, size, duration, missing, failure) = match recording {
+        Recording::Ready {
+            mime_type,
+            size_bytes,
+            duration_ms,
+            missing_chunks,
+        } => (
+            "ready",
+            Some(mime_type.as_str()),
+            i64::try_from(*size_bytes).ok(),
+            i32::try_from(*duration_ms).ok(),
+            missing_chunks,
+            None,
+        ),
+        Recording::Failed {
+            reason,
+            missing_chunks,
+        } => (
+            "failed",
+            None,
+            None,
+            None,
+            missing_chunks,
+            Some(reason.as_str()),
+        ),
+    };
+    let missing: Vec<i32> = missing.iter().map(|n| *n as i32).collect();
+    sqlx::query!(
+        r#"insert into recordings
+               (session_id, status, mime_type, size_bytes, duration_ms, missing_chunks, failure)
+           values ($1, $2, $3, $4, $5, $6, $7)
+           on conflict (session_id) do nothing"#,
+        session,
+        status,
+        mime,
+        size,
+        duration,
+        &missing,
+        failure
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! Finalization: a session's uploaded chunks assembled, in order, into one seekable recording
+//! (Ogg Opus, with its duration read from the media), stored as `recording.ogg`; the chunks that
+//! went into it are then removed. Idempotent: the first outcome is kept and every later (or
+//! concurrent) call answers the same. A missing chunk ends the recording there and is recorded as
+//! a gap; bytes that are not audio fail with the reason stored, and the chunks are kept.
+
+use uuid::Uuid;
+
+use super::{
+    db::{chunks, recordings},
+    recording::read_webm,
+    state::AppState,
+    storage::ObjectKey,
+};
+use crate::{domain::practice::Recording, error::AppError};
+
+pub const RECORDING_MIME: &str = "audio/ogg; codecs=opus";
+
+/// Chunk numbers in `0..=max` that are not in `present` (sorted).
+fn missing(present: &[u32]) -> Vec<u32> {
+    let Some(max) = present.last() else {
+        return Vec::new();
+    };
+    (0..=*max)
+        .filter(|n| present.binary_search(n).is_err())
+        .collect()
+}
+
+#[tracing::instrument(skip_all, fields(session_id = %session))]
+pub async fn finalize(state: &AppState, session: Uuid) -> Result<Recording, AppError> {
+    if let Some(done) = recordings::find(&state.db, session).await? {
+        return Ok(done);
+    }
+    let receipts = chunks::list(&state.db, session).await?;
+    let numbers: Vec<u32> = receipts.iter().map(|(n, _)| *n).collect();
+    let missing_chunks = missing(&numbers);
+    let first_gap = missing_chunks.first().copied().unwrap_or(u32::MAX);
+    let usable: Vec<ObjectKey> = receipts
+        .iter()
+        .filter(|(n, _)| *n < first_gap)
+        .filter_map(|(n, hash)| {
+            let hash: [u8; 32] = hash.as_slice().try_into().ok()?;
+            Some(ObjectKey::chunk(session, *n, &hash))
+        })
+        .collect();
+
+    let mut bytes = Vec::new();
+    for key in &usable {
+        match state.storage.get(key).await? {
+            Some(chunk) => bytes.extend_from_slice(&chunk),
+            // Another finalization finished and removed the chunks meanwhile.
+            None => {
+                if let Some(done) = recordings::find(&state.db, session).await? {
+                    return Ok(done);
+                }
+                return record(
+                    state,
+                    session,
+                    Recording::Failed {
+                        reason: "A piece of the recording went missing from storage.".into(),
+                        missing_chunks,
+                    },
+                )
+                .await;
+            }
+        }
+    }
+    if bytes.is_empty() {
+        let outcome = Recording::Failed {
+            reason: "No audio was received for this session.".into(),
+            missing_chunks,
+        };
+        return record(state, session, outcome).await;
+    }
+    let converted = read_webm(&bytes).and_then(|audio| Ok((audio.duration_ms(), audio.to_ogg()?)));
+    let (duration_ms, ogg) = match converted {
+        Ok(done) => done,
+        Err(error) => {
+            tracing::warn!(%error, "recording not finalized");
+            let outcome = Recording::Failed {
+                reason: format!("The recording could not be read ({error})."),
+                missing_chunks,
+            };
+            return record(state, session, outcome).await;
+        }
+    };
+    let size_bytes = ogg.len() as u64;
+    state
+        .storage
+        .put(
+            &ObjectKey::recording(session, "ogg"),
+            ogg.into(),
+            RECORDING_MIME,
+        )
+        .await?;
+    let outcome = record(
+        state,
+        session,
+        Recording::Ready {
+            mime_type: RECORDING_MIME.into(),
+            size_bytes,
+            duration_ms,
+            missing_chunks: missing_chunks.clone(),
+        },
+    )
+    .await?;
+    if matches!(outcome, Recording::Ready { .. }) {
+        for key in &usable {
+            state.storage.delete(key).await?;
+        }
+    }
+    tracing::info!(
+        duration_ms,
+        size_bytes,
+        missing = missing_chunks.len(),
+        "recording finalized"
+    );
+    Ok(outcome)
+}
+
+/// Stores the outcome (the first one wins) and answers what is stored.
+async fn record(
+    state: &AppState,
+    session: Uuid,
+    outcome: Recording,
+) -> Result<Recording, AppError> {
+    recordings::insert(&state.db, session, &outcome).await?;
+    Ok(recordings::find(&state.db, session)
+        .await?
+        .unwrap_or(outcome))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::missing;
+
+    #[test]
+    fn gaps_are_the_numbers_that_never_arrived() {
+        assert_eq!(missing(&[]), Vec::<u32>::new());
+        assert_eq!(missing(&[0, 1, 2]), Vec::<u32>::new());
+        assert_eq!(missing(&[0, 2, 5]), vec![1, 3, 4]);
+        assert_eq!(missing(&[1]), vec![0]);
+    }
+}
