@@ -372,3 +372,46 @@ async fn a_session_without_audio_says_so(db: PgPool) {
         "No audio was received for this session."
     );
 }
+
+#[sqlx::test]
+async fn a_session_whose_tab_died_is_ended_and_finalized_by_the_server(db: PgPool) {
+    let dir = std::env::temp_dir().join(format!("speaking-coach-chunks-{}", uuid::Uuid::new_v4()));
+    let vars = [("STORAGE_DIR", dir.to_str().unwrap())];
+    let state = support::state_with(db.clone(), &vars);
+    let app = app_with(db, &vars);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let id = session(&app, &cookie).await;
+    for (sequence, part) in fixture_parts().into_iter().enumerate() {
+        put(&app, Some(&cookie), &id, &sequence.to_string(), part).await;
+    }
+    // Still within the idle time: left alone.
+    let closed = speaking_coach::server::practice::close_abandoned(&state, 600)
+        .await
+        .unwrap();
+    assert_eq!(closed, 0);
+    // Idle past the limit (0 s here): ended at its last sign of life and finalized.
+    let closed = speaking_coach::server::practice::close_abandoned(&state, 0)
+        .await
+        .unwrap();
+    assert_eq!(closed, 1);
+    let got = Call::get(&format!("/api/practice/get?session={id}"))
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    let got: Value = serde_json::from_str(&got.body).unwrap();
+    assert_eq!(got["status"], "Ended");
+    assert!(
+        got["recording"]["Ready"]["duration_ms"]
+            .as_u64()
+            .unwrap()
+            .abs_diff(5_220)
+            <= 100
+    );
+    assert_eq!(
+        speaking_coach::server::practice::close_abandoned(&state, 0)
+            .await
+            .unwrap(),
+        0,
+        "never twice"
+    );
+}

@@ -208,3 +208,21 @@ pub async fn delete_objects(storage: &Storage, session: Uuid) {
         }
     }
 }
+
+/// How long a live session may show no sign of life before the server ends and finalizes it.
+pub const ABANDONED_AFTER_SECS: i64 = 10 * 60;
+
+/// Ends and finalizes the sessions whose tab died without End, with what arrived. Returns how many.
+pub async fn close_abandoned(state: &AppState, idle_secs: i64) -> Result<usize, AppError> {
+    let mut closed = 0;
+    for id in practice::abandoned(&state.db, idle_secs).await? {
+        if practice::end_abandoned(&state.db, id).await? {
+            closed += 1;
+            tracing::info!(session_id = %id, "abandoned practice session ended by the server");
+            if let Err(error) = finalize::finalize(state, id).await {
+                tracing::warn!(%error, session_id = %id, "abandoned session's recording left for later");
+            }
+        }
+    }
+    Ok(closed)
+}

@@ -148,12 +148,20 @@ fn spawn_housekeeping(state: &AppState) {
         }
     });
     let (auth, mint) = (state.auth_limits.clone(), state.mint_limits.clone());
+    let state = state.clone();
     tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(Duration::from_secs(60));
         loop {
             every_minute.tick().await;
             auth.forget_idle();
             mint.forget_idle();
+            // Sessions whose tab died: ended and finalized with what arrived.
+            if let Err(error) =
+                super::practice::close_abandoned(&state, super::practice::ABANDONED_AFTER_SECS)
+                    .await
+            {
+                tracing::warn!(%error, "abandoned-session sweep failed");
+            }
         }
     });
 }

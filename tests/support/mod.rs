@@ -19,6 +19,11 @@ pub fn app(db: PgPool) -> Router {
 
 /// The app with configuration variables set on top of the minimal test configuration.
 pub fn app_with(db: PgPool, vars: &[(&str, &str)]) -> Router {
+    startup::router(state_with(db, vars))
+}
+
+/// The state the app is built from, for tests that call use cases directly.
+pub fn state_with(db: PgPool, vars: &[(&str, &str)]) -> AppState {
     // Each app stores recordings in a folder of its own unless the test says otherwise.
     let storage_dir = std::env::temp_dir()
         .join(format!("speaking-coach-test-{}", uuid::Uuid::new_v4()))
@@ -36,7 +41,7 @@ pub fn app_with(db: PgPool, vars: &[(&str, &str)]) -> Router {
     let leptos_options = LeptosOptions::builder()
         .output_name("speaking-coach")
         .build();
-    startup::router(AppState::new(leptos_options, db, config).expect("the HTTP client builds"))
+    AppState::new(leptos_options, db, config).expect("the HTTP client builds")
 }
 
 pub struct TestResponse {

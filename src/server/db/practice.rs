@@ -190,3 +190,44 @@ pub async fn ids_of_user(pool: &PgPool, user_id: Uuid) -> Result<Vec<Uuid>, sqlx
     .fetch_all(pool)
     .await
 }
+
+/// Live sessions with no sign of life (start, uploaded chunk, saved turn) for `idle_secs`: their
+/// tab is gone.
+pub async fn abandoned(pool: &PgPool, idle_secs: i64) -> Result<Vec<Uuid>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select s.id,
+                  greatest(
+                      s.started_at,
+                      (select max(c.received_at) from recording_chunks c where c.session_id = s.id),
+                      (select max(t.saved_at) from transcript_turns t where t.session_id = s.id)
+                  ) as "last_seen!: DateTime<Utc>"
+           from practice_sessions s
+           where s.status = 'live'"#
+    )
+    .fetch_all(pool)
+    .await?;
+    let cutoff = Utc::now() - chrono::Duration::seconds(idle_secs);
+    Ok(rows
+        .into_iter()
+        .filter(|row| row.last_seen <= cutoff)
+        .map(|row| row.id)
+        .collect())
+}
+
+/// Ends an abandoned session at its last sign of life (never twice).
+pub async fn end_abandoned(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
+    let ended = sqlx::query!(
+        r#"update practice_sessions s
+           set status = 'ended',
+               ended_at = greatest(
+                   s.started_at,
+                   (select max(c.received_at) from recording_chunks c where c.session_id = s.id),
+                   (select max(t.saved_at) from transcript_turns t where t.session_id = s.id)
+               )
+           where s.id = $1 and s.status = 'live'"#,
+        id
+    )
+    .execute(pool)
+    .await?;
+    Ok(ended.rows_affected() == 1)
+}
