@@ -92,9 +92,13 @@ pub async fn start(
     )
     .fetch_optional(pool)
     .await?;
-    let existing = match inserted {
+    let id = match inserted {
+        Some(id) => Some(id),
+        None => id_by_key(pool, user_id, client_key).await?,
+    };
+    let existing = match id {
         Some(id) => find(pool, user_id, id).await?,
-        None => find_by_key(pool, user_id, client_key).await?,
+        None => None,
     };
     Ok(existing.map(|session| Started {
         session,
@@ -156,29 +160,19 @@ pub async fn find(
     Ok(row.map(SessionRow::into_session).transpose()?)
 }
 
-async fn find_by_key(
+/// The id of the session `client_key` started for this learner.
+async fn id_by_key(
     pool: &PgPool,
     user_id: Uuid,
     client_key: Uuid,
-) -> Result<Option<PracticeSession>, PracticeQueryError> {
-    let row = sqlx::query_as!(
-        SessionRow,
-        r#"select s.id, s.status, s.started_at as "started_at: DateTime<Utc>",
-                  s.ended_at as "ended_at: DateTime<Utc>", s.turn_count, s.words_used,
-                  (select count(*) from recording_chunks c where c.session_id = s.id)
-                      as "recording_chunks!",
-                  (select coalesce(sum(c.size), 0)::bigint from recording_chunks c
-                      where c.session_id = s.id) as "recording_bytes!",
-                  t.slug, t.title, t.summary, t.level, t.goal, t.vocabulary,
-                  t.suggested_minutes
-           from practice_sessions s join topics t on t.id = s.topic_id
-           where s.user_id = $1 and s.client_key = $2"#,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select id from practice_sessions where user_id = $1 and client_key = $2",
         user_id,
         client_key
     )
     .fetch_optional(pool)
-    .await?;
-    Ok(row.map(SessionRow::into_session).transpose()?)
+    .await
 }
 
 /// The ids of every session of a learner (to remove their stored objects).
