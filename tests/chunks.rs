@@ -10,17 +10,18 @@ use axum::{
     http::{Request, StatusCode, header},
 };
 use serde_json::Value;
+use speaking_coach::server::storage::{ObjectKey, Storage};
 use sqlx::PgPool;
-use support::{Call, HOST, ORIGIN, app_with, sign_up, two_users};
+use support::{Call, HOST, ORIGIN, sign_up, two_users};
 use tower::ServiceExt;
+use uuid::Uuid;
 
 const KEY: &str = "5f0c8a8e-3c1b-4e0e-9d7a-0d7f3e2b9a11";
 
-/// The app with its storage in a folder the test can look into.
-fn app_and_storage(db: PgPool) -> (Router, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("speaking-coach-chunks-{}", uuid::Uuid::new_v4()));
-    let app = app_with(db, &[("STORAGE_DIR", dir.to_str().unwrap())]);
-    (app, dir)
+/// The app, and its storage to look into (local disk, or S3 with `TEST_STORAGE=s3`).
+fn app_and_storage(db: PgPool) -> (Router, Storage) {
+    let (app, state) = support::app_and_state(db);
+    (app, state.storage)
 }
 
 async fn session(app: &Router, cookie: &str) -> String {
@@ -62,29 +63,29 @@ async fn put(
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
-/// Every chunk object stored for the session, as (file name, bytes).
-fn stored(dir: &std::path::Path, session: &str) -> Vec<(String, Vec<u8>)> {
-    let folder = dir.join("sessions").join(session).join("chunks");
-    let mut files: Vec<_> = std::fs::read_dir(folder)
-        .map(|entries| {
-            entries
-                .map(|entry| {
-                    let entry = entry.unwrap();
-                    (
-                        entry.file_name().to_string_lossy().into_owned(),
-                        std::fs::read(entry.path()).unwrap(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
+/// Every chunk object stored for the session, as (name, bytes), in key order.
+async fn stored(storage: &Storage, session: &str) -> Vec<(String, Vec<u8>)> {
+    let id = Uuid::parse_str(session).unwrap();
+    let mut files = Vec::new();
+    for key in storage.list(&ObjectKey::session_prefix(id)).await.unwrap() {
+        let Some((_, name)) = key.as_str().split_once("/chunks/") else {
+            continue;
+        };
+        let bytes = storage.get(&key).await.unwrap().unwrap();
+        files.push((name.to_owned(), bytes.to_vec()));
+    }
     files
+}
+
+/// The session's assembled recording, if stored.
+async fn recording(storage: &Storage, session: &str) -> Option<Vec<u8>> {
+    let key = ObjectKey::recording(Uuid::parse_str(session).unwrap(), "ogg");
+    storage.get(&key).await.unwrap().map(|bytes| bytes.to_vec())
 }
 
 #[sqlx::test]
 async fn a_chunk_is_stored_once_and_repeats_are_acknowledged(db: PgPool) {
-    let (app, dir) = app_and_storage(db);
+    let (app, storage) = app_and_storage(db);
     let cookie = sign_up(&app, "learner@example.org").await;
     let id = session(&app, &cookie).await;
 
@@ -97,7 +98,7 @@ async fn a_chunk_is_stored_once_and_repeats_are_acknowledged(db: PgPool) {
 
     let (status, _) = put(&app, Some(&cookie), &id, "0", b"first piece".to_vec()).await;
     assert_eq!(status, StatusCode::OK, "the same chunk again is a no-op");
-    let files = stored(&dir, &id);
+    let files = stored(&storage, &id).await;
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].1, b"first piece");
 
@@ -117,21 +118,21 @@ async fn a_chunk_is_stored_once_and_repeats_are_acknowledged(db: PgPool) {
 
 #[sqlx::test]
 async fn different_bytes_for_a_received_chunk_are_refused(db: PgPool) {
-    let (app, dir) = app_and_storage(db);
+    let (app, storage) = app_and_storage(db);
     let cookie = sign_up(&app, "learner@example.org").await;
     let id = session(&app, &cookie).await;
     put(&app, Some(&cookie), &id, "3", b"original".to_vec()).await;
     let (status, body) = put(&app, Some(&cookie), &id, "3", b"tampered".to_vec()).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(body.contains("different content"), "{body}");
-    let files = stored(&dir, &id);
+    let files = stored(&storage, &id).await;
     assert_eq!(files.len(), 1, "the original is kept, nothing else");
     assert_eq!(files[0].1, b"original");
 }
 
 #[sqlx::test]
 async fn chunks_may_arrive_in_any_order(db: PgPool) {
-    let (app, dir) = app_and_storage(db);
+    let (app, storage) = app_and_storage(db);
     let cookie = sign_up(&app, "learner@example.org").await;
     let id = session(&app, &cookie).await;
     for sequence in ["2", "0", "1"] {
@@ -145,7 +146,8 @@ async fn chunks_may_arrive_in_any_order(db: PgPool) {
         .await;
         assert_eq!(status, StatusCode::CREATED);
     }
-    let names: Vec<String> = stored(&dir, &id)
+    let names: Vec<String> = stored(&storage, &id)
+        .await
         .into_iter()
         .map(|(name, _)| name[..8].to_owned())
         .collect();
@@ -154,14 +156,14 @@ async fn chunks_may_arrive_in_any_order(db: PgPool) {
 
 #[sqlx::test]
 async fn an_oversized_chunk_gets_a_clear_413_and_nothing_is_stored(db: PgPool) {
-    let (app, dir) = app_and_storage(db);
+    let (app, storage) = app_and_storage(db);
     let cookie = sign_up(&app, "learner@example.org").await;
     let id = session(&app, &cookie).await;
     let limit = speaking_coach::server::chunks::MAX_CHUNK_BYTES;
     let (status, body) = put(&app, Some(&cookie), &id, "0", vec![7; limit + 1]).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert!(body.contains("TooLarge"), "{body}");
-    assert!(stored(&dir, &id).is_empty());
+    assert!(stored(&storage, &id).await.is_empty());
     let (status, _) = put(&app, Some(&cookie), &id, "0", vec![7; limit]).await;
     assert_eq!(status, StatusCode::CREATED, "exactly the limit is fine");
 }
@@ -181,7 +183,7 @@ async fn bad_places_and_empty_bodies_are_400(db: PgPool) {
 
 #[sqlx::test]
 async fn only_the_owner_can_upload(db: PgPool) {
-    let (app, dir) = app_and_storage(db);
+    let (app, storage) = app_and_storage(db);
     let users = two_users(&app).await;
     let id = session(&app, &users.a).await;
 
@@ -195,18 +197,18 @@ async fn only_the_owner_can_upload(db: PgPool) {
     );
     let (status, _) = put(&app, Some(&users.a), "not-a-session", "0", b"x".to_vec()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(stored(&dir, &id).is_empty());
+    assert!(stored(&storage, &id).await.is_empty());
 }
 
 #[sqlx::test]
 async fn deleting_the_account_removes_its_recordings_from_storage(db: PgPool) {
-    let (app, dir) = app_and_storage(db);
+    let (app, storage) = app_and_storage(db);
     let cookie = sign_up(&app, "learner@example.org").await;
     let id = session(&app, &cookie).await;
     for sequence in ["0", "1"] {
         put(&app, Some(&cookie), &id, sequence, b"audio".to_vec()).await;
     }
-    assert_eq!(stored(&dir, &id).len(), 2);
+    assert_eq!(stored(&storage, &id).await.len(), 2);
     let response = Call::post("/api/account/delete")
         .field("confirm", "delete")
         .cookie(&cookie)
@@ -214,7 +216,7 @@ async fn deleting_the_account_removes_its_recordings_from_storage(db: PgPool) {
         .await;
     assert!(response.status.is_success(), "{}", response.body);
     assert!(
-        stored(&dir, &id).is_empty(),
+        stored(&storage, &id).await.is_empty(),
         "the chunks are gone from storage"
     );
 }
@@ -253,7 +255,7 @@ async fn finalize(app: &Router, cookie: &str, id: &str) -> Value {
 
 #[sqlx::test]
 async fn ending_assembles_the_chunks_into_one_recording_with_its_real_duration(db: PgPool) {
-    let (app, dir) = app_and_storage(db);
+    let (app, storage) = app_and_storage(db);
     let cookie = sign_up(&app, "learner@example.org").await;
     let id = session(&app, &cookie).await;
     let parts = fixture_parts();
@@ -277,14 +279,14 @@ async fn ending_assembles_the_chunks_into_one_recording_with_its_real_duration(d
     );
     assert_eq!(ready["missing_chunks"], serde_json::json!([]));
 
-    let recording = std::fs::read(dir.join("sessions").join(&id).join("recording.ogg")).unwrap();
+    let recording = recording(&storage, &id).await.unwrap();
     assert!(recording.starts_with(b"OggS"));
     assert_eq!(
         ready["size_bytes"].as_u64().unwrap(),
         recording.len() as u64
     );
     assert!(
-        stored(&dir, &id).is_empty(),
+        stored(&storage, &id).await.is_empty(),
         "the chunks are removed once assembled"
     );
 
@@ -294,7 +296,7 @@ async fn ending_assembles_the_chunks_into_one_recording_with_its_real_duration(d
 
 #[sqlx::test]
 async fn concurrent_finalizations_give_one_recording_and_the_same_answer(db: PgPool) {
-    let (app, dir) = app_and_storage(db);
+    let (app, storage) = app_and_storage(db);
     let cookie = sign_up(&app, "learner@example.org").await;
     let id = session(&app, &cookie).await;
     for (sequence, part) in fixture_parts().into_iter().enumerate() {
@@ -303,17 +305,13 @@ async fn concurrent_finalizations_give_one_recording_and_the_same_answer(db: PgP
     let (a, b) = tokio::join!(finalize(&app, &cookie, &id), finalize(&app, &cookie, &id));
     assert_eq!(a, b);
     assert!(a["Ready"].is_object(), "{a}");
-    let files: Vec<_> = std::fs::read_dir(dir.join("sessions").join(&id))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| !name.starts_with('.'))
-        .collect();
-    assert!(files.contains(&"recording.ogg".to_owned()), "{files:?}");
+    assert!(recording(&storage, &id).await.is_some());
+    assert!(stored(&storage, &id).await.is_empty());
 }
 
 #[sqlx::test]
 async fn a_missing_chunk_is_recorded_as_a_gap_not_hidden(db: PgPool) {
-    let (app, dir) = app_and_storage(db);
+    let (app, storage) = app_and_storage(db);
     let cookie = sign_up(&app, "learner@example.org").await;
     let id = session(&app, &cookie).await;
     let parts = fixture_parts();
@@ -325,12 +323,12 @@ async fn a_missing_chunk_is_recorded_as_a_gap_not_hidden(db: PgPool) {
     let duration = ready["duration_ms"].as_u64().unwrap();
     assert!(duration > 0 && duration < 5_220, "{duration}");
     // What came after the gap is kept, not thrown away.
-    assert_eq!(stored(&dir, &id).len(), 1);
+    assert_eq!(stored(&storage, &id).await.len(), 1);
 }
 
 #[sqlx::test]
 async fn garbage_fails_with_a_reason_and_keeps_the_chunks_and_the_transcript(db: PgPool) {
-    let (app, dir) = app_and_storage(db);
+    let (app, storage) = app_and_storage(db);
     let cookie = sign_up(&app, "learner@example.org").await;
     let id = session(&app, &cookie).await;
     let turn = serde_json::json!({
@@ -353,7 +351,7 @@ async fn garbage_fails_with_a_reason_and_keeps_the_chunks_and_the_transcript(db:
     let ended = end(&app, &cookie, &id).await;
     let reason = ended["recording"]["Failed"]["reason"].as_str().unwrap();
     assert!(reason.contains("could not be read"), "{reason}");
-    assert_eq!(stored(&dir, &id).len(), 1, "the chunk is kept");
+    assert_eq!(stored(&storage, &id).await.len(), 1, "the chunk is kept");
     let turns = Call::get(&format!("/api/practice/turns?session={id}"))
         .cookie(&cookie)
         .send(&app)
@@ -375,10 +373,7 @@ async fn a_session_without_audio_says_so(db: PgPool) {
 
 #[sqlx::test]
 async fn a_session_whose_tab_died_is_ended_and_finalized_by_the_server(db: PgPool) {
-    let dir = std::env::temp_dir().join(format!("speaking-coach-chunks-{}", uuid::Uuid::new_v4()));
-    let vars = [("STORAGE_DIR", dir.to_str().unwrap())];
-    let state = support::state_with(db.clone(), &vars);
-    let app = app_with(db, &vars);
+    let (app, state) = support::app_and_state(db);
     let cookie = sign_up(&app, "learner@example.org").await;
     let id = session(&app, &cookie).await;
     for (sequence, part) in fixture_parts().into_iter().enumerate() {
@@ -414,4 +409,123 @@ async fn a_session_whose_tab_died_is_ended_and_finalized_by_the_server(db: PgPoo
         0,
         "never twice"
     );
+}
+
+async fn recover(app: &Router, cookie: &str, id: &str) -> support::TestResponse {
+    Call::post("/api/practice/recover")
+        .field("session", id)
+        .cookie(cookie)
+        .send(app)
+        .await
+}
+
+fn duration_of(recording: &Value) -> u64 {
+    recording["Ready"]["duration_ms"].as_u64().unwrap_or(0)
+}
+
+#[sqlx::test]
+async fn a_crashed_tab_is_recovered_with_the_chunks_its_browser_still_held(db: PgPool) {
+    let (app, state) = support::app_and_state(db);
+    let storage = state.storage.clone();
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let id = session(&app, &cookie).await;
+    let parts = fixture_parts();
+    // Two pieces reached the server before the tab died; the third stayed in the browser.
+    put(&app, Some(&cookie), &id, "0", parts[0].clone()).await;
+    put(&app, Some(&cookie), &id, "1", parts[1].clone()).await;
+
+    // The server gives up waiting: a provisional recording from what arrived, chunks kept.
+    let closed = speaking_coach::server::practice::close_abandoned(&state, 0)
+        .await
+        .unwrap();
+    assert_eq!(closed, 1);
+    let got = Call::get(&format!("/api/practice/get?session={id}"))
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    let got: Value = serde_json::from_str(&got.body).unwrap();
+    assert_eq!(got["recording"]["Ready"]["provisional"], true);
+    let partial = duration_of(&got["recording"]);
+    assert!(partial > 0 && partial < 5_000, "{partial}");
+    assert_eq!(stored(&storage, &id).await.len(), 2, "kept for recovery");
+
+    // The learner comes back: the browser sends what it held, then recovers the session.
+    let (status, body) = put(&app, Some(&cookie), &id, "2", parts[2].clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let response = recover(&app, &cookie, &id).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    let recovered: Value = serde_json::from_str(&response.body).unwrap();
+    assert_eq!(recovered["status"], "Ended");
+    let ready = &recovered["recording"]["Ready"];
+    assert_eq!(ready["provisional"], false);
+    assert!(
+        duration_of(&recovered["recording"]).abs_diff(5_220) <= 100,
+        "{ready}"
+    );
+    assert!(stored(&storage, &id).await.is_empty(), "chunks removed");
+    let ogg = recording(&storage, &id).await.unwrap();
+    assert_eq!(ready["size_bytes"].as_u64().unwrap(), ogg.len() as u64);
+
+    // Final now: a late piece is refused with a reason, and recovering again changes nothing.
+    let (status, body) = put(&app, Some(&cookie), &id, "3", b"late".to_vec()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("already complete"), "{body}");
+    let again: Value = serde_json::from_str(&recover(&app, &cookie, &id).await.body).unwrap();
+    assert_eq!(again["recording"], recovered["recording"]);
+}
+
+#[sqlx::test]
+async fn recovering_a_live_session_ends_it_with_its_saved_turns_counted(db: PgPool) {
+    let (app, storage) = app_and_storage(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let id = session(&app, &cookie).await;
+    for (n, (speaker, text)) in [
+        ("Coach", "Hi! What can I get you?"),
+        ("Learner", "I'd like a coffee, please."),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let turn = serde_json::json!({
+            "item_id": format!("item_{n}"), "speaker": speaker, "text": text, "state": "Final",
+            "start_ms": n * 2000, "end_ms": n * 2000 + 1500, "position": n,
+        });
+        let saved = Call::post("/api/practice/turn")
+            .json(serde_json::json!({ "session": id, "turn": turn }))
+            .cookie(&cookie)
+            .send(&app)
+            .await;
+        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    }
+    for (sequence, part) in fixture_parts().into_iter().enumerate() {
+        put(&app, Some(&cookie), &id, &sequence.to_string(), part).await;
+    }
+    let response = recover(&app, &cookie, &id).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    let recovered: Value = serde_json::from_str(&response.body).unwrap();
+    assert_eq!(recovered["status"], "Ended");
+    assert_eq!(recovered["turn_count"], 2);
+    assert_eq!(recovered["words_used"], serde_json::json!(["I'd like"]));
+    assert!(duration_of(&recovered["recording"]).abs_diff(5_220) <= 100);
+    assert!(recording(&storage, &id).await.is_some());
+}
+
+#[sqlx::test]
+async fn only_the_owner_can_recover_a_session(db: PgPool) {
+    let (app, _) = app_and_storage(db);
+    let users = two_users(&app).await;
+    let id = session(&app, &users.a).await;
+    users
+        .assert_hidden_from_b(
+            &app,
+            Call::post("/api/practice/recover").field("session", &id),
+        )
+        .await;
+    let response = recover(&app, &users.a, "not-a-session").await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    let visitor = Call::post("/api/practice/recover")
+        .field("session", &id)
+        .send(&app)
+        .await;
+    assert_eq!(visitor.status, StatusCode::UNAUTHORIZED);
 }

@@ -414,3 +414,112 @@ async fn bad_turns_are_refused_and_others_sessions_are_hidden(db: PgPool) {
         "B saved nothing"
     );
 }
+
+async fn history(app: &Router, cookie: &str, after: Option<&str>) -> (StatusCode, Value) {
+    let uri = match after {
+        Some(after) => format!("/api/practice/history?after={after}"),
+        None => "/api/practice/history".to_owned(),
+    };
+    let response = Call::get(&uri).cookie(cookie).send(app).await;
+    let body = serde_json::from_str(&response.body).unwrap_or(Value::Null);
+    (response.status, body)
+}
+
+#[sqlx::test]
+async fn history_pages_through_the_learners_own_sessions_newest_first(db: PgPool) {
+    let app = app(db.clone());
+    let users = two_users(&app).await;
+    let mut made = Vec::new();
+    for n in 0..25 {
+        let key = uuid::Uuid::new_v4().to_string();
+        let (status, session) = start(&app, &users.a, "ordering-at-a-cafe", &key).await;
+        assert_eq!(status, StatusCode::OK);
+        made.push(session["id"].as_str().unwrap().to_owned());
+        // Some share a start time: the page order must still be total.
+        if n % 5 != 0 {
+            sqlx::query("update practice_sessions set started_at = now() - make_interval(mins => $1) where id = $2::uuid")
+                .bind(n / 2)
+                .bind(made.last().unwrap())
+                .execute(&db)
+                .await
+                .unwrap();
+        }
+    }
+    start(&app, &users.b, "ordering-at-a-cafe", KEY).await;
+
+    let (status, first) = history(&app, &users.a, None).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let first_entries = first["entries"].as_array().unwrap();
+    assert_eq!(first_entries.len(), 20);
+    let next = first["next"].as_str().expect("a second page");
+    let (_, second) = history(&app, &users.a, Some(next)).await;
+    let second_entries = second["entries"].as_array().unwrap();
+    assert_eq!(second_entries.len(), 5);
+    assert_eq!(second["next"], Value::Null);
+
+    let listed: Vec<&Value> = first_entries.iter().chain(second_entries).collect();
+    let mut ids: Vec<String> = listed
+        .iter()
+        .map(|entry| entry["id"].as_str().unwrap().to_owned())
+        .collect();
+    let starts: Vec<&str> = listed
+        .iter()
+        .map(|entry| entry["started_at"].as_str().unwrap())
+        .collect();
+    let parsed: Vec<chrono::DateTime<chrono::Utc>> =
+        starts.iter().map(|s| s.parse().unwrap()).collect();
+    assert!(
+        parsed.windows(2).all(|pair| pair[0] >= pair[1]),
+        "newest first: {starts:?}"
+    );
+    ids.sort();
+    ids.dedup();
+    made.sort();
+    assert_eq!(ids, made, "every session once, none of B's");
+    assert_eq!(listed[0]["topic_title"], "Ordering at a café");
+    assert_eq!(listed[0]["state"], "InProgress");
+
+    let (_, of_b) = history(&app, &users.b, None).await;
+    assert_eq!(of_b["entries"].as_array().unwrap().len(), 1);
+    let (status, body) = history(&app, &users.a, Some("not-a-cursor")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let visitor = Call::get("/api/practice/history").send(&app).await;
+    assert_eq!(visitor.status, StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test]
+async fn history_tells_saved_sessions_from_ones_that_need_recovery(db: PgPool) {
+    let app = app(db.clone());
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let (_, quiet) = start(&app, &cookie, "ordering-at-a-cafe", KEY).await;
+    let quiet = quiet["id"].as_str().unwrap().to_owned();
+    let (_, ended) = start(
+        &app,
+        &cookie,
+        "ordering-at-a-cafe",
+        "0b7c9f0e-8d55-4a55-9a43-6a3a5a0e7c21",
+    )
+    .await;
+    let ended = ended["id"].as_str().unwrap().to_owned();
+    end(&app, &cookie, &ended, 0, &[]).await;
+    // The first one's tab went quiet two minutes ago.
+    sqlx::query("update practice_sessions set started_at = now() - interval '2 minutes' where id = $1::uuid")
+        .bind(&quiet)
+        .execute(&db)
+        .await
+        .unwrap();
+
+    let (_, page) = history(&app, &cookie, None).await;
+    let state_of = |id: &str| {
+        page["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|entry| entry["id"] == id)
+            .map(|entry| entry["state"].clone())
+            .unwrap()
+    };
+    assert_eq!(state_of(&quiet), "NeedsRecovery");
+    // Ended without any audio: the recording failed, for good.
+    assert_eq!(state_of(&ended), "Failed");
+}

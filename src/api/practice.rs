@@ -9,7 +9,7 @@ use leptos::{
 
 use crate::{
     domain::{
-        practice::{PracticeSession, Recording},
+        practice::{HistoryPage, PracticeSession, Recording},
         transcript::SavedTurn,
     },
     error::AppError,
@@ -68,4 +68,21 @@ pub async fn practice_turns(session: String) -> Result<Vec<SavedTurn>, AppError>
     use crate::server::{auth, practice, state::AppState};
     let user = auth::require_user().await?;
     practice::turns(&AppState::current()?.db, &user, &session).await
+}
+
+/// Recovers a session that stopped before everything was saved: ends it if it was left live and
+/// makes its recording for good from every chunk the server has. Idempotent.
+#[server(endpoint = "practice/recover")]
+pub async fn recover_practice(session: String) -> Result<PracticeSession, AppError> {
+    use crate::server::{auth, practice, state::AppState};
+    let user = auth::require_user().await?;
+    practice::recover(&AppState::current()?, &user, &session).await
+}
+
+/// A page of the learner's sessions, newest first. `after` is the previous page's `next`.
+#[server(endpoint = "practice/history", input = GetUrl)]
+pub async fn practice_history(after: Option<String>) -> Result<HistoryPage, AppError> {
+    use crate::server::{auth, practice, state::AppState};
+    let user = auth::require_user().await?;
+    practice::history(&AppState::current()?.db, &user, after.as_deref()).await
 }

@@ -62,6 +62,9 @@ impl PracticeSession {
 }
 
 /// A session's finished recording, or why it could not be made.
+///
+/// `provisional`: the server made it on its own from what had arrived when the learner's tab went
+/// quiet; the chunks are kept and it is made again when the rest arrives (recovery).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Recording {
     Ready {
@@ -71,12 +74,85 @@ pub enum Recording {
         duration_ms: u64,
         /// Chunk numbers that never arrived: the recording stops at the first of them.
         missing_chunks: Vec<u32>,
+        provisional: bool,
     },
     /// The chunks and the transcript are kept.
     Failed {
         reason: String,
         missing_chunks: Vec<u32>,
+        provisional: bool,
     },
+}
+
+impl Recording {
+    pub fn is_provisional(&self) -> bool {
+        match self {
+            Recording::Ready { provisional, .. } | Recording::Failed { provisional, .. } => {
+                *provisional
+            }
+        }
+    }
+}
+
+/// Where a session stands, as the learner's history shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionState {
+    /// The call is going on (the session showed a sign of life moments ago).
+    InProgress,
+    /// Its recording and transcript are saved for good.
+    Saved,
+    /// It stopped before everything was saved (the tab closed or crashed): it can be recovered.
+    NeedsRecovery,
+    /// The recording could not be made; the transcript is kept.
+    Failed,
+}
+
+impl SessionState {
+    /// A live session silent this long (no chunk, no turn) has lost its tab: recording chunks
+    /// arrive every few seconds while a call goes on.
+    pub const QUIET_SECS: i64 = 60;
+
+    /// `recording`: `None` before finalization, else whether it is ready (not failed) and
+    /// whether it is provisional. `idle_secs`: since the session's last sign of life.
+    pub fn of(status: PracticeStatus, recording: Option<(bool, bool)>, idle_secs: i64) -> Self {
+        match (status, recording) {
+            (PracticeStatus::Live, _) if idle_secs < Self::QUIET_SECS => SessionState::InProgress,
+            (PracticeStatus::Live, _) | (PracticeStatus::Ended, None | Some((_, true))) => {
+                SessionState::NeedsRecovery
+            }
+            (PracticeStatus::Ended, Some((true, false))) => SessionState::Saved,
+            (PracticeStatus::Ended, Some((false, false))) => SessionState::Failed,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SessionState::InProgress => "In progress",
+            SessionState::Saved => "Saved",
+            SessionState::NeedsRecovery => "Needs recovery",
+            SessionState::Failed => "Recording failed",
+        }
+    }
+}
+
+/// One session in the learner's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub id: String,
+    pub topic_slug: String,
+    pub topic_title: String,
+    pub started_at: DateTime<Utc>,
+    /// Whole seconds from start to end; `None` while it goes on.
+    pub duration_secs: Option<u64>,
+    pub turn_count: u32,
+    pub state: SessionState,
+}
+
+/// A page of history, newest first; `next` continues after its last entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    pub entries: Vec<HistoryEntry>,
+    pub next: Option<String>,
 }
 
 /// `m:ss`, as timers and summaries show durations.
@@ -88,12 +164,18 @@ pub fn clock(secs: u64) -> String {
 /// punctuation, needs whole words, and reads common contractions both ways ("I'd like" is used by
 /// "I would like" and the other way round).
 pub fn words_used(vocabulary: &[String], transcript: &Transcript) -> Vec<bool> {
-    let spoken: Vec<Vec<String>> = transcript
+    let said = transcript
         .turns()
         .iter()
         .filter(|turn| turn.speaker == Speaker::Learner && turn.state == TurnState::Final)
-        .map(|turn| normalise(&turn.text))
-        .collect();
+        .map(|turn| turn.text.as_str());
+    words_said(vocabulary, said)
+}
+
+/// Which of `vocabulary` occur in `said` (the learner's final turns), matched as `words_used`
+/// does.
+pub fn words_said<'a>(vocabulary: &[String], said: impl IntoIterator<Item = &'a str>) -> Vec<bool> {
+    let spoken: Vec<Vec<String>> = said.into_iter().map(normalise).collect();
     vocabulary
         .iter()
         .map(|word| {
@@ -153,6 +235,26 @@ mod tests {
     use realtime_protocol::ServerEvent;
 
     use super::*;
+
+    #[test]
+    fn history_states_follow_the_session_and_its_recording() {
+        use PracticeStatus::{Ended, Live};
+        use SessionState::*;
+        let quiet = SessionState::QUIET_SECS;
+        assert_eq!(SessionState::of(Live, None, 3), InProgress);
+        assert_eq!(SessionState::of(Live, None, quiet), NeedsRecovery);
+        assert_eq!(SessionState::of(Ended, None, 0), NeedsRecovery);
+        assert_eq!(
+            SessionState::of(Ended, Some((true, true)), 0),
+            NeedsRecovery
+        );
+        assert_eq!(
+            SessionState::of(Ended, Some((false, true)), 0),
+            NeedsRecovery
+        );
+        assert_eq!(SessionState::of(Ended, Some((true, false)), 0), Saved);
+        assert_eq!(SessionState::of(Ended, Some((false, false)), 0), Failed);
+    }
 
     fn learner_said(texts: &[&str]) -> Transcript {
         let mut transcript = Transcript::default();

@@ -4,7 +4,8 @@
 //!
 //! Idempotent per (session, sequence): the same bytes again are acknowledged (200) and change
 //! nothing; different bytes for a place already taken are refused (409). Pieces may arrive in any
-//! order. Someone else's session is not found (404).
+//! order. Someone else's session is not found (404). Once a session's recording is final, no
+//! more pieces are taken (409); while it is provisional they are, for recovery.
 
 use axum::{
     Json,
@@ -19,7 +20,7 @@ use uuid::Uuid;
 
 use super::{
     auth::CurrentUser,
-    db::{chunks, practice},
+    db::{chunks, practice, recordings},
     state::AppState,
     storage::ObjectKey,
 };
@@ -65,6 +66,15 @@ pub async fn put_chunk(
     practice::find(&state.db, user.id, session)
         .await?
         .ok_or_else(not_found)?;
+    if recordings::find(&state.db, session)
+        .await?
+        .is_some_and(|done| !done.is_provisional())
+    {
+        return Err(AppError::Conflict {
+            message: "This session's recording is already complete: no more audio can be added."
+                .into(),
+        });
+    }
 
     let too_large = || AppError::TooLarge {
         limit_bytes: MAX_CHUNK_BYTES as u64,

@@ -1,8 +1,11 @@
 //! Finalization: a session's uploaded chunks assembled, in order, into one seekable recording
-//! (Ogg Opus, with its duration read from the media), stored as `recording.ogg`; the chunks that
-//! went into it are then removed. Idempotent: the first outcome is kept and every later (or
-//! concurrent) call answers the same. A missing chunk ends the recording there and is recorded as
-//! a gap; bytes that are not audio fail with the reason stored, and the chunks are kept.
+//! (Ogg Opus, with its duration read from the media), stored as `recording.ogg`.
+//!
+//! A final recording is made once: every later (or concurrent) call answers the same, and the
+//! chunks that went into it are removed. A provisional one (made by the server when the tab went
+//! quiet) keeps its chunks and is made again when the browser brings the rest. A missing chunk
+//! ends the recording there and is recorded as a gap; bytes that are not audio fail with the
+//! reason stored, and the chunks are kept.
 
 use uuid::Uuid;
 
@@ -13,6 +16,16 @@ use super::{
     storage::ObjectKey,
 };
 use crate::{domain::practice::Recording, error::AppError};
+
+/// Whether more audio may still come for the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finalize {
+    /// Everything there is has been sent (End, recovery, or the learner's choice): the recording
+    /// is made for good and its chunks removed.
+    Final,
+    /// From what has arrived so far; the chunks are kept for a later, final one.
+    Provisional,
+}
 
 pub const RECORDING_MIME: &str = "audio/ogg; codecs=opus";
 
@@ -26,11 +39,31 @@ fn missing(present: &[u32]) -> Vec<u32> {
         .collect()
 }
 
-#[tracing::instrument(skip_all, fields(session_id = %session))]
-pub async fn finalize(state: &AppState, session: Uuid) -> Result<Recording, AppError> {
-    if let Some(done) = recordings::find(&state.db, session).await? {
+#[tracing::instrument(skip_all, fields(session_id = %session, ?mode))]
+pub async fn finalize(
+    state: &AppState,
+    session: Uuid,
+    mode: Finalize,
+) -> Result<Recording, AppError> {
+    let mut lock = state.db.begin().await?;
+    recordings::lock(&mut lock, session).await?;
+    let outcome = finalize_locked(state, session, mode).await;
+    // Ends the transaction, which releases the lock.
+    lock.commit().await?;
+    outcome
+}
+
+async fn finalize_locked(
+    state: &AppState,
+    session: Uuid,
+    mode: Finalize,
+) -> Result<Recording, AppError> {
+    if let Some(done) = recordings::find(&state.db, session).await?
+        && !done.is_provisional()
+    {
         return Ok(done);
     }
+    let provisional = mode == Finalize::Provisional;
     let receipts = chunks::list(&state.db, session).await?;
     let numbers: Vec<u32> = receipts.iter().map(|(n, _)| *n).collect();
     let missing_chunks = missing(&numbers);
@@ -43,33 +76,24 @@ pub async fn finalize(state: &AppState, session: Uuid) -> Result<Recording, AppE
             Some(ObjectKey::chunk(session, *n, &hash))
         })
         .collect();
+    let failed = |reason: String| Recording::Failed {
+        reason,
+        missing_chunks: missing_chunks.clone(),
+        provisional,
+    };
 
     let mut bytes = Vec::new();
     for key in &usable {
         match state.storage.get(key).await? {
             Some(chunk) => bytes.extend_from_slice(&chunk),
-            // Another finalization finished and removed the chunks meanwhile.
             None => {
-                if let Some(done) = recordings::find(&state.db, session).await? {
-                    return Ok(done);
-                }
-                return record(
-                    state,
-                    session,
-                    Recording::Failed {
-                        reason: "A piece of the recording went missing from storage.".into(),
-                        missing_chunks,
-                    },
-                )
-                .await;
+                let outcome = failed("A piece of the recording went missing from storage.".into());
+                return record(state, session, outcome).await;
             }
         }
     }
     if bytes.is_empty() {
-        let outcome = Recording::Failed {
-            reason: "No audio was received for this session.".into(),
-            missing_chunks,
-        };
+        let outcome = failed("No audio was received for this session.".into());
         return record(state, session, outcome).await;
     }
     let converted = read_webm(&bytes).and_then(|audio| Ok((audio.duration_ms(), audio.to_ogg()?)));
@@ -77,10 +101,7 @@ pub async fn finalize(state: &AppState, session: Uuid) -> Result<Recording, AppE
         Ok(done) => done,
         Err(error) => {
             tracing::warn!(%error, "recording not finalized");
-            let outcome = Recording::Failed {
-                reason: format!("The recording could not be read ({error})."),
-                missing_chunks,
-            };
+            let outcome = failed(format!("The recording could not be read ({error})."));
             return record(state, session, outcome).await;
         }
     };
@@ -93,18 +114,15 @@ pub async fn finalize(state: &AppState, session: Uuid) -> Result<Recording, AppE
             RECORDING_MIME,
         )
         .await?;
-    let outcome = record(
-        state,
-        session,
-        Recording::Ready {
-            mime_type: RECORDING_MIME.into(),
-            size_bytes,
-            duration_ms,
-            missing_chunks: missing_chunks.clone(),
-        },
-    )
-    .await?;
-    if matches!(outcome, Recording::Ready { .. }) {
+    let outcome = Recording::Ready {
+        mime_type: RECORDING_MIME.into(),
+        size_bytes,
+        duration_ms,
+        missing_chunks: missing_chunks.clone(),
+        provisional,
+    };
+    let outcome = record(state, session, outcome).await?;
+    if !provisional {
         for key in &usable {
             state.storage.delete(key).await?;
         }
@@ -113,18 +131,19 @@ pub async fn finalize(state: &AppState, session: Uuid) -> Result<Recording, AppE
         duration_ms,
         size_bytes,
         missing = missing_chunks.len(),
+        provisional,
         "recording finalized"
     );
     Ok(outcome)
 }
 
-/// Stores the outcome (the first one wins) and answers what is stored.
+/// Stores the outcome and answers what is stored.
 async fn record(
     state: &AppState,
     session: Uuid,
     outcome: Recording,
 ) -> Result<Recording, AppError> {
-    recordings::insert(&state.db, session, &outcome).await?;
+    recordings::save(&state.db, session, &outcome).await?;
     Ok(recordings::find(&state.db, session)
         .await?
         .unwrap_or(outcome))

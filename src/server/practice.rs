@@ -9,15 +9,22 @@ use super::storage::{ObjectKey, Storage};
 use super::{
     auth::CurrentUser,
     db::{
+        CorruptRow,
         practice::{self, PracticeQueryError},
         recordings,
         turns::{self, TurnQueryError},
     },
-    finalize,
+    finalize::{self, Finalize},
     state::AppState,
 };
 use crate::{
-    domain::{practice::PracticeSession, transcript::SavedTurn},
+    domain::{
+        practice::{
+            HistoryEntry, HistoryPage, PracticeSession, PracticeStatus, Recording, SessionState,
+            words_said,
+        },
+        transcript::{SavedTurn, Speaker, TurnState},
+    },
     error::AppError,
 };
 
@@ -139,24 +146,117 @@ pub async fn end_and_finalize(
 ) -> Result<PracticeSession, AppError> {
     let mut session = end(&state.db, user, raw_id, turn_count, words_used).await?;
     let id = session_id(raw_id)?;
-    match finalize::finalize(state, id).await {
+    match finalize::finalize(state, id, Finalize::Final).await {
         Ok(recording) => session.recording = Some(recording),
         Err(error) => tracing::warn!(%error, session_id = %id, "recording left for later"),
     }
     Ok(session)
 }
 
-/// Finalizes the recording of the learner's session (again: the first outcome is kept).
+/// Finalizes the recording of the learner's session for good (again: the final outcome is kept).
 pub async fn finalize_recording(
     state: &AppState,
     user: &CurrentUser,
     raw_id: &str,
-) -> Result<crate::domain::practice::Recording, AppError> {
+) -> Result<Recording, AppError> {
     let id = session_id(raw_id)?;
     practice::find(&state.db, user.id, id)
         .await?
         .ok_or_else(not_found)?;
-    finalize::finalize(state, id).await
+    finalize::finalize(state, id, Finalize::Final).await
+}
+
+/// Recovers a session that stopped before everything was saved (its tab closed or crashed): a
+/// live one is ended at its last sign of life, and the recording is made for good from every
+/// chunk the server has. The browser calls this after sending what it still held; the learner
+/// calls it from history when the rest is nowhere else.
+#[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_id))]
+pub async fn recover(
+    state: &AppState,
+    user: &CurrentUser,
+    raw_id: &str,
+) -> Result<PracticeSession, AppError> {
+    let id = session_id(raw_id)?;
+    let session = practice::find(&state.db, user.id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    if session.status == PracticeStatus::Live && end_unattended(state, &session).await? {
+        tracing::info!("practice session ended by recovery");
+    }
+    finalize::finalize(state, id, Finalize::Final).await?;
+    tracing::info!("practice session recovered");
+    get(&state.db, user, raw_id).await
+}
+
+/// Ends a live session nobody attends, counting its saved turns and the topic's words the
+/// learner said in them. False when it was no longer live.
+async fn end_unattended(state: &AppState, session: &PracticeSession) -> Result<bool, AppError> {
+    let id = session_id(&session.id)?;
+    let saved = turns::list(&state.db, id).await?;
+    let said = saved
+        .iter()
+        .filter(|turn| turn.speaker == Speaker::Learner && turn.state == TurnState::Final)
+        .map(|turn| turn.text.as_str());
+    let vocabulary = &session.topic.vocabulary;
+    let used: Vec<String> = vocabulary
+        .iter()
+        .zip(words_said(vocabulary, said))
+        .filter(|(_, used)| *used)
+        .map(|(word, _)| word.clone())
+        .collect();
+    let turn_count = i32::try_from(saved.len()).unwrap_or(i32::MAX);
+    Ok(practice::end_unattended(&state.db, id, turn_count, &used).await?)
+}
+
+/// Sessions on one page of history.
+pub const HISTORY_PAGE: usize = 20;
+
+/// A page of the learner's sessions, newest first, continuing after `after` (a page's `next`).
+#[tracing::instrument(skip_all, fields(user_id = %user.id))]
+pub async fn history(
+    pool: &PgPool,
+    user: &CurrentUser,
+    after: Option<&str>,
+) -> Result<HistoryPage, AppError> {
+    let cursor = match after.map(str::trim).filter(|raw| !raw.is_empty()) {
+        None => None,
+        Some(raw) => Some(parse_cursor(raw).ok_or_else(|| {
+            AppError::invalid("That page of history does not exist. Start from the first page.")
+        })?),
+    };
+    let rows = practice::history(pool, user.id, cursor, HISTORY_PAGE as i64 + 1).await?;
+    let more = rows.len() > HISTORY_PAGE;
+    let mut entries = Vec::with_capacity(HISTORY_PAGE);
+    let mut next = None;
+    for row in rows.into_iter().take(HISTORY_PAGE) {
+        let status = PracticeStatus::parse(&row.status).ok_or_else(|| CorruptRow {
+            table: "practice_sessions",
+            reason: format!("status `{}`", row.status),
+        })?;
+        let recording = row
+            .recording_status
+            .as_deref()
+            .map(|status| (status == "ready", row.provisional.unwrap_or(false)));
+        next = more.then(|| format!("{}.{}", row.started_micros, row.id));
+        entries.push(HistoryEntry {
+            id: row.id.to_string(),
+            topic_slug: row.slug,
+            topic_title: row.title,
+            started_at: row.started_at,
+            duration_secs: row
+                .ended_at
+                .map(|end| u64::try_from((end - row.started_at).num_seconds()).unwrap_or(0)),
+            turn_count: u32::try_from(row.turn_count).unwrap_or(0),
+            state: SessionState::of(status, recording, row.idle_secs),
+        });
+    }
+    Ok(HistoryPage { entries, next })
+}
+
+/// `{started-at microseconds}.{id}`, as `history` writes it.
+fn parse_cursor(raw: &str) -> Option<(i64, Uuid)> {
+    let (micros, id) = raw.split_once('.')?;
+    Some((micros.parse().ok()?, Uuid::parse_str(id).ok()?))
 }
 
 /// Saves one settled turn of the learner's session, during the call. Idempotent; a final turn is
@@ -216,10 +316,17 @@ pub const ABANDONED_AFTER_SECS: i64 = 10 * 60;
 pub async fn close_abandoned(state: &AppState, idle_secs: i64) -> Result<usize, AppError> {
     let mut closed = 0;
     for id in practice::abandoned(&state.db, idle_secs).await? {
-        if practice::end_abandoned(&state.db, id).await? {
+        let Some(owner) = practice::owner(&state.db, id).await? else {
+            continue;
+        };
+        let Some(session) = practice::find(&state.db, owner, id).await? else {
+            continue;
+        };
+        if end_unattended(state, &session).await? {
             closed += 1;
             tracing::info!(session_id = %id, "abandoned practice session ended by the server");
-            if let Err(error) = finalize::finalize(state, id).await {
+            // Provisional: the learner's browser may still hold the last chunks.
+            if let Err(error) = finalize::finalize(state, id, Finalize::Provisional).await {
                 tracing::warn!(%error, session_id = %id, "abandoned session's recording left for later");
             }
         }

@@ -23,15 +23,36 @@ pub fn app_with(db: PgPool, vars: &[(&str, &str)]) -> Router {
 }
 
 /// The state the app is built from, for tests that call use cases directly.
+///
+/// Recordings go to a folder of each app's own, or, with `TEST_STORAGE=s3`, to the S3 server
+/// `script/test` started (`S3_TEST_*`): the suite runs once on each backend. A test that sets
+/// `STORAGE_DIR` or `STORAGE_BACKEND` itself gets what it set.
 pub fn state_with(db: PgPool, vars: &[(&str, &str)]) -> AppState {
-    // Each app stores recordings in a folder of its own unless the test says otherwise.
     let storage_dir = std::env::temp_dir()
         .join(format!("speaking-coach-test-{}", uuid::Uuid::new_v4()))
         .display()
         .to_string();
+    let chosen = vars
+        .iter()
+        .any(|(key, _)| key.starts_with("STORAGE_") || key.starts_with("S3_"));
+    let on_s3 = !chosen && std::env::var("TEST_STORAGE").is_ok_and(|backend| backend == "s3");
+    let s3 = |name: &str| {
+        let test_var = |var: &str| {
+            std::env::var(var).unwrap_or_else(|_| panic!("TEST_STORAGE=s3 needs {var}"))
+        };
+        match name {
+            "STORAGE_BACKEND" => Some("s3".to_owned()),
+            "S3_ENDPOINT" => Some(test_var("S3_TEST_ENDPOINT")),
+            "S3_BUCKET" => Some(test_var("S3_TEST_BUCKET")),
+            "S3_ACCESS_KEY_ID" => Some(test_var("S3_TEST_ACCESS_KEY_ID")),
+            "S3_SECRET_ACCESS_KEY" => Some(test_var("S3_TEST_SECRET_ACCESS_KEY")),
+            _ => None,
+        }
+    };
     let config = Config::from_lookup(|name| match name {
         "DATABASE_URL" => Some("postgres://unused@127.0.0.1/unused".to_owned()),
-        "STORAGE_DIR" if !vars.iter().any(|(key, _)| *key == name) => Some(storage_dir.clone()),
+        _ if on_s3 && (name.starts_with("STORAGE_") || name.starts_with("S3_")) => s3(name),
+        "STORAGE_DIR" if !chosen => Some(storage_dir.clone()),
         _ => vars
             .iter()
             .find(|(key, _)| *key == name)
@@ -42,6 +63,12 @@ pub fn state_with(db: PgPool, vars: &[(&str, &str)]) -> AppState {
         .output_name("speaking-coach")
         .build();
     AppState::new(leptos_options, db, config).expect("the HTTP client builds")
+}
+
+/// The app and the state it runs on (its storage, its pool), for tests that look behind it.
+pub fn app_and_state(db: PgPool) -> (Router, AppState) {
+    let state = state_with(db, &[]);
+    (startup::router(state.clone()), state)
 }
 
 pub struct TestResponse {

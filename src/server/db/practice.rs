@@ -208,8 +208,14 @@ pub async fn abandoned(pool: &PgPool, idle_secs: i64) -> Result<Vec<Uuid>, sqlx:
         .collect())
 }
 
-/// Ends an abandoned session at its last sign of life (never twice).
-pub async fn end_abandoned(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
+/// Ends a live session nobody is attending (its tab is gone) at its last sign of life, with the
+/// counts of its saved turns. False when it was not live.
+pub async fn end_unattended(
+    pool: &PgPool,
+    id: Uuid,
+    turn_count: i32,
+    words_used: &[String],
+) -> Result<bool, sqlx::Error> {
     let ended = sqlx::query!(
         r#"update practice_sessions s
            set status = 'ended',
@@ -217,11 +223,77 @@ pub async fn end_abandoned(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error>
                    s.started_at,
                    (select max(c.received_at) from recording_chunks c where c.session_id = s.id),
                    (select max(t.saved_at) from transcript_turns t where t.session_id = s.id)
-               )
+               ),
+               turn_count = $2,
+               words_used = $3
            where s.id = $1 and s.status = 'live'"#,
-        id
+        id,
+        turn_count,
+        words_used
     )
     .execute(pool)
     .await?;
     Ok(ended.rows_affected() == 1)
+}
+
+/// Whose session this is (for the server's own housekeeping, which acts on any learner's).
+pub async fn owner(pool: &PgPool, id: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!("select user_id from practice_sessions where id = $1", id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// One line of a learner's history.
+pub struct HistoryRow {
+    pub id: Uuid,
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub started_micros: i64,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub turn_count: i32,
+    pub slug: String,
+    pub title: String,
+    pub recording_status: Option<String>,
+    pub provisional: Option<bool>,
+    pub duration_ms: Option<i32>,
+    pub idle_secs: i64,
+}
+
+/// A page of the learner's sessions, newest first, starting after `after` (the started-at
+/// microseconds and id of the last one on the previous page).
+pub async fn history(
+    pool: &PgPool,
+    user_id: Uuid,
+    after: Option<(i64, Uuid)>,
+    limit: i64,
+) -> Result<Vec<HistoryRow>, sqlx::Error> {
+    let (after_micros, after_id) = after.unzip();
+    sqlx::query_as!(
+        HistoryRow,
+        r#"select s.id, s.status, s.started_at as "started_at: DateTime<Utc>",
+                  (extract(epoch from s.started_at) * 1000000)::bigint as "started_micros!",
+                  s.ended_at as "ended_at: DateTime<Utc>", s.turn_count, t.slug, t.title,
+                  r.status as "recording_status?", r.provisional as "provisional?",
+                  r.duration_ms as "duration_ms?",
+                  extract(epoch from now() - greatest(
+                      s.started_at,
+                      (select max(c.received_at) from recording_chunks c where c.session_id = s.id),
+                      (select max(u.saved_at) from transcript_turns u where u.session_id = s.id)
+                  ))::bigint as "idle_secs!"
+           from practice_sessions s
+           join topics t on t.id = s.topic_id
+           left join recordings r on r.session_id = s.id
+           where s.user_id = $1
+             and ($2::bigint is null
+                  or (s.started_at, s.id)
+                     < (timestamptz 'epoch' + $2 * interval '1 microsecond', $3::uuid))
+           order by s.started_at desc, s.id desc
+           limit $4"#,
+        user_id,
+        after_micros,
+        after_id,
+        limit
+    )
+    .fetch_all(pool)
+    .await
 }

@@ -1,6 +1,6 @@
 //! Queries on `recordings`: a session's finished recording, or why it could not be made.
 
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::domain::practice::Recording;
@@ -8,13 +8,14 @@ use crate::domain::practice::Recording;
 /// The recording of a session, if it was finalized.
 pub async fn find(pool: &PgPool, session: Uuid) -> Result<Option<Recording>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"select status, mime_type, size_bytes, duration_ms, missing_chunks, failure
+        r#"select status, mime_type, size_bytes, duration_ms, missing_chunks, failure, provisional
            from recordings where session_id = $1"#,
         session
     )
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|row| {
+        let missing_chunks = row.missing_chunks.iter().map(|n| *n as u32).collect();
         match (
             row.status.as_str(),
             row.mime_type,
@@ -25,28 +26,38 @@ pub async fn find(pool: &PgPool, session: Uuid) -> Result<Option<Recording>, sql
                 mime_type,
                 size_bytes: u64::try_from(size).unwrap_or(0),
                 duration_ms: u64::try_from(duration).unwrap_or(0),
-                missing_chunks: row.missing_chunks.iter().map(|n| *n as u32).collect(),
+                missing_chunks,
+                provisional: row.provisional,
             },
             _ => Recording::Failed {
                 reason: row.failure.unwrap_or_default(),
-                missing_chunks: row.missing_chunks.iter().map(|n| *n as u32).collect(),
+                missing_chunks,
+                provisional: row.provisional,
             },
         }
     }))
 }
 
-/// Records the outcome once; a second finalization (concurrent or later) keeps the first.
-pub async fn insert(
-    pool: &PgPool,
-    session: Uuid,
-    recording: &Recording,
-) -> Result<(), sqlx::Error> {
+/// Holds the session's finalization lock until `conn`'s transaction ends: one finalization of a
+/// session at a time, whichever server process runs it.
+pub async fn lock(conn: &mut PgConnection, session: Uuid) -> Result<(), sqlx::Error> {
+    let (high, _) = session.as_u64_pair();
+    sqlx::query("select pg_advisory_xact_lock($1)")
+        .bind(high as i64)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Stores the outcome, replacing a provisional one; a final outcome is never replaced.
+pub async fn save(pool: &PgPool, session: Uuid, recording: &Recording) -> Result<(), sqlx::Error> {
     let (status, mime, size, duration, missing, failure) = match recording {
         Recording::Ready {
             mime_type,
             size_bytes,
             duration_ms,
             missing_chunks,
+            ..
         } => (
             "ready",
             Some(mime_type.as_str()),
@@ -58,6 +69,7 @@ pub async fn insert(
         Recording::Failed {
             reason,
             missing_chunks,
+            ..
         } => (
             "failed",
             None,
@@ -70,16 +82,23 @@ pub async fn insert(
     let missing: Vec<i32> = missing.iter().map(|n| *n as i32).collect();
     sqlx::query!(
         r#"insert into recordings
-               (session_id, status, mime_type, size_bytes, duration_ms, missing_chunks, failure)
-           values ($1, $2, $3, $4, $5, $6, $7)
-           on conflict (session_id) do nothing"#,
+               (session_id, status, mime_type, size_bytes, duration_ms, missing_chunks, failure,
+                provisional)
+           values ($1, $2, $3, $4, $5, $6, $7, $8)
+           on conflict (session_id) do update
+           set status = excluded.status, mime_type = excluded.mime_type,
+               size_bytes = excluded.size_bytes, duration_ms = excluded.duration_ms,
+               missing_chunks = excluded.missing_chunks, failure = excluded.failure,
+               provisional = excluded.provisional, finalized_at = now()
+           where recordings.provisional"#,
         session,
         status,
         mime,
         size,
         duration,
         &missing,
-        failure
+        failure,
+        recording.is_provisional()
     )
     .execute(pool)
     .await?;
