@@ -205,3 +205,94 @@ async fn the_recorder_mixes_in_the_coach_and_hands_out_chunks_until_finished() {
     assert!(sizes.iter().all(|size| *size > 0.0));
     let _ = context.close();
 }
+
+fn blob(text: &str) -> web_sys::Blob {
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    web_sys::Blob::new_with_str_sequence(&parts).unwrap()
+}
+
+async fn text_of(blob: &web_sys::Blob) -> String {
+    wasm_bindgen_futures::JsFuture::from(blob.text())
+        .await
+        .unwrap()
+        .as_string()
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn the_outbox_keeps_chunks_until_they_are_acknowledged_and_survives_reopening() {
+    use speaking_coach::browser::outbox::{Attempt, Outbox};
+    let key = speaking_coach::browser::random_uuid().unwrap();
+    let outbox = Outbox::open().await.unwrap();
+    let attempt = Attempt {
+        key: key.clone(),
+        topic: "ordering-at-a-cafe".into(),
+        session: None,
+        started_ms: js_sys::Date::now(),
+    };
+    outbox.save(&attempt).await.unwrap();
+    for (sequence, text) in [(0, "zero"), (1, "one"), (2, "two"), (10, "ten")] {
+        outbox.put(&key, sequence, &blob(text)).await.unwrap();
+    }
+    outbox.remove(&key, 1).await.unwrap();
+    outbox
+        .save(&Attempt {
+            session: Some("5f0c8a8e-3c1b-4e0e-9d7a-0d7f3e2b9a11".into()),
+            ..attempt.clone()
+        })
+        .await
+        .unwrap();
+    drop(outbox);
+
+    // A new page (here: a new connection) finds what the last one left.
+    let outbox = Outbox::open().await.unwrap();
+    let mine: Vec<Attempt> = outbox
+        .attempts()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.key == key)
+        .collect();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(
+        mine[0].session.as_deref(),
+        Some("5f0c8a8e-3c1b-4e0e-9d7a-0d7f3e2b9a11")
+    );
+    let pending = outbox.pending(&key).await.unwrap();
+    let numbers: Vec<u32> = pending.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        numbers,
+        [0, 2, 10],
+        "in recording order, acknowledged one gone"
+    );
+    assert_eq!(text_of(&pending[1].1).await, "two");
+
+    outbox.forget(&key).await.unwrap();
+    assert!(outbox.pending(&key).await.unwrap().is_empty());
+    assert!(
+        outbox
+            .attempts()
+            .await
+            .unwrap()
+            .iter()
+            .all(|a| a.key != key)
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_live_recordings_lock_keeps_recovery_away_until_released() {
+    use speaking_coach::browser::outbox::{hold, try_hold};
+    let key = speaking_coach::browser::random_uuid().unwrap();
+    let live = hold(&key).unwrap();
+    // The lock is granted asynchronously: give it a moment.
+    speaking_coach::browser::sleep(50).await;
+    assert!(
+        try_hold(&key).await.unwrap().is_none(),
+        "held by the live page"
+    );
+    drop(live);
+    speaking_coach::browser::sleep(50).await;
+    let recovered = try_hold(&key).await.unwrap();
+    assert!(recovered.is_some(), "free once the page lets go");
+    drop(recovered);
+}

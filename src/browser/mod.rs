@@ -7,6 +7,7 @@
 
 pub mod call;
 pub mod mic;
+pub mod outbox;
 pub mod recorder;
 pub mod timing;
 pub mod upload;
