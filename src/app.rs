@@ -16,6 +16,7 @@ use crate::{
     pages::{
         account::{AccountDeletedPage, AccountPage},
         auth::{SignInPage, SignUpPage},
+        history::HistoryPage,
         not_found::NotFoundPage,
         practice::PracticePage,
         summary::SummaryPage,
@@ -81,6 +82,7 @@ pub fn App() -> impl IntoView {
     provide_context(AuthVersion(version));
     let account = Resource::new(move || version.get(), |_| current_account());
     provide_context(CurrentAccount(account));
+    crate::pages::recovery::Recoveries::provide();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/speaking-coach.css" />
@@ -106,6 +108,7 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                     <Route path=path!("/practice/:id") view=SummaryPage ssr=SsrMode::Async />
+                    <Route path=path!("/history") view=HistoryPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />

@@ -227,6 +227,7 @@ async fn the_outbox_keeps_chunks_until_they_are_acknowledged_and_survives_reopen
     let attempt = Attempt {
         key: key.clone(),
         topic: "ordering-at-a-cafe".into(),
+        owner: "learner@example.org".into(),
         session: None,
         started_ms: js_sys::Date::now(),
     };
@@ -254,6 +255,7 @@ async fn the_outbox_keeps_chunks_until_they_are_acknowledged_and_survives_reopen
         .filter(|a| a.key == key)
         .collect();
     assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].owner, "learner@example.org");
     assert_eq!(
         mine[0].session.as_deref(),
         Some("5f0c8a8e-3c1b-4e0e-9d7a-0d7f3e2b9a11")

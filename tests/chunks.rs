@@ -476,7 +476,7 @@ async fn a_crashed_tab_is_recovered_with_the_chunks_its_browser_still_held(db: P
 
 #[sqlx::test]
 async fn recovering_a_live_session_ends_it_with_its_saved_turns_counted(db: PgPool) {
-    let (app, storage) = app_and_storage(db);
+    let (app, storage) = app_and_storage(db.clone());
     let cookie = sign_up(&app, "learner@example.org").await;
     let id = session(&app, &cookie).await;
     for (n, (speaker, text)) in [
@@ -500,10 +500,24 @@ async fn recovering_a_live_session_ends_it_with_its_saved_turns_counted(db: PgPo
     for (sequence, part) in fixture_parts().into_iter().enumerate() {
         put(&app, Some(&cookie), &id, &sequence.to_string(), part).await;
     }
+    // The chunks came in with recovery, long after the call: that is no sign the call went on.
+    sqlx::query("update recording_chunks set received_at = now() + interval '1 hour'")
+        .execute(&db)
+        .await
+        .unwrap();
     let response = recover(&app, &cookie, &id).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     let recovered: Value = serde_json::from_str(&response.body).unwrap();
     assert_eq!(recovered["status"], "Ended");
+    let started: chrono::DateTime<chrono::Utc> =
+        recovered["started_at"].as_str().unwrap().parse().unwrap();
+    let ended: chrono::DateTime<chrono::Utc> =
+        recovered["ended_at"].as_str().unwrap().parse().unwrap();
+    let lasted = (ended - started).num_milliseconds();
+    assert!(
+        (0..=5_300).contains(&lasted),
+        "ends with its recording: {lasted} ms"
+    );
     assert_eq!(recovered["turn_count"], 2);
     assert_eq!(recovered["words_used"], serde_json::json!(["I'd like"]));
     assert!(duration_of(&recovered["recording"]).abs_diff(5_220) <= 100);
@@ -528,4 +542,79 @@ async fn only_the_owner_can_recover_a_session(db: PgPool) {
         .send(&app)
         .await;
     assert_eq!(visitor.status, StatusCode::UNAUTHORIZED);
+}
+
+/// `GET` the session's recording with an optional `Range`: status, headers, body.
+async fn fetch_recording(
+    app: &Router,
+    cookie: &str,
+    id: &str,
+    range: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut request = Request::builder()
+        .uri(format!("/api/practice/{id}/recording"))
+        .header(header::HOST, HOST)
+        .header(header::COOKIE, cookie);
+    if let Some(range) = range {
+        request = request.header(header::RANGE, range);
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = axum::body::to_bytes(response.into_body(), 16 << 20)
+        .await
+        .unwrap();
+    (status, headers, body.to_vec())
+}
+
+#[sqlx::test]
+async fn the_recording_is_served_to_its_owner_whole_or_in_ranges(db: PgPool) {
+    let (app, storage) = app_and_storage(db);
+    let users = two_users(&app).await;
+    let id = session(&app, &users.a).await;
+    let (status, _, _) = fetch_recording(&app, &users.a, &id, None).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "nothing to play before finalizing"
+    );
+    for (sequence, part) in fixture_parts().into_iter().enumerate() {
+        put(&app, Some(&users.a), &id, &sequence.to_string(), part).await;
+    }
+    end(&app, &users.a, &id).await;
+    let stored = recording(&storage, &id).await.unwrap();
+
+    let (status, headers, body) = fetch_recording(&app, &users.a, &id, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, stored);
+    assert_eq!(headers[header::CONTENT_TYPE], "audio/ogg; codecs=opus");
+    assert_eq!(headers[header::ACCEPT_RANGES], "bytes");
+
+    let (status, headers, body) = fetch_recording(&app, &users.a, &id, Some("bytes=100-199")).await;
+    assert_eq!(status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(body, stored[100..200]);
+    assert_eq!(
+        headers[header::CONTENT_RANGE],
+        format!("bytes 100-199/{}", stored.len()).as_str()
+    );
+    let (status, _, body) = fetch_recording(&app, &users.a, &id, Some("bytes=-50")).await;
+    assert_eq!(status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(body, stored[stored.len() - 50..]);
+    let beyond = format!("bytes={}-", stored.len());
+    let (status, headers, _) = fetch_recording(&app, &users.a, &id, Some(&beyond)).await;
+    assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(
+        headers[header::CONTENT_RANGE],
+        format!("bytes */{}", stored.len()).as_str()
+    );
+
+    let (status, _, body) = fetch_recording(&app, &users.b, &id, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "someone else's recording");
+    assert!(body.len() < 200, "and none of its bytes");
+    let (status, _, _) = fetch_recording(&app, "", &id, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

@@ -84,5 +84,5 @@ pub async fn recover_practice(session: String) -> Result<PracticeSession, AppErr
 pub async fn practice_history(after: Option<String>) -> Result<HistoryPage, AppError> {
     use crate::server::{auth, practice, state::AppState};
     let user = auth::require_user().await?;
-    practice::history(&AppState::current()?.db, &user, after.as_deref()).await
+    practice::history(&AppState::current()?, &user, after.as_deref()).await
 }

@@ -29,6 +29,8 @@ pub struct Attempt {
     /// The attempt's UUID (also the idempotency key of its session's start).
     pub key: String,
     pub topic: String,
+    /// The signed-in learner's email: only they recover it.
+    pub owner: String,
     /// The session id, once the call was up and the server made the session.
     pub session: Option<String>,
     /// `Date.now()` when recording started.
@@ -149,6 +151,7 @@ impl Outbox {
         let record = Object::new();
         set(&record, "key", &attempt.key.as_str().into())?;
         set(&record, "topic", &attempt.topic.as_str().into())?;
+        set(&record, "owner", &attempt.owner.as_str().into())?;
         set(
             &record,
             "session",
@@ -173,6 +176,7 @@ impl Outbox {
                 Some(Attempt {
                     key: get(&record, "key").as_string()?,
                     topic: get(&record, "topic").as_string().unwrap_or_default(),
+                    owner: get(&record, "owner").as_string().unwrap_or_default(),
                     session: get(&record, "session").as_string(),
                     started_ms: get(&record, "started_ms").as_f64().unwrap_or(0.0),
                 })

@@ -6,6 +6,7 @@ use leptos_router::components::A;
 use crate::{
     api::auth::SignOut,
     app::{CurrentAccount, auth_action},
+    pages::recovery::RecoveryNotice,
 };
 
 #[component]
@@ -44,6 +45,7 @@ pub fn Layout(children: Children) -> impl IntoView {
             <main id="main" tabindex="-1" class="mx-auto w-full max-w-5xl flex-1 px-4 py-8 sm:px-6 sm:py-12">
                 {children()}
             </main>
+            <RecoveryNotice />
             <footer class="border-t border-stone-200 bg-white">
                 <div class="mx-auto flex w-full max-w-5xl flex-col gap-1 px-4 py-6 text-sm text-stone-500 sm:flex-row sm:justify-between sm:px-6">
                     <p>"Your practice sessions are private unless you choose to share one."</p>
@@ -67,6 +69,11 @@ fn AccountNav() -> impl IntoView {
                 match account.await {
                     Ok(Some(_)) => {
                         view! {
+                            <li>
+                                <A href="/history" attr:class=NAV_LINK>
+                                    "History"
+                                </A>
+                            </li>
                             <li>
                                 <A href="/account" attr:class=NAV_LINK>
                                     "Account"

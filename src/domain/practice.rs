@@ -108,15 +108,17 @@ pub enum SessionState {
 }
 
 impl SessionState {
-    /// A live session silent this long (no chunk, no turn) has lost its tab: recording chunks
-    /// arrive every few seconds while a call goes on.
-    pub const QUIET_SECS: i64 = 60;
-
     /// `recording`: `None` before finalization, else whether it is ready (not failed) and
-    /// whether it is provisional. `idle_secs`: since the session's last sign of life.
-    pub fn of(status: PracticeStatus, recording: Option<(bool, bool)>, idle_secs: i64) -> Self {
+    /// whether it is provisional. A live session silent for `quiet_secs` (no chunk, no turn:
+    /// chunks arrive every few seconds while a call goes on) has lost its tab.
+    pub fn of(
+        status: PracticeStatus,
+        recording: Option<(bool, bool)>,
+        idle_secs: i64,
+        quiet_secs: i64,
+    ) -> Self {
         match (status, recording) {
-            (PracticeStatus::Live, _) if idle_secs < Self::QUIET_SECS => SessionState::InProgress,
+            (PracticeStatus::Live, _) if idle_secs < quiet_secs => SessionState::InProgress,
             (PracticeStatus::Live, _) | (PracticeStatus::Ended, None | Some((_, true))) => {
                 SessionState::NeedsRecovery
             }
@@ -240,20 +242,15 @@ mod tests {
     fn history_states_follow_the_session_and_its_recording() {
         use PracticeStatus::{Ended, Live};
         use SessionState::*;
-        let quiet = SessionState::QUIET_SECS;
-        assert_eq!(SessionState::of(Live, None, 3), InProgress);
-        assert_eq!(SessionState::of(Live, None, quiet), NeedsRecovery);
-        assert_eq!(SessionState::of(Ended, None, 0), NeedsRecovery);
-        assert_eq!(
-            SessionState::of(Ended, Some((true, true)), 0),
-            NeedsRecovery
-        );
-        assert_eq!(
-            SessionState::of(Ended, Some((false, true)), 0),
-            NeedsRecovery
-        );
-        assert_eq!(SessionState::of(Ended, Some((true, false)), 0), Saved);
-        assert_eq!(SessionState::of(Ended, Some((false, false)), 0), Failed);
+        let quiet = 60;
+        let of = |status, recording, idle| SessionState::of(status, recording, idle, quiet);
+        assert_eq!(of(Live, None, 3), InProgress);
+        assert_eq!(of(Live, None, quiet), NeedsRecovery);
+        assert_eq!(of(Ended, None, 0), NeedsRecovery);
+        assert_eq!(of(Ended, Some((true, true)), 0), NeedsRecovery);
+        assert_eq!(of(Ended, Some((false, true)), 0), NeedsRecovery);
+        assert_eq!(of(Ended, Some((true, false)), 0), Saved);
+        assert_eq!(of(Ended, Some((false, false)), 0), Failed);
     }
 
     fn learner_said(texts: &[&str]) -> Transcript {

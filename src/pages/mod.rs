@@ -2,8 +2,10 @@
 
 pub mod account;
 pub mod auth;
+pub mod history;
 pub mod not_found;
 pub mod practice;
+pub mod recovery;
 pub mod summary;
 pub mod topic;
 pub mod topics;

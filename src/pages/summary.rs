@@ -5,31 +5,37 @@ use leptos_meta::Title;
 use leptos_router::{components::Redirect, hooks::use_params_map};
 
 use crate::{
-    api::practice::{get_practice, practice_turns},
+    api::practice::{RecoverPractice, get_practice, practice_turns},
     components::feedback::ErrorPanel,
     domain::{
-        practice::{PracticeSession, Recording, clock},
+        practice::{PracticeSession, PracticeStatus, Recording, clock},
         transcript::{SavedTurn, Speaker, TurnState},
     },
     error::AppError,
+    pages::recovery::{RecoverButton, recovery_error},
 };
 
 #[component]
 pub fn SummaryPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let session = Resource::new(id, |id| async move {
-        let session = get_practice(id.clone()).await?;
-        let turns = practice_turns(id).await?;
-        Ok::<_, AppError>((session, turns))
-    });
+    // Recovering from this page makes the recording; the page then shows it.
+    let recover = ServerAction::<RecoverPractice>::new();
+    let session = Resource::new(
+        move || (id(), recover.version().get()),
+        |(id, _)| async move {
+            let session = get_practice(id.clone()).await?;
+            let turns = practice_turns(id).await?;
+            Ok::<_, AppError>((session, turns))
+        },
+    );
     view! {
-        <Suspense fallback=|| {
+        <Transition fallback=|| {
             view! { <div role="status" aria-label="Loading" class="h-64 rounded-2xl bg-stone-100 motion-safe:animate-pulse"></div> }
         }>
             {move || Suspend::new(async move {
                 match session.await {
-                    Ok((session, turns)) => view! { <Summary session turns /> }.into_any(),
+                    Ok((session, turns)) => view! { <Summary session turns recover /> }.into_any(),
                     Err(AppError::Unauthorized) => {
                         view! { <Redirect path=format!("/sign-in?next=/practice/{}", id()) /> }.into_any()
                     }
@@ -42,12 +48,16 @@ pub fn SummaryPage() -> impl IntoView {
                     }
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
 #[component]
-fn Summary(session: PracticeSession, turns: Vec<SavedTurn>) -> impl IntoView {
+fn Summary(
+    session: PracticeSession,
+    turns: Vec<SavedTurn>,
+    recover: ServerAction<RecoverPractice>,
+) -> impl IntoView {
     let topic = session.topic.clone();
     let duration = session
         .duration_secs()
@@ -58,6 +68,15 @@ fn Summary(session: PracticeSession, turns: Vec<SavedTurn>) -> impl IntoView {
         .to_string();
     let used = session.words_used.len();
     let recording = match &session.recording {
+        Some(Recording::Ready {
+            duration_ms,
+            provisional: true,
+            ..
+        }) => format!(
+            "We saved the recording as far as it reached us ({}). If the page that recorded it is \
+             still open somewhere, open Speaking Coach there to send the rest, or recover it as it is.",
+            clock(duration_ms / 1000)
+        ),
         Some(Recording::Ready {
             duration_ms,
             missing_chunks,
@@ -72,12 +91,21 @@ fn Summary(session: PracticeSession, turns: Vec<SavedTurn>) -> impl IntoView {
         Some(Recording::Failed { reason, .. }) => format!(
             "We couldn't process your recording: {reason} What was uploaded and your transcript are kept."
         ),
+        None if session.status == PracticeStatus::Live => {
+            "This session is still going on, or its page closed moments ago.".to_owned()
+        }
         None if session.recording_bytes > 0 => format!(
-            "Your recording is saved ({} KB) and will be ready to replay soon.",
+            "Your recording ({} KB) reached us but is not ready yet: recover it to finish it.",
             session.recording_bytes.div_ceil(1024)
         ),
         None => "No recording was saved for this session.".to_owned(),
     };
+    let playable = matches!(session.recording, Some(Recording::Ready { .. }));
+    let recoverable = session.status == PracticeStatus::Ended
+        && session
+            .recording
+            .as_ref()
+            .is_none_or(Recording::is_provisional);
     let total = topic.vocabulary.len();
     let headline = match used {
         0 => "Every conversation counts.".to_owned(),
@@ -129,7 +157,34 @@ fn Summary(session: PracticeSession, turns: Vec<SavedTurn>) -> impl IntoView {
 
             <Conversation turns />
 
+            {playable
+                .then(|| {
+                    view! {
+                        <section
+                            aria-labelledby="summary-audio-heading"
+                            class="mt-6 rounded-2xl border border-stone-200 bg-white p-6 shadow-sm"
+                        >
+                            <h2 id="summary-audio-heading" class="text-lg font-semibold">"Listen again"</h2>
+                            <audio
+                                controls
+                                preload="metadata"
+                                src=format!("/api/practice/{}/recording", session.id)
+                                data-testid="summary-audio"
+                                class="mt-4 w-full"
+                            ></audio>
+                        </section>
+                    }
+                })}
             <p class="mt-6 text-sm text-stone-500" data-testid="summary-recording">{recording}</p>
+            {recoverable
+                .then(|| {
+                    view! {
+                        <div class="mt-3">
+                            <RecoverButton session=session.id.clone() recover label="Recover this session" />
+                            <p role="alert" class="mt-2 text-red-700 empty:hidden">{recovery_error(recover)}</p>
+                        </div>
+                    }
+                })}
             <p class="mt-1 text-sm text-stone-500">{format!("Practised on {date}. Private to you.")}</p>
             <div class="mt-6 flex flex-wrap gap-3">
                 <a

@@ -24,6 +24,10 @@ pub struct Config {
     pub realtime: RealtimeConfig,
     /// Where recordings are stored.
     pub storage: StorageConfig,
+    /// `PRACTICE_QUIET_SECS`: how long a live session may show no sign of life (no chunk, no
+    /// turn) before history offers to recover it (1..=3600, default 60; chunks arrive every 4 s
+    /// while a call goes on).
+    pub practice_quiet_secs: NonZeroU32,
 }
 
 /// `STORAGE_BACKEND`: `local` (default; files under `STORAGE_DIR`, default `.data/storage`) or
@@ -147,6 +151,7 @@ impl Config {
         };
 
         let auth_attempts_per_minute = positive(&get, "AUTH_ATTEMPTS_PER_MINUTE", 20, 10_000)?;
+        let practice_quiet_secs = positive(&get, "PRACTICE_QUIET_SECS", 60, 3_600)?;
 
         let openai_key = get("OPENAI_API_KEY");
         let simulated = openai_key.is_none();
@@ -203,6 +208,7 @@ impl Config {
             log_format,
             public_url,
             auth_attempts_per_minute,
+            practice_quiet_secs,
         })
     }
 
@@ -313,6 +319,7 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("public_url", &self.public_url)
             .field("auth_attempts_per_minute", &self.auth_attempts_per_minute)
+            .field("practice_quiet_secs", &self.practice_quiet_secs)
             .field("realtime.simulated", &self.realtime.simulated)
             .field("realtime.base_url", &self.realtime.base_url)
             .field("realtime.model", &self.realtime.model)

@@ -11,6 +11,7 @@ pub mod health;
 pub mod practice;
 pub mod realtime;
 pub mod recording;
+pub mod replay;
 pub mod security;
 pub mod startup;
 pub mod state;

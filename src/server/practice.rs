@@ -180,17 +180,26 @@ pub async fn recover(
     let session = practice::find(&state.db, user.id, id)
         .await?
         .ok_or_else(not_found)?;
-    if session.status == PracticeStatus::Live && end_unattended(state, &session).await? {
+    let recording = finalize::finalize(state, id, Finalize::Final).await?;
+    if session.status == PracticeStatus::Live && end_unattended(state, &session, &recording).await?
+    {
         tracing::info!("practice session ended by recovery");
     }
-    finalize::finalize(state, id, Finalize::Final).await?;
     tracing::info!("practice session recovered");
     get(&state.db, user, raw_id).await
 }
 
 /// Ends a live session nobody attends, counting its saved turns and the topic's words the
-/// learner said in them. False when it was no longer live.
-async fn end_unattended(state: &AppState, session: &PracticeSession) -> Result<bool, AppError> {
+/// learner said in them, no later than its recording ends. False when it was no longer live.
+async fn end_unattended(
+    state: &AppState,
+    session: &PracticeSession,
+    recording: &Recording,
+) -> Result<bool, AppError> {
+    let recorded_ms = match recording {
+        Recording::Ready { duration_ms, .. } => i64::try_from(*duration_ms).ok(),
+        Recording::Failed { .. } => None,
+    };
     let id = session_id(&session.id)?;
     let saved = turns::list(&state.db, id).await?;
     let said = saved
@@ -205,7 +214,7 @@ async fn end_unattended(state: &AppState, session: &PracticeSession) -> Result<b
         .map(|(word, _)| word.clone())
         .collect();
     let turn_count = i32::try_from(saved.len()).unwrap_or(i32::MAX);
-    Ok(practice::end_unattended(&state.db, id, turn_count, &used).await?)
+    Ok(practice::end_unattended(&state.db, id, turn_count, &used, recorded_ms).await?)
 }
 
 /// Sessions on one page of history.
@@ -214,10 +223,12 @@ pub const HISTORY_PAGE: usize = 20;
 /// A page of the learner's sessions, newest first, continuing after `after` (a page's `next`).
 #[tracing::instrument(skip_all, fields(user_id = %user.id))]
 pub async fn history(
-    pool: &PgPool,
+    state: &AppState,
     user: &CurrentUser,
     after: Option<&str>,
 ) -> Result<HistoryPage, AppError> {
+    let pool = &state.db;
+    let quiet_secs = i64::from(state.config.practice_quiet_secs.get());
     let cursor = match after.map(str::trim).filter(|raw| !raw.is_empty()) {
         None => None,
         Some(raw) => Some(parse_cursor(raw).ok_or_else(|| {
@@ -247,7 +258,7 @@ pub async fn history(
                 .ended_at
                 .map(|end| u64::try_from((end - row.started_at).num_seconds()).unwrap_or(0)),
             turn_count: u32::try_from(row.turn_count).unwrap_or(0),
-            state: SessionState::of(status, recording, row.idle_secs),
+            state: SessionState::of(status, recording, row.idle_secs, quiet_secs),
         });
     }
     Ok(HistoryPage { entries, next })
@@ -322,13 +333,17 @@ pub async fn close_abandoned(state: &AppState, idle_secs: i64) -> Result<usize, 
         let Some(session) = practice::find(&state.db, owner, id).await? else {
             continue;
         };
-        if end_unattended(state, &session).await? {
+        // Provisional: the learner's browser may still hold the last chunks.
+        let recording = match finalize::finalize(state, id, Finalize::Provisional).await {
+            Ok(recording) => recording,
+            Err(error) => {
+                tracing::warn!(%error, session_id = %id, "abandoned session's recording left for later");
+                continue;
+            }
+        };
+        if end_unattended(state, &session, &recording).await? {
             closed += 1;
             tracing::info!(session_id = %id, "abandoned practice session ended by the server");
-            // Provisional: the learner's browser may still hold the last chunks.
-            if let Err(error) = finalize::finalize(state, id, Finalize::Provisional).await {
-                tracing::warn!(%error, session_id = %id, "abandoned session's recording left for later");
-            }
         }
     }
     Ok(closed)

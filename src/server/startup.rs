@@ -20,7 +20,7 @@ use tower_sessions::{
 use tower_sessions_sqlx_store::PostgresStore;
 
 use super::{
-    chunks, config::Config, db, error, health, security, state::AppState, storage::Storage,
+    chunks, config::Config, db, error, health, replay, security, state::AppState, storage::Storage,
     telemetry,
 };
 use crate::app::{App, shell};
@@ -99,6 +99,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/practice/{session}/chunks/{sequence}",
             axum::routing::put(chunks::put_chunk),
+        )
+        .route(
+            "/api/practice/{session}/recording",
+            get(replay::get_recording),
         )
         .leptos_routes_with_context(
             &state,

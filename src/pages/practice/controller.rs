@@ -5,7 +5,10 @@
 //! Rules that keep it sound: browser callbacks never drop the object that fired them (teardown is
 //! deferred with `spawn_local`), and signals are never set while `Gear` is borrowed.
 
-use std::collections::{HashMap, VecDeque};
+use std::{
+    collections::{HashMap, VecDeque},
+    rc::Rc,
+};
 
 use leptos::{prelude::*, task::spawn_local};
 use realtime_protocol::{
@@ -25,6 +28,7 @@ use crate::{
         call::{ConnectError, Peer, PeerSignal},
         calls_supported,
         mic::{LevelMeter, Microphone},
+        outbox::{self, Attempt, Held, Outbox},
         random_uuid,
         recorder::Recorder,
         sleep, timing,
@@ -58,8 +62,16 @@ pub struct Gear {
     secret: Option<VoiceCallSecret>,
     peer: Option<Peer>,
     recorder: Option<Recorder>,
-    /// Recorded chunks not yet acknowledged by the server, oldest first, with their numbers.
+    /// The browser's durable copy of unsent chunks (`None` where IndexedDB is unavailable: then
+    /// they live in page memory only).
+    outbox: Option<Rc<Outbox>>,
+    /// This recording, as the outbox remembers it, and the lock that tells recovery it is live.
+    attempt: Option<Attempt>,
+    lock: Option<Held>,
+    /// Recorded chunks (written to the outbox) not yet acknowledged by the server, in order.
     unsent: VecDeque<(u32, Blob)>,
+    /// Chunks made but still being written to the outbox.
+    writing: u32,
     next_sequence: u32,
     uploading: bool,
     meter_timer: Option<Interval>,
@@ -92,11 +104,43 @@ fn transition(p: Practice, event: CallEvent) -> bool {
     }
 }
 
-/// Stops everything the page holds (microphone included) and fails with `failure`.
+/// Stops everything the page holds (microphone included) and fails with `failure`. A call that
+/// never came up has no session: what was recorded for it is dropped.
 fn fail(p: Practice, failure: CallFailure) {
     if transition(p, CallEvent::Failed(failure)) {
-        spawn_local(async move { release(p).await });
+        spawn_local(async move {
+            release(p).await;
+            if p.session_id.get_untracked().is_none() {
+                // Let the recorder's last chunk land in the outbox, so it goes with the rest.
+                for _ in 0..20 {
+                    if p.gear
+                        .try_with_value(|gear| gear.writing == 0)
+                        .unwrap_or(true)
+                    {
+                        break;
+                    }
+                    sleep(100).await;
+                }
+                discard(p).await;
+            }
+        });
     }
+}
+
+/// Forgets this page's recording: the outbox copy, the queue and the lock.
+async fn discard(p: Practice) {
+    let Some((outbox, key, lock)) = p.gear.try_update_value(|gear| {
+        gear.unsent.clear();
+        (gear.outbox.clone(), gear.key.clone(), gear.lock.take())
+    }) else {
+        return;
+    };
+    if let Some(outbox) = outbox
+        && let Err(error) = outbox.forget(&key).await
+    {
+        leptos::logging::warn!("recording left in the outbox: {}", error.message);
+    }
+    drop(lock);
 }
 
 /// Releases every browser object; the recorder delivers its last chunk first.
@@ -135,6 +179,18 @@ pub fn check(p: Practice) {
         return;
     }
     timing::mark(timing::CHECK);
+    spawn_local(async move {
+        match Outbox::open().await {
+            Ok(outbox) => p
+                .gear
+                .update_value(|gear| gear.outbox = Some(Rc::new(outbox))),
+            Err(error) => leptos::logging::warn!(
+                "recording kept in page memory only ({}: {})",
+                error.name,
+                error.message
+            ),
+        }
+    });
     spawn_local(async move {
         match Microphone::open().await {
             Ok(mic) => {
@@ -228,18 +284,27 @@ pub fn start(p: Practice) {
     p.session_id.set(None);
     p.coach_heard.set(false);
     // The recorder's audio context is made here, inside the click, so it is allowed to run.
+    let topic = p.topic.with_value(|topic| topic.slug.as_str().to_owned());
+    let owner = p.owner.get_value();
     let recorder = p.gear.try_update_value(|gear| {
         gear.key = random_uuid().unwrap_or_default();
         gear.unsent.clear();
+        gear.writing = 0;
         gear.next_sequence = 0;
+        let attempt = Attempt {
+            key: gear.key.clone(),
+            topic,
+            owner,
+            session: None,
+            started_ms: js_sys::Date::now(),
+        };
+        gear.lock = outbox::hold(&attempt.key).ok();
+        remember(gear.outbox.clone(), attempt.clone());
+        gear.attempt = Some(attempt);
         let mic = gear.mic.as_ref()?;
         let stream = Clone::clone(mic.stream());
         Some(Recorder::start(&stream, CHUNK_MS, move |chunk| {
-            p.gear.update_value(|gear| {
-                gear.unsent.push_back((gear.next_sequence, chunk));
-                gear.next_sequence += 1;
-            });
-            upload(p);
+            keep(p, chunk)
         }))
     });
     match recorder.flatten() {
@@ -455,8 +520,46 @@ fn persist_turn(p: Practice, turn: SavedTurn) {
     });
 }
 
+/// Saves the attempt in the outbox (in the background: a failure only costs the crash copy).
+fn remember(outbox: Option<Rc<Outbox>>, attempt: Attempt) {
+    let Some(outbox) = outbox else {
+        return;
+    };
+    spawn_local(async move {
+        if let Err(error) = outbox.save(&attempt).await {
+            leptos::logging::warn!("recording not noted in the outbox: {}", error.message);
+        }
+    });
+}
+
+/// A chunk from the recorder: written to the outbox first, then queued for upload.
+fn keep(p: Practice, chunk: Blob) {
+    let Some((sequence, key, outbox)) = p.gear.try_update_value(|gear| {
+        let sequence = gear.next_sequence;
+        gear.next_sequence += 1;
+        gear.writing += 1;
+        (sequence, gear.key.clone(), gear.outbox.clone())
+    }) else {
+        return;
+    };
+    spawn_local(async move {
+        if let Some(outbox) = outbox
+            && let Err(error) = outbox.put(&key, sequence, &chunk).await
+        {
+            leptos::logging::warn!("chunk {sequence} kept in memory only: {}", error.message);
+        }
+        p.gear.update_value(|gear| {
+            gear.writing -= 1;
+            let at = gear.unsent.partition_point(|(n, _)| *n < sequence);
+            gear.unsent.insert(at, (sequence, chunk));
+        });
+        upload(p);
+    });
+}
+
 /// Uploads the recorded chunks in order while the learner speaks, each retried with backoff until
-/// the server has it. One upload loop at a time; it starts once the session row exists.
+/// the server has it, then dropped from the outbox. One upload loop at a time; it starts once the
+/// session row exists.
 fn upload(p: Practice) {
     let Some(session) = p.session_id.get_untracked() else {
         return;
@@ -491,9 +594,18 @@ fn upload(p: Practice) {
                     if !(200..300).contains(&status) {
                         leptos::logging::warn!("recording chunk {sequence} refused ({status})");
                     }
-                    p.gear.update_value(|gear| {
+                    let acknowledged = p.gear.try_update_value(|gear| {
                         gear.unsent.pop_front();
+                        (gear.key.clone(), gear.outbox.clone())
                     });
+                    if let Some((key, Some(outbox))) = acknowledged
+                        && let Err(error) = outbox.remove(&key, sequence).await
+                    {
+                        leptos::logging::warn!(
+                            "chunk {sequence} left in the outbox: {}",
+                            error.message
+                        );
+                    }
                     backoff = 500;
                 }
                 other => {
@@ -514,7 +626,7 @@ async fn uploaded(p: Practice, limit_ms: i32) -> bool {
     loop {
         let done = p
             .gear
-            .try_with_value(|gear| gear.unsent.is_empty())
+            .try_with_value(|gear| gear.unsent.is_empty() && gear.writing == 0)
             .unwrap_or(true);
         if done {
             return true;
@@ -554,6 +666,14 @@ async fn register(p: Practice) {
     for wait in [500, 1_000, 2_000, 4_000] {
         match start_practice(slug.clone(), key.clone()).await {
             Ok(session) => {
+                let noted = p.gear.try_update_value(|gear| {
+                    let attempt = gear.attempt.as_mut()?;
+                    attempt.session = Some(session.id.clone());
+                    Some((gear.outbox.clone(), attempt.clone()))
+                });
+                if let Some(Some((outbox, attempt))) = noted {
+                    remember(outbox, attempt);
+                }
                 p.session_id.set(Some(session.id));
                 upload(p);
                 let unsaved = p
@@ -657,6 +777,7 @@ pub fn release_hold(p: Practice) {
     send(p, &ClientEvent::ResponseCreate { response: None });
 }
 
+/// The call dropped: everything recorded so far is kept and the session saved as it is.
 fn lost(p: Practice) {
     if matches!(
         p.state.get_untracked(),
@@ -664,10 +785,11 @@ fn lost(p: Practice) {
     ) {
         return;
     }
-    fail(p, CallFailure::ConnectionLost);
-    spawn_local(async move {
-        save(p).await;
-    });
+    if transition(p, CallEvent::Failed(CallFailure::ConnectionLost)) {
+        spawn_local(async move {
+            wrap_up(p).await;
+        });
+    }
 }
 
 /// End: hang up, stop the microphone, save the session and show its summary.
@@ -676,21 +798,31 @@ pub fn end(p: Practice) {
         return;
     }
     spawn_local(async move {
-        release(p).await;
-        // The recording is finalized when the session ends: its last chunks go up first.
-        wait_for_session(p).await;
-        upload(p);
-        if !uploaded(p, 20_000).await {
-            p.problem.set(Some(
-                "Part of your recording is still uploading. Keep this page open for a moment."
-                    .into(),
-            ));
-            uploaded(p, 120_000).await;
-        }
-        if let Some(id) = save(p).await {
+        if let Some(id) = wrap_up(p).await {
             p.finished.set(Some(id));
         }
     });
+}
+
+/// Stops the call and the recorder, sends every chunk, then ends the session (which makes its
+/// recording for good) and forgets the browser's copy. Until the chunks are up the session is not
+/// ended: if the learner leaves first, recovery sends them next time.
+async fn wrap_up(p: Practice) -> Option<String> {
+    release(p).await;
+    wait_for_session(p).await;
+    upload(p);
+    if !uploaded(p, 20_000).await {
+        p.problem.set(Some(
+            "Part of your recording is still uploading. Keep this page open for a moment; if you \
+             leave, it is sent the next time you open Speaking Coach."
+                .into(),
+        ));
+        while !uploaded(p, 60_000).await {}
+        p.problem.set(None);
+    }
+    let id = save(p).await?;
+    discard(p).await;
+    Some(id)
 }
 
 /// The session row is made when the call comes up; give a start still in flight a moment.

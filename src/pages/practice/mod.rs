@@ -22,12 +22,15 @@ use crate::{
         transcript::{Speaker, Transcript, Turn, TurnState},
     },
     error::AppError,
+    pages::recovery::Recoveries,
 };
 
 /// The page's state: signals the view reads, plus (in the browser) the media objects behind them.
 #[derive(Clone, Copy)]
 pub struct Practice {
     topic: StoredValue<Topic>,
+    /// The signed-in learner's email: recordings left in this browser are recovered only by them.
+    owner: StoredValue<String>,
     state: RwSignal<CallState>,
     transcript: RwSignal<Transcript>,
     muted: RwSignal<bool>,
@@ -52,9 +55,10 @@ pub struct Practice {
 }
 
 impl Practice {
-    fn new(topic: Topic) -> Self {
+    fn new(topic: Topic, owner: String) -> Self {
         Practice {
             topic: StoredValue::new(topic),
+            owner: StoredValue::new(owner),
             state: RwSignal::new(CallState::Idle),
             transcript: RwSignal::new(Transcript::default()),
             muted: RwSignal::new(false),
@@ -111,14 +115,14 @@ pub fn PracticePage() -> impl IntoView {
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let topic = Resource::new(slug, |slug| async move {
-        my_account().await?;
-        get_topic(slug).await
+        let account = my_account().await?;
+        Ok::<_, AppError>((get_topic(slug).await?, account.email))
     });
     view! {
         <Suspense fallback=|| view! { <PracticeSkeleton /> }>
             {move || Suspend::new(async move {
                 match topic.await {
-                    Ok(topic) => view! { <PracticeRoom topic /> }.into_any(),
+                    Ok((topic, owner)) => view! { <PracticeRoom topic owner /> }.into_any(),
                     Err(AppError::Unauthorized) => {
                         let next = format!("/sign-in?next=/topics/{}/practice", slug());
                         view! { <Redirect path=next /> }.into_any()
@@ -137,11 +141,19 @@ pub fn PracticePage() -> impl IntoView {
 }
 
 #[component]
-fn PracticeRoom(topic: Topic) -> impl IntoView {
-    let p = Practice::new(topic.clone());
+fn PracticeRoom(topic: Topic, owner: String) -> impl IntoView {
+    let p = Practice::new(topic.clone(), owner);
     // The check starts as soon as the page is in the browser.
     Effect::new(move |_| untrack(|| actions::check(p)));
-    on_cleanup(move || actions::teardown(p));
+    // Leaving mid-call: what was recorded and not yet sent is recovered at once.
+    let recoveries = use_context::<Recoveries>();
+    let owner = p.owner.get_value();
+    on_cleanup(move || {
+        actions::teardown(p);
+        if let Some(recoveries) = recoveries {
+            recoveries.run(owner);
+        }
+    });
 
     let navigate = use_navigate();
     Effect::new(move |_| {

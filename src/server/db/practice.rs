@@ -208,28 +208,34 @@ pub async fn abandoned(pool: &PgPool, idle_secs: i64) -> Result<Vec<Uuid>, sqlx:
         .collect())
 }
 
-/// Ends a live session nobody is attending (its tab is gone) at its last sign of life, with the
-/// counts of its saved turns. False when it was not live.
+/// Ends a live session nobody is attending (its tab is gone) with the counts of its saved turns,
+/// at its last sign of life, or, when its recording is known to be shorter, where the recording
+/// ends (chunks uploaded later by recovery are no sign of the call going on). False when it was
+/// not live.
 pub async fn end_unattended(
     pool: &PgPool,
     id: Uuid,
     turn_count: i32,
     words_used: &[String],
+    recorded_ms: Option<i64>,
 ) -> Result<bool, sqlx::Error> {
     let ended = sqlx::query!(
         r#"update practice_sessions s
            set status = 'ended',
-               ended_at = greatest(
-                   s.started_at,
-                   (select max(c.received_at) from recording_chunks c where c.session_id = s.id),
-                   (select max(t.saved_at) from transcript_turns t where t.session_id = s.id)
-               ),
+               ended_at = greatest(s.started_at, least(
+                   greatest(
+                       (select max(c.received_at) from recording_chunks c where c.session_id = s.id),
+                       (select max(t.saved_at) from transcript_turns t where t.session_id = s.id)
+                   ),
+                   s.started_at + $4::bigint * interval '1 millisecond'
+               )),
                turn_count = $2,
                words_used = $3
            where s.id = $1 and s.status = 'live'"#,
         id,
         turn_count,
-        words_used
+        words_used,
+        recorded_ms
     )
     .execute(pool)
     .await?;

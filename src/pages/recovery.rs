@@ -1,0 +1,267 @@
+//! Recovery of recordings a closed, reloaded or crashed tab left in this browser. When a signed-in
+//! learner opens the app (or leaves a practice page mid-call), every recording in the outbox that
+//! no live page holds is finished: its unsent chunks are uploaded, then the session is recovered
+//! on the server (ended at its last sign of life, its recording made for good), and the learner
+//! is told, with a link to what was said.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::{api::practice::RecoverPractice, app::CurrentAccount};
+
+/// A session recovered in this browser: its id and topic title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovered {
+    pub session: String,
+    pub topic: String,
+}
+
+/// The app-wide recovery state: what was recovered (for the notice), and whether a run is going.
+#[derive(Clone, Copy)]
+pub struct Recoveries {
+    pub recovered: RwSignal<Vec<Recovered>>,
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    running: RwSignal<bool>,
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    again: RwSignal<bool>,
+}
+
+impl Recoveries {
+    pub fn provide() -> Self {
+        let recoveries = Recoveries {
+            recovered: RwSignal::new(Vec::new()),
+            running: RwSignal::new(false),
+            again: RwSignal::new(false),
+        };
+        provide_context(recoveries);
+        recoveries
+    }
+
+    /// Recovers what `owner` left in this browser (once at a time; a request during a run makes
+    /// one more run after it).
+    pub fn run(self, owner: String) {
+        #[cfg(feature = "hydrate")]
+        {
+            if self.running.get_untracked() {
+                self.again.set(true);
+                return;
+            }
+            self.running.set(true);
+            leptos::task::spawn_local(async move {
+                loop {
+                    self.again.set(false);
+                    let found = browser::recover_left_behind(&owner).await;
+                    if !found.is_empty() {
+                        self.recovered.update(|list| list.extend(found));
+                    }
+                    if !self.again.get_untracked() {
+                        break;
+                    }
+                }
+                self.running.set(false);
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = owner;
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use super::Recovered;
+    use crate::{
+        api::practice::recover_practice,
+        browser::{
+            outbox::{self, Attempt, Outbox},
+            upload::put_chunk,
+        },
+        error::AppError,
+    };
+
+    /// How one chunk's upload went.
+    enum Sent {
+        /// The server has it, or will never take it (the session's recording is final, the
+        /// bytes conflict, it is too large): either way it leaves the outbox.
+        Done,
+        /// The session no longer exists (deleted): the whole recording leaves the outbox.
+        Gone,
+        /// Offline, server trouble, or signed out: try again next time.
+        Later,
+    }
+
+    async fn send(session: &str, sequence: u32, chunk: &web_sys::Blob) -> Sent {
+        match put_chunk(session, sequence, chunk).await {
+            Ok(404) => Sent::Gone,
+            Ok(401 | 408 | 429) | Err(_) => Sent::Later,
+            Ok(status) if status >= 500 => Sent::Later,
+            Ok(_) => Sent::Done,
+        }
+    }
+
+    /// Finishes one attempt. `Some` when its session was recovered.
+    async fn finish(outbox: &Outbox, attempt: &Attempt) -> Option<Recovered> {
+        let Some(session) = attempt.session.as_deref() else {
+            // The call never came up: there is no session to add it to.
+            let _ = outbox.forget(&attempt.key).await;
+            return None;
+        };
+        for (sequence, chunk) in outbox.pending(&attempt.key).await.ok()? {
+            match send(session, sequence, &chunk).await {
+                Sent::Done => {
+                    let _ = outbox.remove(&attempt.key, sequence).await;
+                }
+                Sent::Gone => {
+                    let _ = outbox.forget(&attempt.key).await;
+                    return None;
+                }
+                Sent::Later => return None,
+            }
+        }
+        match recover_practice(session.to_owned()).await {
+            Ok(recovered) => {
+                let _ = outbox.forget(&attempt.key).await;
+                leptos::logging::log!("recovered an interrupted practice session");
+                Some(Recovered {
+                    session: recovered.id,
+                    topic: recovered.topic.title,
+                })
+            }
+            Err(AppError::NotFound { .. }) => {
+                let _ = outbox.forget(&attempt.key).await;
+                None
+            }
+            Err(error) => {
+                leptos::logging::warn!("recovery left for next time: {error}");
+                None
+            }
+        }
+    }
+
+    /// Finishes every attempt of `owner` that no live page holds.
+    pub async fn recover_left_behind(owner: &str) -> Vec<Recovered> {
+        let Ok(outbox) = Outbox::open().await else {
+            return Vec::new();
+        };
+        let attempts = outbox.attempts().await.unwrap_or_default();
+        let mut recovered = Vec::new();
+        for attempt in attempts.iter().filter(|attempt| attempt.owner == owner) {
+            // Held: its recording is live in a tab of this browser.
+            let Ok(Some(_lock)) = outbox::try_hold(&attempt.key).await else {
+                continue;
+            };
+            if let Some(done) = finish(&outbox, attempt).await {
+                recovered.push(done);
+            }
+        }
+        recovered
+    }
+}
+
+/// Runs recovery once the signed-in learner is known, and tells them what was recovered.
+#[component]
+pub fn RecoveryNotice() -> impl IntoView {
+    let recoveries = expect_context::<Recoveries>();
+    let CurrentAccount(account) = expect_context::<CurrentAccount>();
+    Effect::new(move |started: Option<bool>| {
+        if started == Some(true) {
+            return true;
+        }
+        match account.get() {
+            Some(Ok(Some(account))) => {
+                recoveries.run(account.email);
+                true
+            }
+            _ => false,
+        }
+    });
+    let dismiss = move |_| recoveries.recovered.set(Vec::new());
+    view! {
+        <Show when=move || !recoveries.recovered.with(Vec::is_empty)>
+            <div
+                role="status"
+                data-testid="recovered-notice"
+                class="fixed inset-x-4 bottom-4 z-40 rounded-2xl border border-teal-200 bg-white p-5 shadow-lg sm:left-auto sm:right-6 sm:w-96"
+            >
+                <div class="flex items-start gap-3">
+                    <span
+                        aria-hidden="true"
+                        class="mt-0.5 flex h-8 w-8 shrink-0 items-center justify-center rounded-full bg-teal-50 text-teal-700"
+                    >
+                        "✓"
+                    </span>
+                    <div class="min-w-0 flex-1">
+                        <p class="font-semibold text-stone-900">"We saved your interrupted session"</p>
+                        <ul class="mt-1 space-y-1 text-stone-600">
+                            {move || {
+                                recoveries
+                                    .recovered
+                                    .get()
+                                    .into_iter()
+                                    .map(|done| {
+                                        view! {
+                                            <li>
+                                                {format!("{}: ", done.topic)}
+                                                <A
+                                                    href=format!("/practice/{}", done.session)
+                                                    attr:class="focus-ring rounded font-medium text-teal-800 underline underline-offset-2 hover:text-teal-900"
+                                                >
+                                                    "see what was said"
+                                                </A>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()
+                            }}
+                        </ul>
+                    </div>
+                    <button
+                        type="button"
+                        aria-label="Dismiss"
+                        on:click=dismiss
+                        class="focus-ring -m-2 flex h-11 w-11 shrink-0 items-center justify-center rounded-lg text-stone-500 hover:bg-stone-100 hover:text-stone-900"
+                    >
+                        <span aria-hidden="true">"×"</span>
+                    </button>
+                </div>
+            </div>
+        </Show>
+    }
+}
+
+/// Why the last one-click recovery failed, for an alert next to the button.
+pub fn recovery_error(recover: ServerAction<RecoverPractice>) -> impl Fn() -> Option<String> {
+    move || {
+        recover
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|error| error.to_string())
+    }
+}
+
+/// One-click recovery of a session whose recording the server has but never finished. A plain
+/// form underneath, so it also works before the page has hydrated.
+#[component]
+pub fn RecoverButton(
+    session: String,
+    recover: ServerAction<RecoverPractice>,
+    label: &'static str,
+    /// A fuller name for screen readers when several buttons share `label`.
+    #[prop(optional)]
+    aria_label: Option<String>,
+) -> impl IntoView {
+    let busy = move || recover.pending().get();
+    view! {
+        <ActionForm action=recover>
+            <input type="hidden" name="session" value=session />
+            <button
+                type="submit"
+                aria-label=aria_label
+                disabled=busy
+                class="focus-ring inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-4 font-semibold text-white hover:bg-teal-800 disabled:opacity-60"
+            >
+                {move || if busy() { "Recovering…" } else { label }}
+            </button>
+        </ActionForm>
+    }
+}

@@ -1,0 +1,154 @@
+//! `GET /api/practice/{session}/recording`: the session's finished recording, for its owner only,
+//! with HTTP range support (206) so playback starts before the whole file has arrived and seeking
+//! fetches only what it needs.
+
+use axum::{
+    body::Body,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use uuid::Uuid;
+
+use super::{
+    auth::CurrentUser,
+    db::{practice, recordings},
+    state::AppState,
+    storage::{ObjectKey, StorageError},
+};
+use crate::{domain::practice::Recording, error::AppError};
+
+/// What a `Range` header asks of an object of `size` bytes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Wanted {
+    /// No range (or one we do not serve, like several at once): the whole object.
+    Whole,
+    /// Bytes `start..=end`.
+    Part { start: u64, end: u64 },
+    /// Outside the object: 416.
+    Unsatisfiable,
+}
+
+/// Reads a single `bytes=` range (`a-b`, `a-`, `-n`) against an object of `size` bytes.
+pub fn wanted(range: Option<&str>, size: u64) -> Wanted {
+    let Some(spec) = range.and_then(|value| value.trim().strip_prefix("bytes=")) else {
+        return Wanted::Whole;
+    };
+    if spec.contains(',') {
+        return Wanted::Whole;
+    }
+    let Some((first, last)) = spec.split_once('-') else {
+        return Wanted::Whole;
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let number = |text: &str| text.parse::<u64>().ok();
+    let (start, end) = match (first.is_empty(), last.is_empty()) {
+        // The last `n` bytes.
+        (true, false) => match number(last) {
+            Some(0) => return Wanted::Unsatisfiable,
+            Some(n) => (size.saturating_sub(n), size.saturating_sub(1)),
+            None => return Wanted::Whole,
+        },
+        (false, true) => match number(first) {
+            Some(start) => (start, size.saturating_sub(1)),
+            None => return Wanted::Whole,
+        },
+        (false, false) => match (number(first), number(last)) {
+            (Some(start), Some(end)) if start <= end => (start, end.min(size.saturating_sub(1))),
+            _ => return Wanted::Whole,
+        },
+        (true, true) => return Wanted::Whole,
+    };
+    if size == 0 || start >= size {
+        return Wanted::Unsatisfiable;
+    }
+    Wanted::Part { start, end }
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_session))]
+pub async fn get_recording(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(raw_session): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let not_found = || AppError::not_found("recording");
+    let session = Uuid::parse_str(&raw_session).map_err(|_| not_found())?;
+    practice::find(&state.db, user.id, session)
+        .await?
+        .ok_or_else(not_found)?;
+    let Some(Recording::Ready { mime_type, .. }) = recordings::find(&state.db, session).await?
+    else {
+        return Err(not_found());
+    };
+    let key = ObjectKey::recording(session, "ogg");
+    let size = state.storage.size(&key).await?.ok_or_else(not_found)?;
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|value| value.to_str().ok());
+    let (status, start, end) = match wanted(range, size) {
+        Wanted::Whole => (StatusCode::OK, 0, size.saturating_sub(1)),
+        Wanted::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end),
+        Wanted::Unsatisfiable => return Ok(unsatisfiable(size)),
+    };
+    let read = match state.storage.get_range(&key, start, Some(end)).await {
+        Ok(Some(read)) => read,
+        Ok(None) => return Err(not_found()),
+        Err(StorageError::RangeNotSatisfiable { size }) => return Ok(unsatisfiable(size)),
+        Err(error) => return Err(error.into()),
+    };
+    let mut response = Response::new(Body::from(read.bytes));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&mime_type)
+            .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream")),
+    );
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    headers.insert(
+        header::CONTENT_LENGTH,
+        HeaderValue::from(read.end - read.start + 1),
+    );
+    if status == StatusCode::PARTIAL_CONTENT
+        && let Ok(value) =
+            HeaderValue::from_str(&format!("bytes {}-{}/{}", read.start, read.end, read.size))
+    {
+        headers.insert(header::CONTENT_RANGE, value);
+    }
+    Ok(response)
+}
+
+fn unsatisfiable(size: u64) -> Response {
+    let mut response = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+    if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+        response.headers_mut().insert(header::CONTENT_RANGE, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Wanted, wanted};
+
+    #[test]
+    fn ranges_are_read_as_browsers_send_them() {
+        let part = |start, end| Wanted::Part { start, end };
+        assert_eq!(wanted(None, 100), Wanted::Whole);
+        assert_eq!(wanted(Some("bytes=0-"), 100), part(0, 99));
+        assert_eq!(wanted(Some("bytes=10-19"), 100), part(10, 19));
+        assert_eq!(wanted(Some("bytes=90-500"), 100), part(90, 99));
+        assert_eq!(wanted(Some("bytes=-10"), 100), part(90, 99));
+        assert_eq!(wanted(Some("bytes=-500"), 100), part(0, 99));
+        assert_eq!(wanted(Some("bytes=100-"), 100), Wanted::Unsatisfiable);
+        assert_eq!(wanted(Some("bytes=-0"), 100), Wanted::Unsatisfiable);
+        assert_eq!(wanted(Some("bytes=0-1,5-6"), 100), Wanted::Whole);
+        assert_eq!(wanted(Some("bytes=9-3"), 100), Wanted::Whole);
+        assert_eq!(wanted(Some("items=0-1"), 100), Wanted::Whole);
+        assert_eq!(wanted(Some("bytes=x-"), 100), Wanted::Whole);
+    }
+}
