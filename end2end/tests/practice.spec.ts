@@ -1,5 +1,16 @@
-import { test, expect, waitForHydration } from "./fixtures";
-import type { Page } from "@playwright/test";
+import { test, expect } from "./fixtures";
+import {
+  LEARNER_SAYS,
+  counters,
+  openCheck,
+  queueFaults,
+  queueTranscripts,
+  recordedSeconds,
+  signUp,
+  startQuietly,
+  storedAudio,
+  watchMicrophone,
+} from "./calls";
 
 // The product's own call client (Rust/WASM) in Chromium, talking over real WebRTC to the Realtime
 // simulator mounted in the app. Chromium's fake microphone plays a spoken sentence (script/test
@@ -9,76 +20,17 @@ import type { Page } from "@playwright/test";
 // The simulator is shared and its faults and queued transcripts go to the next call, so these
 // tests run one at a time in their own Playwright project, after every other project.
 
-const LEARNER_SAYS = "I would like a cup of coffee, please.";
-const PASSWORD = "a long enough passphrase";
-
 test.skip(!process.env.FAKE_MIC_WAV, "needs the fake microphone recording from script/test");
 test.describe.configure({ mode: "serial" });
 
 test.beforeEach(async ({ page }) => {
-  // Keep every microphone track the page opens, so the test can speak through it, keep it quiet,
-  // and check that the page released it.
-  await page.addInitScript(() => {
-    const mic = { tracks: [] as MediaStreamTrack[] };
-    (window as any).__mic = {
-      ...mic,
-      tracks: mic.tracks,
-      speak: () => mic.tracks.forEach((t) => (t.enabled = true)),
-      quiet: () => mic.tracks.forEach((t) => (t.enabled = false)),
-      allStopped: () => mic.tracks.length > 0 && mic.tracks.every((t) => t.readyState === "ended"),
-    };
-    const devices = navigator.mediaDevices;
-    if (!devices) return;
-    const open = devices.getUserMedia.bind(devices);
-    devices.getUserMedia = async (constraints) => {
-      const stream = await open(constraints);
-      mic.tracks.push(...stream.getAudioTracks());
-      return stream;
-    };
-  });
+  await watchMicrophone(page);
 });
-
-async function signUp(page: Page, baseURL: string, label: string) {
-  const email = `practice-${label}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.org`;
-  const response = await page.request.post("/api/auth/sign-up", {
-    form: { email, password: PASSWORD },
-    headers: { origin: baseURL, accept: "application/json" },
-  });
-  expect(response.status()).toBe(200);
-}
-
-async function counters(page: Page) {
-  return (await page.request.get("/sim/control/counters")).json();
-}
-
-async function queueFaults(page: Page, faults: object[]) {
-  const queued = await page.request.post("/sim/control/faults", { data: { faults } });
-  expect(queued.status()).toBe(204);
-}
-
-/** From the topic page, through "Start practice", to the pre-call check. */
-async function openCheck(page: Page) {
-  await page.goto("/topics/ordering-at-a-cafe");
-  await waitForHydration(page);
-  await page.getByRole("link", { name: "Start practice" }).click();
-  await expect(page).toHaveURL(/\/topics\/ordering-at-a-cafe\/practice$/);
-}
-
-/** Waits until the check is done, then keeps the learner quiet (so the coach's greeting is heard
- * out) and starts the conversation. */
-async function startQuietly(page: Page) {
-  const start = page.getByRole("button", { name: "Start conversation" });
-  await expect(start).toBeEnabled();
-  await page.evaluate(() => (window as any).__mic.quiet());
-  await start.click();
-  await expect(page.getByTestId("call-status")).toContainText("Live");
-}
 
 test("a spoken practice session: greeting, learner turn, reply, words ticked, summary", async ({ page, baseURL }) => {
   test.setTimeout(90_000);
   await signUp(page, baseURL!, "spoken");
-  // What the learner's utterance "says": the simulator cannot understand speech.
-  expect((await page.request.post("/sim/control/transcripts", { data: { texts: [LEARNER_SAYS] } })).status()).toBe(204);
+  await queueTranscripts(page, [LEARNER_SAYS]);
   const before = await counters(page);
 
   await openCheck(page);
@@ -131,6 +83,9 @@ test("a spoken practice session: greeting, learner turn, reply, words ticked, su
 
   // End: the call closes, the microphone is released, the summary opens.
   const settled = await page.locator('[data-speaker]:not([data-state="InProgress"])').count();
+  const shown = await page
+    .locator('[data-speaker]:not([data-state="InProgress"]) p:last-child')
+    .allTextContents();
   const during = (await counters(page)).calls_active;
   await page.getByRole("button", { name: "End session" }).click();
   await expect(page).toHaveURL(/\/practice\/[0-9a-f-]{36}$/);
@@ -143,18 +98,42 @@ test("a spoken practice session: greeting, learner turn, reply, words ticked, su
 
   // The recording (both voices, in 4-second pieces) was uploaded during the call and assembled at
   // End; its length, read from the media, is the call's length.
-  const recordingText = await page.getByTestId("summary-recording").textContent();
-  const recorded = recordingText!.match(/Your recording is saved \((\d+):(\d\d)\)/);
-  expect(recorded, recordingText!).not.toBeNull();
+  const recordedSecs = await recordedSeconds(page);
   const [minutes, seconds] = (await page.getByTestId("summary-duration").textContent())!.split(":").map(Number);
-  const recordedSecs = Number(recorded![1]) * 60 + Number(recorded![2]);
   expect(Math.abs(recordedSecs - (minutes * 60 + seconds))).toBeLessThanOrEqual(3);
 
-  // The conversation was saved turn by turn during the call, in spoken order.
+  // The conversation was saved turn by turn during the call, in spoken order: what the page showed.
   const saved = page.getByTestId("saved-transcript").locator("li");
   await expect(saved.first()).toContainText("Ordering at a café");
   await expect(saved.filter({ hasText: LEARNER_SAYS })).toHaveCount(1);
-  expect(await saved.count()).toBeGreaterThanOrEqual(3);
+  expect(await saved.locator("p:last-child").allTextContents()).toEqual(shown);
+
+  // The stored recording plays in Chromium, with a finite duration that is the call's...
+  const player = page.getByTestId("summary-audio");
+  const playable = await player.evaluate(async (audio: HTMLAudioElement) => {
+    audio.muted = true;
+    await audio.play();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    return { duration: audio.duration, playedTo: audio.currentTime };
+  });
+  expect(Number.isFinite(playable.duration)).toBe(true);
+  expect(Math.abs(playable.duration - recordedSecs)).toBeLessThanOrEqual(1.5);
+  expect(playable.playedTo).toBeGreaterThan(0.5);
+  // ...and both voices are in it: loud where the coach greeted and where the learner spoke.
+  const session = page.url().split("/").pop()!;
+  const turns: { speaker: string; start_ms: number; end_ms: number }[] = await (
+    await page.request.get(`/api/practice/turns?session=${session}`)
+  ).json();
+  const greeting = turns.find((turn) => turn.speaker === "Coach")!;
+  const answer = turns.find((turn) => turn.speaker === "Learner")!;
+  const audio = await storedAudio(page, session, [
+    [greeting.start_ms, greeting.end_ms],
+    [answer.start_ms, answer.end_ms],
+  ]);
+  expect(Math.abs(audio.duration - playable.duration)).toBeLessThan(0.5);
+  const [coachLoudness, learnerLoudness] = audio.loudness;
+  expect(coachLoudness, "the coach is audible in the recording").toBeGreaterThan(0.01);
+  expect(learnerLoudness, "the learner is audible in the recording").toBeGreaterThan(0.01);
 
   // The summary is a real page: it reloads from the server.
   await page.reload();
@@ -165,7 +144,7 @@ test("a spoken practice session: greeting, learner turn, reply, words ticked, su
 test("push to talk: the learner holds the button while speaking, the coach answers on release", async ({ page, baseURL }) => {
   test.setTimeout(90_000);
   await signUp(page, baseURL!, "ptt");
-  expect((await page.request.post("/sim/control/transcripts", { data: { texts: ["How much is a small one?"] } })).status()).toBe(204);
+  await queueTranscripts(page, ["How much is a small one?"]);
   await openCheck(page);
   await startQuietly(page);
   const coach = page.locator('[data-speaker="coach"]');

@@ -268,6 +268,16 @@ fn PreCallCheck(p: Practice) -> impl IntoView {
         let db = 20.0 * level.log10();
         ((db + 60.0) / 60.0 * 100.0).clamp(0.0, 100.0)
     };
+    // The bar's width is set through the CSSOM in the browser: a server-rendered `style`
+    // attribute would break the page's Content Security Policy (no inline styles).
+    let meter_bar = NodeRef::<leptos::html::Div>::new();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let width = format!("{:.0}%", level_percent());
+        if let Some(bar) = meter_bar.get() {
+            let _ = web_sys::HtmlElement::style(&bar).set_property("width", &width);
+        }
+    });
     view! {
         <div class="mt-8 grid gap-6 lg:grid-cols-[minmax(0,1fr)_20rem]">
             <section
@@ -295,8 +305,8 @@ fn PreCallCheck(p: Practice) -> impl IntoView {
                             class="mt-2 h-3 w-full overflow-hidden rounded-full bg-stone-100"
                         >
                             <div
-                                class="h-full rounded-full bg-teal-600 transition-[width] duration-75 motion-reduce:transition-none"
-                                style:width=move || format!("{:.0}%", level_percent())
+                                node_ref=meter_bar
+                                class="h-full w-0 rounded-full bg-teal-600 transition-[width] duration-75 motion-reduce:transition-none"
                             ></div>
                         </div>
                     </li>

@@ -1,0 +1,136 @@
+// Helpers of the call specs: the product's own call client (Rust/WASM) in Chromium, talking over
+// real WebRTC to the Realtime simulator mounted in the app. Chromium's fake microphone plays a
+// spoken sentence (script/test makes it with espeak-ng) on a loop; a test decides when the learner
+// "speaks" by enabling the fake track, as a learner would by talking or keeping quiet.
+import { expect, waitForHydration } from "./fixtures";
+import type { BrowserContext, Page } from "@playwright/test";
+
+export const LEARNER_SAYS = "I would like a cup of coffee, please.";
+const PASSWORD = "a long enough passphrase";
+
+/** Keeps every microphone track the pages open (in `target`, a page or a whole context), so the
+ * test can speak through it, keep it quiet, and check that the page released it. */
+export async function watchMicrophone(target: Page | BrowserContext) {
+  await target.addInitScript(() => {
+    const mic = { tracks: [] as MediaStreamTrack[] };
+    (window as any).__mic = {
+      ...mic,
+      tracks: mic.tracks,
+      speak: () => mic.tracks.forEach((t) => (t.enabled = true)),
+      quiet: () => mic.tracks.forEach((t) => (t.enabled = false)),
+      allStopped: () => mic.tracks.length > 0 && mic.tracks.every((t) => t.readyState === "ended"),
+    };
+    const devices = navigator.mediaDevices;
+    if (!devices) return;
+    const open = devices.getUserMedia.bind(devices);
+    devices.getUserMedia = async (constraints) => {
+      const stream = await open(constraints);
+      mic.tracks.push(...stream.getAudioTracks());
+      return stream;
+    };
+  });
+}
+
+/** Signs up a fresh learner in `page`'s context; answers the email and password. */
+export async function signUp(page: Page, baseURL: string, label: string) {
+  const email = `practice-${label}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.org`;
+  const response = await page.request.post("/api/auth/sign-up", {
+    form: { email, password: PASSWORD },
+    headers: { origin: baseURL, accept: "application/json" },
+  });
+  expect(response.status()).toBe(200);
+  return { email, password: PASSWORD };
+}
+
+/** Signs an existing learner in, in `page`'s context. */
+export async function signIn(page: Page, baseURL: string, email: string) {
+  const response = await page.request.post("/api/auth/sign-in", {
+    form: { email, password: PASSWORD },
+    headers: { origin: baseURL, accept: "application/json" },
+  });
+  expect(response.status()).toBe(200);
+}
+
+export async function counters(page: Page) {
+  return (await page.request.get("/sim/control/counters")).json();
+}
+
+export async function queueFaults(page: Page, faults: object[]) {
+  const queued = await page.request.post("/sim/control/faults", { data: { faults } });
+  expect(queued.status()).toBe(204);
+}
+
+/** What the learner's next utterances "say": the simulator cannot understand speech. */
+export async function queueTranscripts(page: Page, texts: string[]) {
+  const queued = await page.request.post("/sim/control/transcripts", { data: { texts } });
+  expect(queued.status()).toBe(204);
+}
+
+/** From the topic page, through "Start practice", to the pre-call check. */
+export async function openCheck(page: Page) {
+  await page.goto("/topics/ordering-at-a-cafe");
+  await waitForHydration(page);
+  await page.getByRole("link", { name: "Start practice" }).click();
+  await expect(page).toHaveURL(/\/topics\/ordering-at-a-cafe\/practice$/);
+}
+
+/** Waits until the check is done, then keeps the learner quiet (so the coach's greeting is heard
+ * out) and starts the conversation. */
+export async function startQuietly(page: Page) {
+  const start = page.getByRole("button", { name: "Start conversation" });
+  await expect(start).toBeEnabled();
+  await page.evaluate(() => (window as any).__mic.quiet());
+  await start.click();
+  await expect(page.getByTestId("call-status")).toContainText("Live");
+}
+
+/** The coach greets, the learner says their sentence (once), the coach's turn and the learner's
+ * are final on the page. */
+export async function greetAndAnswer(page: Page) {
+  const coach = page.locator('[data-speaker="coach"]');
+  await expect(coach.first()).toHaveAttribute("data-state", "Final", { timeout: 20_000 });
+  await page.evaluate(() => (window as any).__mic.speak());
+  const learner = page.locator('[data-speaker="learner"]');
+  await expect(learner.first()).toHaveAttribute("data-state", "Final", { timeout: 25_000 });
+  await page.evaluate(() => (window as any).__mic.quiet());
+  await expect(learner.first()).toContainText(LEARNER_SAYS);
+}
+
+/** Seconds of the call so far, from the page's clock ("1:07 / 2:00"). */
+export async function elapsedSeconds(page: Page) {
+  const text = (await page.getByTestId("elapsed").textContent())!;
+  const clock = text.match(/(\d+):(\d\d)/);
+  expect(clock, text).not.toBeNull();
+  return Number(clock![1]) * 60 + Number(clock![2]);
+}
+
+/** The recording's length as the summary states it ("Your recording is saved (m:ss)"). */
+export async function recordedSeconds(page: Page) {
+  const text = (await page.getByTestId("summary-recording").textContent())!;
+  const recorded = text.match(/Your recording is saved \((\d+):(\d\d)\)/);
+  expect(recorded, text).not.toBeNull();
+  return Number(recorded![1]) * 60 + Number(recorded![2]);
+}
+
+/** The session's stored recording, fetched by the page as the player does and decoded by
+ * Chromium: its duration, and the loudness (RMS) of each `[startMs, endMs]` stretch. */
+export async function storedAudio(page: Page, session: string, stretches: [number, number][]) {
+  return page.evaluate(
+    async ({ session, stretches }) => {
+      const response = await fetch(`/api/practice/${session}/recording`);
+      const bytes = await response.arrayBuffer();
+      const context = new OfflineAudioContext(1, 48_000, 48_000);
+      const audio = await context.decodeAudioData(bytes);
+      const samples = audio.getChannelData(0);
+      const rms = ([from, to]: [number, number]) => {
+        const a = Math.max(0, Math.floor((from / 1000) * audio.sampleRate));
+        const b = Math.min(samples.length, Math.floor((to / 1000) * audio.sampleRate));
+        let sum = 0;
+        for (let i = a; i < b; i++) sum += samples[i] * samples[i];
+        return Math.sqrt(sum / Math.max(1, b - a));
+      };
+      return { duration: audio.duration, loudness: stretches.map(rms) };
+    },
+    { session, stretches },
+  );
+}
