@@ -522,4 +522,13 @@ async fn history_tells_saved_sessions_from_ones_that_need_recovery(db: PgPool) {
     assert_eq!(state_of(&quiet), "NeedsRecovery");
     // Ended without any audio: the recording failed, for good.
     assert_eq!(state_of(&ended), "Failed");
+    // The session itself says the same.
+    for (id, state) in [(&quiet, "NeedsRecovery"), (&ended, "Failed")] {
+        let got = Call::get(&format!("/api/practice/get?session={id}"))
+            .cookie(&cookie)
+            .send(&app)
+            .await;
+        let got: Value = serde_json::from_str(&got.body).unwrap();
+        assert_eq!(got["state"], state);
+    }
 }

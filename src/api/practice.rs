@@ -50,7 +50,7 @@ pub async fn finalize_recording(session: String) -> Result<Recording, AppError> 
 pub async fn get_practice(session: String) -> Result<PracticeSession, AppError> {
     use crate::server::{auth, practice, state::AppState};
     let user = auth::require_user().await?;
-    practice::get(&AppState::current()?.db, &user, &session).await
+    practice::get(&AppState::current()?, &user, &session).await
 }
 
 /// Saves one settled turn during the call (idempotent; a final turn is never overwritten).

@@ -51,6 +51,8 @@ pub struct PracticeSession {
     pub recording_bytes: u64,
     /// The finished recording, once the session has been finalized.
     pub recording: Option<Recording>,
+    /// Where it stands, as history would say (filled in when the learner reads the session).
+    pub state: Option<SessionState>,
 }
 
 impl PracticeSession {

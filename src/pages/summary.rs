@@ -8,7 +8,7 @@ use crate::{
     api::practice::{RecoverPractice, get_practice, practice_turns},
     components::feedback::ErrorPanel,
     domain::{
-        practice::{PracticeSession, PracticeStatus, Recording, clock},
+        practice::{PracticeSession, Recording, SessionState, clock},
         transcript::{SavedTurn, Speaker, TurnState},
     },
     error::AppError,
@@ -61,7 +61,7 @@ fn Summary(
     let topic = session.topic.clone();
     let duration = session
         .duration_secs()
-        .map_or_else(|| "In progress".to_owned(), clock);
+        .map_or_else(|| "Live".to_owned(), clock);
     let date = session
         .started_at
         .format("%-d %B %Y, %H:%M UTC")
@@ -91,21 +91,18 @@ fn Summary(
         Some(Recording::Failed { reason, .. }) => format!(
             "We couldn't process your recording: {reason} What was uploaded and your transcript are kept."
         ),
-        None if session.status == PracticeStatus::Live => {
-            "This session is still going on, or its page closed moments ago.".to_owned()
+        None if session.state == Some(SessionState::InProgress) => {
+            "This session is still going on.".to_owned()
         }
         None if session.recording_bytes > 0 => format!(
-            "Your recording ({} KB) reached us but is not ready yet: recover it to finish it.",
+            "This session stopped before its recording was finished ({} KB reached us): recover \
+             it to keep what was recorded.",
             session.recording_bytes.div_ceil(1024)
         ),
         None => "No recording was saved for this session.".to_owned(),
     };
     let playable = matches!(session.recording, Some(Recording::Ready { .. }));
-    let recoverable = session.status == PracticeStatus::Ended
-        && session
-            .recording
-            .as_ref()
-            .is_none_or(Recording::is_provisional);
+    let recoverable = session.state == Some(SessionState::NeedsRecovery);
     let total = topic.vocabulary.len();
     let headline = match used {
         0 => "Every conversation counts.".to_owned(),

@@ -121,17 +121,31 @@ pub async fn end(
     Ok(ended)
 }
 
+/// The learner's session with its recording and where it stands.
 #[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_id))]
 pub async fn get(
-    pool: &PgPool,
+    state: &AppState,
     user: &CurrentUser,
     raw_id: &str,
 ) -> Result<PracticeSession, AppError> {
+    let pool = &state.db;
     let id = session_id(raw_id)?;
     let mut session = practice::find(pool, user.id, id)
         .await?
         .ok_or_else(not_found)?;
     session.recording = recordings::find(pool, id).await?;
+    let recording = session.recording.as_ref().map(|recording| {
+        (
+            matches!(recording, Recording::Ready { .. }),
+            recording.is_provisional(),
+        )
+    });
+    session.state = Some(SessionState::of(
+        session.status,
+        recording,
+        practice::idle_secs(pool, id).await?,
+        i64::from(state.config.practice_quiet_secs.get()),
+    ));
     Ok(session)
 }
 
@@ -186,7 +200,7 @@ pub async fn recover(
         tracing::info!("practice session ended by recovery");
     }
     tracing::info!("practice session recovered");
-    get(&state.db, user, raw_id).await
+    get(state, user, raw_id).await
 }
 
 /// Ends a live session nobody attends, counting its saved turns and the topic's words the

@@ -55,6 +55,7 @@ impl SessionRow {
             recording_chunks: u32::try_from(self.recording_chunks).unwrap_or(u32::MAX),
             recording_bytes: u64::try_from(self.recording_bytes).unwrap_or(0),
             recording: None,
+            state: None,
         })
     }
 }
@@ -188,24 +189,24 @@ pub async fn ids_of_user(pool: &PgPool, user_id: Uuid) -> Result<Vec<Uuid>, sqlx
 /// Live sessions with no sign of life (start, uploaded chunk, saved turn) for `idle_secs`: their
 /// tab is gone.
 pub async fn abandoned(pool: &PgPool, idle_secs: i64) -> Result<Vec<Uuid>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"select s.id,
-                  greatest(
-                      s.started_at,
-                      (select max(c.received_at) from recording_chunks c where c.session_id = s.id),
-                      (select max(t.saved_at) from transcript_turns t where t.session_id = s.id)
-                  ) as "last_seen!: DateTime<Utc>"
-           from practice_sessions s
-           where s.status = 'live'"#
+    sqlx::query_scalar!(
+        r#"select id from practice_sessions
+           where status = 'live'
+             and practice_last_seen(id) <= now() - $1::bigint * interval '1 second'"#,
+        idle_secs
     )
     .fetch_all(pool)
-    .await?;
-    let cutoff = Utc::now() - chrono::Duration::seconds(idle_secs);
-    Ok(rows
-        .into_iter()
-        .filter(|row| row.last_seen <= cutoff)
-        .map(|row| row.id)
-        .collect())
+    .await
+}
+
+/// Seconds since the session's last sign of life.
+pub async fn idle_secs(pool: &PgPool, id: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select extract(epoch from now() - practice_last_seen($1))::bigint as "idle!""#,
+        id
+    )
+    .fetch_one(pool)
+    .await
 }
 
 /// Ends a live session nobody is attending (its tab is gone) with the counts of its saved turns,
@@ -223,10 +224,7 @@ pub async fn end_unattended(
         r#"update practice_sessions s
            set status = 'ended',
                ended_at = greatest(s.started_at, least(
-                   greatest(
-                       (select max(c.received_at) from recording_chunks c where c.session_id = s.id),
-                       (select max(t.saved_at) from transcript_turns t where t.session_id = s.id)
-                   ),
+                   practice_last_seen(s.id),
                    s.started_at + $4::bigint * interval '1 millisecond'
                )),
                turn_count = $2,
@@ -281,11 +279,7 @@ pub async fn history(
                   s.ended_at as "ended_at: DateTime<Utc>", s.turn_count, t.slug, t.title,
                   r.status as "recording_status?", r.provisional as "provisional?",
                   r.duration_ms as "duration_ms?",
-                  extract(epoch from now() - greatest(
-                      s.started_at,
-                      (select max(c.received_at) from recording_chunks c where c.session_id = s.id),
-                      (select max(u.saved_at) from transcript_turns u where u.session_id = s.id)
-                  ))::bigint as "idle_secs!"
+                  extract(epoch from now() - practice_last_seen(s.id))::bigint as "idle_secs!"
            from practice_sessions s
            join topics t on t.id = s.topic_id
            left join recordings r on r.session_id = s.id
