@@ -828,7 +828,14 @@ async fn wrap_up(p: Practice) -> Option<String> {
 /// The session row is made when the call comes up; give a start still in flight a moment.
 async fn wait_for_session(p: Practice) {
     for _ in 0..20 {
-        if p.session_id.get_untracked().is_some() || p.live_since.get_untracked().is_none() {
+        // `None`: the page is gone (its signals disposed).
+        let (Some(session), Some(live_since)) = (
+            p.session_id.try_get_untracked(),
+            p.live_since.try_get_untracked(),
+        ) else {
+            return;
+        };
+        if session.is_some() || live_since.is_none() {
             return;
         }
         sleep(250).await;
@@ -839,24 +846,23 @@ async fn wait_for_session(p: Practice) {
 /// came up) or it could not be saved (then `problem` says so).
 async fn save(p: Practice) -> Option<String> {
     wait_for_session(p).await;
-    let id = p.session_id.get_untracked()?;
-    let (turns, words) = p.transcript.with_untracked(|transcript| {
+    // A page left while saving has no signals any more: its outbox copy is recovered instead.
+    let id = p.session_id.try_get_untracked().flatten()?;
+    let vocabulary = p.topic.try_with_value(|topic| topic.vocabulary.clone())?;
+    let (turns, words) = p.transcript.try_with_untracked(|transcript| {
         let turns = transcript
             .turns()
             .iter()
             .filter(|turn| turn.state != TurnState::InProgress)
             .count();
-        let words = p.topic.with_value(|topic| {
-            topic
-                .vocabulary
-                .iter()
-                .zip(words_used(&topic.vocabulary, transcript))
-                .filter(|(_, used)| *used)
-                .map(|(word, _)| word.clone())
-                .collect::<Vec<_>>()
-        });
+        let words = vocabulary
+            .iter()
+            .zip(words_used(&vocabulary, transcript))
+            .filter(|(_, used)| *used)
+            .map(|(word, _)| word.clone())
+            .collect::<Vec<_>>();
         (turns, words)
-    });
+    })?;
     for wait in [500, 1_000, 2_000, 4_000, 0] {
         match end_practice(id.clone(), turns as u32, words.clone()).await {
             Ok(_) => return Some(id),
