@@ -618,3 +618,74 @@ async fn the_recording_is_served_to_its_owner_whole_or_in_ranges(db: PgPool) {
     let (status, _, _) = fetch_recording(&app, "", &id, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[sqlx::test]
+async fn deleting_a_session_removes_its_rows_and_every_stored_object(db: PgPool) {
+    let (app, state) = support::app_and_state(db.clone());
+    let storage = state.storage.clone();
+    let users = two_users(&app).await;
+    let id = session(&app, &users.a).await;
+    let turn = serde_json::json!({
+        "item_id": "item_1", "speaker": "Learner", "text": "Hello", "state": "Final",
+        "start_ms": 0, "end_ms": 500, "position": 0,
+    });
+    Call::post("/api/practice/turn")
+        .json(serde_json::json!({ "session": id, "turn": turn }))
+        .cookie(&users.a)
+        .send(&app)
+        .await;
+    // With a gap: the recording, and the chunk after the gap kept as a chunk; both must go.
+    let parts = fixture_parts();
+    put(&app, Some(&users.a), &id, "0", parts[0].clone()).await;
+    put(&app, Some(&users.a), &id, "2", parts[2].clone()).await;
+    end(&app, &users.a, &id).await;
+    let uuid = Uuid::parse_str(&id).unwrap();
+    assert_eq!(stored(&storage, &id).await.len(), 1);
+    assert!(recording(&storage, &id).await.is_some());
+
+    let delete = || Call::post("/api/practice/delete").field("session", &id);
+    users.assert_hidden_from_b(&app, delete()).await;
+    assert!(
+        recording(&storage, &id).await.is_some(),
+        "B deleted nothing"
+    );
+
+    let response = delete().cookie(&users.a).send(&app).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert!(
+        storage
+            .list(&ObjectKey::session_prefix(uuid))
+            .await
+            .unwrap()
+            .is_empty(),
+        "no object of the session is left in storage"
+    );
+    for table in [
+        "practice_sessions",
+        "transcript_turns",
+        "recording_chunks",
+        "recordings",
+    ] {
+        let column = if table == "practice_sessions" {
+            "id"
+        } else {
+            "session_id"
+        };
+        let left: i64 = sqlx::query_scalar(&format!(
+            "select count(*) from {table} where {column} = $1::uuid"
+        ))
+        .bind(&id)
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        assert_eq!(left, 0, "{table}");
+    }
+    let got = Call::get(&format!("/api/practice/get?session={id}"))
+        .cookie(&users.a)
+        .send(&app)
+        .await;
+    assert_eq!(got.status, StatusCode::NOT_FOUND);
+    // Again: nothing left to delete, the same outcome.
+    let again = delete().cookie(&users.a).send(&app).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+}

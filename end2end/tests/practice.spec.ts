@@ -84,7 +84,7 @@ test("a spoken practice session: greeting, learner turn, reply, words ticked, su
   // End: the call closes, the microphone is released, the summary opens.
   const settled = await page.locator('[data-speaker]:not([data-state="InProgress"])').count();
   const shown = await page
-    .locator('[data-speaker]:not([data-state="InProgress"]) p:last-child')
+    .locator('[data-speaker]:not([data-state="InProgress"]) [data-turn-text]')
     .allTextContents();
   const during = (await counters(page)).calls_active;
   await page.getByRole("button", { name: "End session" }).click();
@@ -106,7 +106,7 @@ test("a spoken practice session: greeting, learner turn, reply, words ticked, su
   const saved = page.getByTestId("saved-transcript").locator("li");
   await expect(saved.first()).toContainText("Ordering at a café");
   await expect(saved.filter({ hasText: LEARNER_SAYS })).toHaveCount(1);
-  expect(await saved.locator("p:last-child").allTextContents()).toEqual(shown);
+  expect(await saved.locator("[data-turn-text]").allTextContents()).toEqual(shown);
 
   // The stored recording plays in Chromium, with a finite duration that is the call's...
   const player = page.getByTestId("summary-audio");
@@ -134,6 +134,22 @@ test("a spoken practice session: greeting, learner turn, reply, words ticked, su
   const [coachLoudness, learnerLoudness] = audio.loudness;
   expect(coachLoudness, "the coach is audible in the recording").toBeGreaterThan(0.01);
   expect(learnerLoudness, "the learner is audible in the recording").toBeGreaterThan(0.01);
+
+  // Replay: choosing the third turn plays from its start, and it is the turn highlighted.
+  const position = () => player.evaluate((audio: HTMLAudioElement) => audio.currentTime);
+  const third = saved.nth(2).getByRole("button");
+  await third.click();
+  await expect.poll(position).toBeGreaterThanOrEqual(turns[2].start_ms / 1000 - 0.1);
+  expect(await position()).toBeLessThan(turns[2].start_ms / 1000 + 1.5);
+  await expect(third).toHaveAttribute("aria-current", "true");
+  await expect(saved.nth(0).getByRole("button")).not.toHaveAttribute("aria-current", "true");
+  // The keyboard: up goes to the turn before, Space pauses.
+  await page.keyboard.press("ArrowUp");
+  await expect(saved.nth(1).getByRole("button")).toBeFocused();
+  await expect.poll(position).toBeGreaterThanOrEqual(turns[1].start_ms / 1000 - 0.1);
+  expect(await position()).toBeLessThan(turns[2].start_ms / 1000);
+  await page.keyboard.press(" ");
+  await expect.poll(() => player.evaluate((audio: HTMLAudioElement) => audio.paused)).toBe(true);
 
   // The summary is a real page: it reloads from the server.
   await page.reload();

@@ -151,6 +151,15 @@ test("history shows a session whose page is gone, and recovers it with one click
     const recorded = await recordedSeconds(other);
     expect(recorded).toBeGreaterThanOrEqual(elapsed - 5);
     expect(recorded).toBeLessThanOrEqual(elapsed + 5);
+
+    // Deleting it, once confirmed, removes it and its recording for good.
+    const session = other.url().split("/").pop()!;
+    expect((await other.request.get(`/api/practice/${session}/recording`)).status()).toBe(200);
+    await other.getByText("Delete this session").click();
+    await other.getByRole("button", { name: "Delete for good" }).click();
+    await expect(other).toHaveURL(/\/history$/);
+    await expect(other.getByText("No sessions yet")).toBeVisible();
+    expect((await other.request.get(`/api/practice/${session}/recording`)).status()).toBe(404);
   } finally {
     await elsewhere.close();
   }

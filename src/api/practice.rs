@@ -86,3 +86,14 @@ pub async fn practice_history(after: Option<String>) -> Result<HistoryPage, AppE
     let user = auth::require_user().await?;
     practice::history(&AppState::current()?, &user, after.as_deref()).await
 }
+
+/// Deletes one of the learner's sessions for good (rows, transcript, recording and chunks), then
+/// goes to history. Someone else's, or one already deleted, is `NotFound`.
+#[server(endpoint = "practice/delete")]
+pub async fn delete_practice(session: String) -> Result<(), AppError> {
+    use crate::server::{auth, practice, state::AppState};
+    let user = auth::require_user().await?;
+    practice::delete(&AppState::current()?, &user, &session).await?;
+    leptos_axum::redirect("/history");
+    Ok(())
+}

@@ -274,6 +274,31 @@ impl Transcript {
     }
 }
 
+/// The saved turn being heard `position_ms` into the recording: the last one that has started
+/// and not yet ended.
+pub fn turn_at(turns: &[SavedTurn], position_ms: f64) -> Option<usize> {
+    turns
+        .iter()
+        .rposition(|turn| match (turn.start_ms, turn.end_ms) {
+            (Some(start), Some(end)) => (start as f64) <= position_ms && position_ms < end as f64,
+            _ => false,
+        })
+}
+
+/// How long each side spoke, in milliseconds: (learner, coach).
+pub fn talk_times(turns: &[SavedTurn]) -> (u64, u64) {
+    turns.iter().fold((0, 0), |(learner, coach), turn| {
+        let spoke = match (turn.start_ms, turn.end_ms) {
+            (Some(start), Some(end)) => end.saturating_sub(start),
+            _ => 0,
+        };
+        match turn.speaker {
+            Speaker::Learner => (learner + spoke, coach),
+            Speaker::Coach => (learner, coach + spoke),
+        }
+    })
+}
+
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
@@ -444,6 +469,37 @@ mod tests {
 #[cfg(test)]
 mod saved_turn_tests {
     use super::*;
+
+    fn spoken(speaker: Speaker, start: u64, end: u64) -> SavedTurn {
+        SavedTurn {
+            item_id: format!("item_{start}"),
+            speaker,
+            text: "words".into(),
+            state: TurnState::Final,
+            start_ms: Some(start),
+            end_ms: Some(end),
+            position: 0,
+        }
+    }
+
+    #[test]
+    fn the_turn_being_heard_is_the_last_one_started_and_not_ended() {
+        let turns = [
+            spoken(Speaker::Coach, 0, 3_000),
+            spoken(Speaker::Learner, 4_000, 6_000),
+            spoken(Speaker::Coach, 5_500, 9_000),
+        ];
+        assert_eq!(turn_at(&turns, 1_000.0), Some(0));
+        assert_eq!(turn_at(&turns, 3_500.0), None, "between turns");
+        assert_eq!(turn_at(&turns, 4_000.0), Some(1));
+        assert_eq!(
+            turn_at(&turns, 5_800.0),
+            Some(2),
+            "the later of two overlapping"
+        );
+        assert_eq!(turn_at(&turns, 9_000.0), None, "after the end");
+        assert_eq!(talk_times(&turns), (2_000, 6_500));
+    }
 
     fn turn() -> SavedTurn {
         SavedTurn {

@@ -6,6 +6,7 @@ pub mod history;
 pub mod not_found;
 pub mod practice;
 pub mod recovery;
+pub mod replay;
 pub mod summary;
 pub mod topic;
 pub mod topics;

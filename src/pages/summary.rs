@@ -2,17 +2,23 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{components::Redirect, hooks::use_params_map};
+use leptos_router::{
+    components::Redirect,
+    hooks::{use_navigate, use_params_map},
+};
 
 use crate::{
-    api::practice::{RecoverPractice, get_practice, practice_turns},
+    api::practice::{DeletePractice, RecoverPractice, get_practice, practice_turns},
     components::feedback::ErrorPanel,
     domain::{
         practice::{PracticeSession, Recording, SessionState, clock},
-        transcript::{SavedTurn, Speaker, TurnState},
+        transcript::{SavedTurn, Speaker},
     },
     error::AppError,
-    pages::recovery::{RecoverButton, recovery_error},
+    pages::{
+        recovery::{RecoverButton, recovery_error},
+        replay::{Replay, turn_label},
+    },
 };
 
 #[component]
@@ -111,7 +117,7 @@ fn Summary(
     };
     view! {
         <Title text=format!("Summary: {}", topic.title) />
-        <div class="mx-auto max-w-3xl">
+        <div class="mx-auto max-w-5xl">
             <p class="text-sm font-medium uppercase tracking-wide text-teal-700">"Session summary"</p>
             <h1 class="mt-1 text-3xl font-semibold tracking-tight text-stone-900">{topic.title.clone()}</h1>
             <p class="mt-2 text-lg text-stone-600">{headline}</p>
@@ -152,26 +158,11 @@ fn Summary(
                 </ul>
             </section>
 
-            <Conversation turns />
-
-            {playable
-                .then(|| {
-                    view! {
-                        <section
-                            aria-labelledby="summary-audio-heading"
-                            class="mt-6 rounded-2xl border border-stone-200 bg-white p-6 shadow-sm"
-                        >
-                            <h2 id="summary-audio-heading" class="text-lg font-semibold">"Listen again"</h2>
-                            <audio
-                                controls
-                                preload="metadata"
-                                src=format!("/api/practice/{}/recording", session.id)
-                                data-testid="summary-audio"
-                                class="mt-4 w-full"
-                            ></audio>
-                        </section>
-                    }
-                })}
+            {if playable {
+                view! { <Replay session=session.id.clone() turns /> }.into_any()
+            } else {
+                view! { <Conversation turns /> }.into_any()
+            }}
             <p class="mt-6 text-sm text-stone-500" data-testid="summary-recording">{recording}</p>
             {recoverable
                 .then(|| {
@@ -197,7 +188,48 @@ fn Summary(
                     "Choose another topic"
                 </a>
             </div>
+            <DeleteSession session=session.id.clone() />
         </div>
+    }
+}
+
+/// Deleting the session, behind a disclosure that asks first (works without JavaScript too).
+#[component]
+fn DeleteSession(session: String) -> impl IntoView {
+    let delete = ServerAction::<DeletePractice>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if matches!(delete.value().get(), Some(Ok(()))) {
+            navigate("/history", Default::default());
+        }
+    });
+    let failed = move || {
+        delete
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|error| error.to_string())
+    };
+    view! {
+        <details class="group mt-10 rounded-2xl border border-stone-200 bg-white p-5" data-testid="delete-session">
+            <summary class="focus-ring cursor-pointer rounded-lg font-medium text-red-800">
+                "Delete this session"
+            </summary>
+            <p class="mt-3 text-stone-700">
+                "Its recording and transcript are removed for good. This cannot be undone."
+            </p>
+            <ActionForm action=delete attr:class="mt-4">
+                <input type="hidden" name="session" value=session />
+                <button
+                    type="submit"
+                    disabled=move || delete.pending().get()
+                    class="focus-ring inline-flex min-h-11 items-center rounded-xl bg-red-700 px-5 font-semibold text-white hover:bg-red-800 disabled:opacity-60"
+                >
+                    {move || if delete.pending().get() { "Deleting…" } else { "Delete for good" }}
+                </button>
+            </ActionForm>
+            <p role="alert" class="mt-2 text-red-700 empty:hidden">{failed}</p>
+        </details>
     }
 }
 
@@ -213,7 +245,7 @@ fn Fact(label: &'static str, value: String, testid: &'static str) -> impl IntoVi
     }
 }
 
-/// The saved transcript, as it was spoken.
+/// The saved transcript, as it was spoken (without a recording to play).
 #[component]
 fn Conversation(turns: Vec<SavedTurn>) -> impl IntoView {
     let empty = turns.is_empty();
@@ -226,23 +258,14 @@ fn Conversation(turns: Vec<SavedTurn>) -> impl IntoView {
             {empty.then(|| view! { <p class="mt-3 text-stone-600">"No words were saved for this session."</p> })}
             <ol class="mt-4 space-y-3" data-testid="saved-transcript">
                 {turns
-                    .into_iter()
+                    .iter()
                     .map(|turn| {
                         let learner = turn.speaker == Speaker::Learner;
-                        let (who, tone) = if learner {
-                            ("You", "bg-teal-50 border-teal-200")
+                        let (who, note, text) = turn_label(turn);
+                        let tone = if learner {
+                            "bg-teal-50 border-teal-200"
                         } else {
-                            ("Coach", "bg-stone-50 border-stone-200")
-                        };
-                        let note = match turn.state {
-                            TurnState::Interrupted => Some(" · Interrupted"),
-                            TurnState::TranscriptionFailed => Some(" · Not transcribed"),
-                            _ => None,
-                        };
-                        let text = if turn.state == TurnState::TranscriptionFailed {
-                            "We couldn't catch the words of this turn.".to_owned()
-                        } else {
-                            turn.text
+                            "bg-stone-50 border-stone-200"
                         };
                         view! {
                             <li
@@ -253,7 +276,7 @@ fn Conversation(turns: Vec<SavedTurn>) -> impl IntoView {
                                     {who}
                                     {note}
                                 </p>
-                                <p class="mt-1 text-lg leading-relaxed text-stone-900">{text}</p>
+                                <p data-turn-text class="mt-1 text-lg leading-relaxed text-stone-900">{text}</p>
                             </li>
                         }
                     })

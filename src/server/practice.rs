@@ -317,6 +317,25 @@ pub async fn turns(
     Ok(turns::list(pool, id).await?)
 }
 
+/// Deletes the learner's session for good: its stored objects first (so a storage failure leaves
+/// the session whole, to be deleted again), then its rows. Deleting it again is `NotFound`: the
+/// outcome is the same.
+#[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_id))]
+pub async fn delete(state: &AppState, user: &CurrentUser, raw_id: &str) -> Result<(), AppError> {
+    let id = session_id(raw_id)?;
+    practice::find(&state.db, user.id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    for key in state.storage.list(&ObjectKey::session_prefix(id)).await? {
+        state.storage.delete(&key).await?;
+    }
+    if !practice::delete(&state.db, user.id, id).await? {
+        return Err(not_found());
+    }
+    tracing::info!("practice session deleted");
+    Ok(())
+}
+
 /// Removes every stored object of a session (its recording and chunks). Failures are logged and
 /// the rest still removed; the caller has already deleted the rows, so nothing refers to them.
 pub async fn delete_objects(storage: &Storage, session: Uuid) {

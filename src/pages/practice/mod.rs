@@ -529,7 +529,7 @@ fn TurnBubble(p: Practice, id: String) -> impl IntoView {
                             {who}
                             {note.map(|note| view! { <span class="ml-2 normal-case">{format!("· {note}")}</span> })}
                         </p>
-                        <p class=move || {
+                        <p data-turn-text class=move || {
                             if turn.state == TurnState::TranscriptionFailed {
                                 "mt-1 text-lg italic leading-relaxed"
                             } else {

@@ -176,6 +176,19 @@ async fn id_by_key(
     .await
 }
 
+/// Deletes the learner's session and, through the foreign keys, its turns, chunk receipts and
+/// recording row. False when there was no such session of theirs.
+pub async fn delete(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query!(
+        "delete from practice_sessions where id = $1 and user_id = $2",
+        id,
+        user_id
+    )
+    .execute(pool)
+    .await?;
+    Ok(deleted.rows_affected() == 1)
+}
+
 /// The ids of every session of a learner (to remove their stored objects).
 pub async fn ids_of_user(pool: &PgPool, user_id: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar!(
