@@ -689,3 +689,150 @@ async fn deleting_a_session_removes_its_rows_and_every_stored_object(db: PgPool)
     let again = delete().cookie(&users.a).send(&app).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND);
 }
+
+/// Reads a zip file by file: name -> bytes.
+fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a valid zip");
+    (0..archive.len())
+        .map(|index| {
+            let mut file = archive.by_index(index).unwrap();
+            let mut contents = Vec::new();
+            file.read_to_end(&mut contents).unwrap();
+            (file.name().to_owned(), contents)
+        })
+        .collect()
+}
+
+async fn fetch_export(
+    app: &Router,
+    cookie: &str,
+    id: &str,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let request = Request::builder()
+        .uri(format!("/api/practice/{id}/export"))
+        .header(header::HOST, HOST)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = axum::body::to_bytes(response.into_body(), 64 << 20)
+        .await
+        .unwrap();
+    (status, headers, body.to_vec())
+}
+
+#[sqlx::test]
+async fn an_export_holds_the_recording_and_the_transcript_in_every_form(db: PgPool) {
+    let (app, storage) = app_and_storage(db);
+    let users = two_users(&app).await;
+    let id = session(&app, &users.a).await;
+    let said = [
+        ("Coach", "Hi! What can I get you?", 0, 1_500, "Final"),
+        ("Learner", "I'd like a small tea.", 1_800, 3_100, "Final"),
+        (
+            "Coach",
+            "Of course, anything —",
+            3_200,
+            4_000,
+            "Interrupted",
+        ),
+    ];
+    for (n, (speaker, text, start, end, state)) in said.iter().enumerate() {
+        let turn = serde_json::json!({
+            "item_id": format!("item_{n}"), "speaker": speaker, "text": text, "state": state,
+            "start_ms": start, "end_ms": end, "position": n,
+        });
+        Call::post("/api/practice/turn")
+            .json(serde_json::json!({ "session": id, "turn": turn }))
+            .cookie(&users.a)
+            .send(&app)
+            .await;
+    }
+    for (sequence, part) in fixture_parts().into_iter().enumerate() {
+        put(&app, Some(&users.a), &id, &sequence.to_string(), part).await;
+    }
+    end(&app, &users.a, &id).await;
+
+    let (status, headers, body) = fetch_export(&app, &users.a, &id).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/zip");
+    let disposition = headers[header::CONTENT_DISPOSITION].to_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\"speaking-coach-ordering-at-a-cafe-"),
+        "{disposition}"
+    );
+    let files = unzip(&body);
+    let names: Vec<&str> = files.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        [
+            "recording.ogg",
+            "session.json",
+            "transcript.json",
+            "transcript.md",
+            "transcript.vtt"
+        ]
+    );
+    assert_eq!(
+        files["recording.ogg"],
+        recording(&storage, &id).await.unwrap()
+    );
+
+    let transcript: Value = serde_json::from_slice(&files["transcript.json"]).unwrap();
+    let transcript = transcript.as_array().unwrap();
+    assert_eq!(transcript.len(), 3);
+    for (turn, (speaker, text, start, end, _)) in transcript.iter().zip(said) {
+        assert_eq!(turn["speaker"], speaker.to_lowercase());
+        assert_eq!(turn["text"], text);
+        assert_eq!(
+            (turn["start_ms"].as_u64(), turn["end_ms"].as_u64()),
+            (Some(start), Some(end))
+        );
+    }
+    assert_eq!(transcript[2]["state"], "interrupted");
+
+    // The captions parse, one cue per turn, at the turns' times.
+    let vtt = String::from_utf8(files["transcript.vtt"].clone()).unwrap();
+    assert!(vtt.starts_with("WEBVTT\n"));
+    let ms = |time: &str| -> u64 {
+        let (clock, millis) = time.split_once('.').unwrap();
+        let parts: Vec<u64> = clock.split(':').map(|n| n.parse().unwrap()).collect();
+        ((parts[0] * 60 + parts[1]) * 60 + parts[2]) * 1000 + millis.parse::<u64>().unwrap()
+    };
+    let cues: Vec<(u64, u64, String)> = vtt
+        .split("\n\n")
+        .skip(1)
+        .map(|block| {
+            let lines: Vec<&str> = block.trim().lines().collect();
+            let (from, to) = lines[1].split_once(" --> ").unwrap();
+            (ms(from), ms(to), lines[2].to_owned())
+        })
+        .collect();
+    assert_eq!(cues.len(), 3);
+    for (cue, (speaker, text, start, end, _)) in cues.iter().zip(said) {
+        assert_eq!((cue.0, cue.1), (start, end));
+        let voice = if speaker == "Learner" { "You" } else { "Coach" };
+        assert_eq!(cue.2, format!("<v {voice}>{text}"));
+    }
+
+    let readable = String::from_utf8(files["transcript.md"].clone()).unwrap();
+    assert!(readable.starts_with("# Ordering at a café"));
+    assert!(
+        readable.contains("**You** (0:01): I'd like a small tea."),
+        "{readable}"
+    );
+    let facts: Value = serde_json::from_slice(&files["session.json"]).unwrap();
+    assert_eq!(facts["id"], id.as_str());
+    assert_eq!(facts["topic"]["slug"], "ordering-at-a-cafe");
+    assert_eq!(facts["recording"]["file"], "recording.ogg");
+
+    // Only the owner.
+    let (status, _, body) = fetch_export(&app, &users.b, &id).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!body.starts_with(b"PK"));
+    let (status, _, _) = fetch_export(&app, "", &id).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

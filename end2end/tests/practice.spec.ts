@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { test, expect } from "./fixtures";
 import {
   LEARNER_SAYS,
@@ -150,6 +151,32 @@ test("a spoken practice session: greeting, learner turn, reply, words ticked, su
   expect(await position()).toBeLessThan(turns[2].start_ms / 1000);
   await page.keyboard.press(" ");
   await expect.poll(() => player.evaluate((audio: HTMLAudioElement) => audio.paused)).toBe(true);
+
+  // Export: one zip with the recording and the transcript in every form.
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: /Download everything/ }).click(),
+  ]);
+  expect(download.suggestedFilename()).toMatch(/^speaking-coach-ordering-at-a-cafe-\d{4}-\d\d-\d\d\.zip$/);
+  const listing = JSON.parse(
+    execFileSync("python3", [
+      "-c",
+      "import json, sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); " +
+        "print(json.dumps({n: z.read(n).decode('utf-8', 'replace') if not n.endswith('.ogg') else len(z.read(n)) for n in z.namelist()}))",
+      await download.path(),
+    ]).toString(),
+  );
+  expect(Object.keys(listing).sort()).toEqual([
+    "recording.ogg",
+    "session.json",
+    "transcript.json",
+    "transcript.md",
+    "transcript.vtt",
+  ]);
+  expect(listing["recording.ogg"]).toBeGreaterThan(10_000);
+  expect(JSON.parse(listing["transcript.json"]).map((turn: { text: string }) => turn.text)).toEqual(shown);
+  expect(listing["transcript.vtt"]).toMatch(/^WEBVTT\n/);
+  expect(listing["transcript.vtt"]).toContain(`<v You>${LEARNER_SAYS}`);
 
   // The summary is a real page: it reloads from the server.
   await page.reload();

@@ -174,6 +174,15 @@ fn Summary(
                     }
                 })}
             <p class="mt-1 text-sm text-stone-500">{format!("Practised on {date}. Private to you.")}</p>
+            <a
+                href=format!("/api/practice/{}/export", session.id)
+                download
+                rel="external"
+                class="focus-ring mt-3 inline-flex min-h-11 items-center gap-2 rounded-lg text-base font-medium text-teal-800 underline underline-offset-2 hover:text-teal-900"
+            >
+                <span aria-hidden="true">"↓"</span>
+                "Download everything (recording and transcript, zip)"
+            </a>
             <div class="mt-6 flex flex-wrap gap-3">
                 <a
                     href=format!("/topics/{}/practice", topic.slug.as_str())

@@ -6,6 +6,7 @@ pub mod chunks;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod export;
 pub mod finalize;
 pub mod health;
 pub mod practice;

@@ -20,8 +20,8 @@ use tower_sessions::{
 use tower_sessions_sqlx_store::PostgresStore;
 
 use super::{
-    chunks, config::Config, db, error, health, replay, security, state::AppState, storage::Storage,
-    telemetry,
+    chunks, config::Config, db, error, export, health, replay, security, state::AppState,
+    storage::Storage, telemetry,
 };
 use crate::app::{App, shell};
 
@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
             "/api/practice/{session}/recording",
             get(replay::get_recording),
         )
+        .route("/api/practice/{session}/export", get(export::export))
         .leptos_routes_with_context(
             &state,
             routes,
