@@ -544,17 +544,17 @@ async fn only_the_owner_can_recover_a_session(db: PgPool) {
     assert_eq!(visitor.status, StatusCode::UNAUTHORIZED);
 }
 
-/// `GET` the session's recording with an optional `Range`: status, headers, body.
-async fn fetch_recording(
+/// `GET uri` (with a cookie and a `Range` when given): status, headers, body bytes.
+async fn fetch(
     app: &Router,
-    cookie: &str,
-    id: &str,
+    uri: &str,
+    cookie: Option<&str>,
     range: Option<&str>,
 ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let mut request = Request::builder()
-        .uri(format!("/api/practice/{id}/recording"))
-        .header(header::HOST, HOST)
-        .header(header::COOKIE, cookie);
+    let mut request = Request::builder().uri(uri).header(header::HOST, HOST);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
     if let Some(range) = range {
         request = request.header(header::RANGE, range);
     }
@@ -565,10 +565,26 @@ async fn fetch_recording(
         .unwrap();
     let status = response.status();
     let headers = response.headers().clone();
-    let body = axum::body::to_bytes(response.into_body(), 16 << 20)
+    let body = axum::body::to_bytes(response.into_body(), 64 << 20)
         .await
         .unwrap();
     (status, headers, body.to_vec())
+}
+
+/// `GET` the session's recording with an optional `Range`.
+async fn fetch_recording(
+    app: &Router,
+    cookie: &str,
+    id: &str,
+    range: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    fetch(
+        app,
+        &format!("/api/practice/{id}/recording"),
+        Some(cookie),
+        range,
+    )
+    .await
 }
 
 #[sqlx::test]
@@ -709,19 +725,13 @@ async fn fetch_export(
     cookie: &str,
     id: &str,
 ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let request = Request::builder()
-        .uri(format!("/api/practice/{id}/export"))
-        .header(header::HOST, HOST)
-        .header(header::COOKIE, cookie)
-        .body(Body::empty())
-        .unwrap();
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = axum::body::to_bytes(response.into_body(), 64 << 20)
-        .await
-        .unwrap();
-    (status, headers, body.to_vec())
+    fetch(
+        app,
+        &format!("/api/practice/{id}/export"),
+        Some(cookie),
+        None,
+    )
+    .await
 }
 
 #[sqlx::test]
@@ -745,16 +755,9 @@ async fn an_export_holds_the_recording_and_the_transcript_in_every_form(db: PgPo
             "item_id": format!("item_{n}"), "speaker": speaker, "text": text, "state": state,
             "start_ms": start, "end_ms": end, "position": n,
         });
-        Call::post("/api/practice/turn")
-            .json(serde_json::json!({ "session": id, "turn": turn }))
-            .cookie(&users.a)
-            .send(&app)
-            .await;
+        say(&app, &users.a, &id, turn).await;
     }
-    for (sequence, part) in fixture_parts().into_iter().enumerate() {
-        put(&app, Some(&users.a), &id, &sequence.to_string(), part).await;
-    }
-    end(&app, &users.a, &id).await;
+    record_and_end(&app, &users.a, &id).await;
 
     let (status, headers, body) = fetch_export(&app, &users.a, &id).await;
     assert_eq!(status, StatusCode::OK);
@@ -835,4 +838,100 @@ async fn an_export_holds_the_recording_and_the_transcript_in_every_form(db: PgPo
     assert!(!body.starts_with(b"PK"));
     let (status, _, _) = fetch_export(&app, "", &id).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[sqlx::test]
+async fn a_share_link_plays_the_session_for_anyone_until_revoked(db: PgPool) {
+    let (app, storage) = app_and_storage(db);
+    let users = two_users(&app).await;
+    let id = session(&app, &users.a).await;
+    let turn = serde_json::json!({
+        "item_id": "item_1", "speaker": "Learner", "text": "A small tea, please.",
+        "state": "Final", "start_ms": 100, "end_ms": 1_900, "position": 0,
+    });
+    say(&app, &users.a, &id, turn).await;
+    record_and_end(&app, &users.a, &id).await;
+    let got = |cookie: String| {
+        let id = id.clone();
+        let app = app.clone();
+        async move {
+            let got = Call::get(&format!("/api/practice/get?session={id}"))
+                .cookie(&cookie)
+                .send(&app)
+                .await;
+            serde_json::from_str::<Value>(&got.body).unwrap()
+        }
+    };
+    assert_eq!(
+        got(users.a.clone()).await["share_url"],
+        Value::Null,
+        "private by default"
+    );
+
+    let share = || Call::post("/api/practice/share").field("session", &id);
+    users.assert_hidden_from_b(&app, share()).await;
+    let response = share().cookie(&users.a).send(&app).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    let url: String = serde_json::from_str(&response.body).unwrap();
+    let token = url.rsplit('/').next().unwrap().to_owned();
+    assert!(url.ends_with(&format!("/shared/{token}")), "{url}");
+    assert_eq!(token.len(), 64);
+    let again: String =
+        serde_json::from_str(&share().cookie(&users.a).send(&app).await.body).unwrap();
+    assert_eq!(again, url, "one link per session");
+    assert_eq!(got(users.a.clone()).await["share_url"], url.as_str());
+
+    // Anyone with the link, signed in or not: the page, the conversation, the recording.
+    let page = support::get(&app, &format!("/shared/{token}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Ordering at a café"));
+    assert!(page.body.contains("A small tea, please."));
+    assert!(
+        !page.body.contains("owner@example.org"),
+        "no account details"
+    );
+    let (status, _, audio) =
+        fetch(&app, &format!("/api/shared/{token}/recording"), None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(audio, recording(&storage, &id).await.unwrap());
+    let wrong = "0".repeat(64);
+    assert_eq!(
+        support::get(&app, &format!("/shared/{wrong}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Revoked: gone at once. Only the owner can revoke.
+    let unshare = || Call::post("/api/practice/unshare").field("session", &id);
+    users.assert_hidden_from_b(&app, unshare()).await;
+    assert_eq!(
+        support::get(&app, &format!("/shared/{token}")).await.status,
+        StatusCode::OK
+    );
+    let response = unshare().cookie(&users.a).send(&app).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert_eq!(
+        support::get(&app, &format!("/shared/{token}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let (status, _, _) = fetch(&app, &format!("/api/shared/{token}/recording"), None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(got(users.a.clone()).await["share_url"], Value::Null);
+}
+
+/// Saves a turn of the session.
+async fn say(app: &Router, cookie: &str, id: &str, turn: Value) {
+    let saved = Call::post("/api/practice/turn")
+        .json(serde_json::json!({ "session": id, "turn": turn }))
+        .cookie(cookie)
+        .send(app)
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+}
+
+/// Uploads the whole fixture recording in three pieces and ends the session.
+async fn record_and_end(app: &Router, cookie: &str, id: &str) -> Value {
+    for (sequence, part) in fixture_parts().into_iter().enumerate() {
+        put(app, Some(cookie), id, &sequence.to_string(), part).await;
+    }
+    end(app, cookie, id).await
 }

@@ -152,6 +152,38 @@ test("history shows a session whose page is gone, and recovers it with one click
     expect(recorded).toBeGreaterThanOrEqual(elapsed - 5);
     expect(recorded).toBeLessThanOrEqual(elapsed + 5);
 
+    // Sharing is a choice: a link, opened by someone without an account, plays the session;
+    // revoking it stops it at once.
+    await expect(other.getByTestId("share-session")).toContainText("Private");
+    await other.getByRole("button", { name: "Create a share link" }).click();
+    const shareUrl = other.getByTestId("share-url");
+    await expect(shareUrl).toHaveValue(/\/shared\/[0-9a-f]{64}$/);
+    await expect(other.getByTestId("share-session")).toContainText("Shared");
+    const link = new URL(await shareUrl.inputValue());
+    const stranger = await browser.newContext({ baseURL });
+    try {
+      const view = await stranger.newPage();
+      await view.goto(link.pathname);
+      await waitForHydration(view);
+      await expect(view.getByRole("heading", { name: "Ordering at a café" })).toBeVisible();
+      await expect(view.getByTestId("saved-transcript").locator("li").filter({ hasText: LEARNER_SAYS })).toHaveCount(1);
+      expect(await view.content()).not.toContain(learner.email);
+      const playedTo = await view.getByTestId("summary-audio").evaluate(async (audio: HTMLAudioElement) => {
+        audio.muted = true;
+        await audio.play();
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        return audio.currentTime;
+      });
+      expect(playedTo).toBeGreaterThan(0.3);
+
+      await other.getByRole("button", { name: "Stop sharing" }).click();
+      await expect(other.getByTestId("share-session")).toContainText("Private");
+      const gone = await view.goto(link.pathname);
+      expect(gone!.status()).toBe(404);
+    } finally {
+      await stranger.close();
+    }
+
     // Deleting it, once confirmed, removes it and its recording for good.
     const session = other.url().split("/").pop()!;
     expect((await other.request.get(`/api/practice/${session}/recording`)).status()).toBe(200);

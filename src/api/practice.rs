@@ -9,7 +9,7 @@ use leptos::{
 
 use crate::{
     domain::{
-        practice::{HistoryPage, PracticeSession, Recording},
+        practice::{HistoryPage, PracticeSession, Recording, SharedSession},
         transcript::SavedTurn,
     },
     error::AppError,
@@ -96,4 +96,27 @@ pub async fn delete_practice(session: String) -> Result<(), AppError> {
     practice::delete(&AppState::current()?, &user, &session).await?;
     leptos_axum::redirect("/history");
     Ok(())
+}
+
+/// Makes (or returns) a read-only link to the session; answers its URL. Owner only.
+#[server(endpoint = "practice/share")]
+pub async fn share_practice(session: String) -> Result<String, AppError> {
+    use crate::server::{auth, sharing, state::AppState};
+    let user = auth::require_user().await?;
+    sharing::share(&AppState::current()?, &user, &session).await
+}
+
+/// Revokes the session's link: it stops working at once. Owner only.
+#[server(endpoint = "practice/unshare")]
+pub async fn unshare_practice(session: String) -> Result<(), AppError> {
+    use crate::server::{auth, sharing, state::AppState};
+    let user = auth::require_user().await?;
+    sharing::unshare(&AppState::current()?, &user, &session).await
+}
+
+/// What a share link shows, for anyone holding it (no account needed).
+#[server(endpoint = "shared/get", input = GetUrl)]
+pub async fn get_shared(token: String) -> Result<SharedSession, AppError> {
+    use crate::server::{sharing, state::AppState};
+    sharing::shared(&AppState::current()?, &token).await
 }

@@ -53,6 +53,20 @@ pub struct PracticeSession {
     pub recording: Option<Recording>,
     /// Where it stands, as history would say (filled in when the learner reads the session).
     pub state: Option<SessionState>,
+    /// The session's share link (a full URL) when the learner chose to share it (filled in when
+    /// the learner reads the session).
+    pub share_url: Option<String>,
+}
+
+/// What a share link shows: the conversation and its recording, nothing of the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedSession {
+    pub topic_title: String,
+    pub started_at: DateTime<Utc>,
+    pub duration_secs: Option<u64>,
+    pub turns: Vec<super::transcript::SavedTurn>,
+    /// The recording can be played (at `/api/shared/{token}/recording`).
+    pub playable: bool,
 }
 
 impl PracticeSession {

@@ -7,6 +7,7 @@ pub mod not_found;
 pub mod practice;
 pub mod recovery;
 pub mod replay;
+pub mod shared;
 pub mod summary;
 pub mod topic;
 pub mod topics;

@@ -87,7 +87,11 @@ fn turn_button(index: usize) -> Option<web_sys::HtmlElement> {
 }
 
 #[component]
-pub fn Replay(session: String, turns: Vec<SavedTurn>) -> impl IntoView {
+pub fn Replay(
+    /// The recording's URL.
+    src: String,
+    turns: Vec<SavedTurn>,
+) -> impl IntoView {
     let player = Player {
         audio: NodeRef::new(),
         position: RwSignal::new(0.0),
@@ -177,7 +181,7 @@ pub fn Replay(session: String, turns: Vec<SavedTurn>) -> impl IntoView {
                     node_ref=player.audio
                     controls
                     preload="metadata"
-                    src=format!("/api/practice/{session}/recording")
+                    src=src
                     data-testid="summary-audio"
                     class="mt-4 w-full"
                     on:timeupdate=move |_| player.follow()

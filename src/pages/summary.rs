@@ -8,7 +8,10 @@ use leptos_router::{
 };
 
 use crate::{
-    api::practice::{DeletePractice, RecoverPractice, get_practice, practice_turns},
+    api::practice::{
+        DeletePractice, RecoverPractice, SharePractice, UnsharePractice, get_practice,
+        practice_turns,
+    },
     components::feedback::ErrorPanel,
     domain::{
         practice::{PracticeSession, Recording, SessionState, clock},
@@ -27,9 +30,20 @@ pub fn SummaryPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     // Recovering from this page makes the recording; the page then shows it.
     let recover = ServerAction::<RecoverPractice>::new();
+    let sharing = Sharing {
+        share: ServerAction::new(),
+        unshare: ServerAction::new(),
+    };
     let session = Resource::new(
-        move || (id(), recover.version().get()),
-        |(id, _)| async move {
+        move || {
+            (
+                id(),
+                recover.version().get(),
+                sharing.share.version().get(),
+                sharing.unshare.version().get(),
+            )
+        },
+        |(id, ..)| async move {
             let session = get_practice(id.clone()).await?;
             let turns = practice_turns(id).await?;
             Ok::<_, AppError>((session, turns))
@@ -41,7 +55,7 @@ pub fn SummaryPage() -> impl IntoView {
         }>
             {move || Suspend::new(async move {
                 match session.await {
-                    Ok((session, turns)) => view! { <Summary session turns recover /> }.into_any(),
+                    Ok((session, turns)) => view! { <Summary session turns recover sharing /> }.into_any(),
                     Err(AppError::Unauthorized) => {
                         view! { <Redirect path=format!("/sign-in?next=/practice/{}", id()) /> }.into_any()
                     }
@@ -63,6 +77,7 @@ fn Summary(
     session: PracticeSession,
     turns: Vec<SavedTurn>,
     recover: ServerAction<RecoverPractice>,
+    sharing: Sharing,
 ) -> impl IntoView {
     let topic = session.topic.clone();
     let duration = session
@@ -159,7 +174,7 @@ fn Summary(
             </section>
 
             {if playable {
-                view! { <Replay session=session.id.clone() turns /> }.into_any()
+                view! { <Replay src=format!("/api/practice/{}/recording", session.id) turns /> }.into_any()
             } else {
                 view! { <Conversation turns /> }.into_any()
             }}
@@ -197,9 +212,88 @@ fn Summary(
                     "Choose another topic"
                 </a>
             </div>
+            <ShareSession session=session.id.clone() url=session.share_url.clone() sharing />
             <DeleteSession session=session.id.clone() />
         </div>
     }
+}
+
+/// Sharing is an explicit choice: a link anyone can open, shown while it exists, revocable.
+#[component]
+fn ShareSession(session: String, url: Option<String>, sharing: Sharing) -> impl IntoView {
+    let failed = move || {
+        let share = sharing.share.value().get().and_then(Result::err);
+        let unshare = sharing.unshare.value().get().and_then(Result::err);
+        share.or(unshare).map(|error| error.to_string())
+    };
+    view! {
+        <section
+            aria-labelledby="share-heading"
+            data-testid="share-session"
+            class="mt-10 rounded-2xl border border-stone-200 bg-white p-5"
+        >
+            <div class="flex flex-wrap items-center gap-3">
+                <h2 id="share-heading" class="text-lg font-semibold">"Sharing"</h2>
+                {if url.is_some() {
+                    view! { <span class="rounded-full border border-amber-300 bg-amber-50 px-3 py-0.5 text-sm font-medium text-amber-900">"Shared"</span> }.into_any()
+                } else {
+                    view! { <span class="rounded-full border border-stone-200 bg-stone-50 px-3 py-0.5 text-sm font-medium text-stone-700">"Private"</span> }.into_any()
+                }}
+            </div>
+            {match url {
+                Some(url) => {
+                    view! {
+                        <p class="mt-3 text-stone-700">
+                            "Anyone with this link can play the recording and read the transcript (not your account):"
+                        </p>
+                        <input
+                            type="text"
+                            readonly
+                            value=url
+                            aria-label="Share link"
+                            data-testid="share-url"
+                            class="mt-2 w-full rounded-lg border border-stone-300 bg-stone-50 px-3 py-2 font-mono text-sm text-stone-800"
+                        />
+                        <ActionForm action=sharing.unshare attr:class="mt-3">
+                            <input type="hidden" name="session" value=session.clone() />
+                            <button
+                                type="submit"
+                                class="focus-ring inline-flex min-h-11 items-center rounded-xl border border-stone-300 bg-white px-5 font-medium text-stone-800 hover:bg-stone-50"
+                            >
+                                "Stop sharing"
+                            </button>
+                        </ActionForm>
+                    }
+                        .into_any()
+                }
+                None => {
+                    view! {
+                        <p class="mt-3 text-stone-700">
+                            "Only you can see this session. You can make a link for a teacher or a friend, and revoke it at any time."
+                        </p>
+                        <ActionForm action=sharing.share attr:class="mt-3">
+                            <input type="hidden" name="session" value=session.clone() />
+                            <button
+                                type="submit"
+                                class="focus-ring inline-flex min-h-11 items-center rounded-xl border border-teal-700 bg-white px-5 font-medium text-teal-800 hover:bg-teal-50"
+                            >
+                                "Create a share link"
+                            </button>
+                        </ActionForm>
+                    }
+                        .into_any()
+                }
+            }}
+            <p role="alert" class="mt-2 text-red-700 empty:hidden">{failed}</p>
+        </section>
+    }
+}
+
+/// The summary's sharing actions; the page reads the session again after each.
+#[derive(Clone, Copy)]
+struct Sharing {
+    share: ServerAction<SharePractice>,
+    unshare: ServerAction<UnsharePractice>,
 }
 
 /// Deleting the session, behind a disclosure that asks first (works without JavaScript too).

@@ -14,6 +14,7 @@ pub mod realtime;
 pub mod recording;
 pub mod replay;
 pub mod security;
+pub mod sharing;
 pub mod startup;
 pub mod state;
 pub mod storage;

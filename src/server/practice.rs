@@ -11,7 +11,7 @@ use super::{
     db::{
         CorruptRow,
         practice::{self, PracticeQueryError},
-        recordings,
+        recordings, shares,
         turns::{self, TurnQueryError},
     },
     finalize::{self, Finalize},
@@ -140,6 +140,9 @@ pub async fn get(
             recording.is_provisional(),
         )
     });
+    session.share_url = shares::token_of(pool, user.id, id)
+        .await?
+        .map(|token| super::sharing::share_url(state, &token));
     session.state = Some(SessionState::of(
         session.status,
         recording,

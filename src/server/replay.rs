@@ -1,6 +1,7 @@
-//! `GET /api/practice/{session}/recording`: the session's finished recording, for its owner only,
-//! with HTTP range support (206) so playback starts before the whole file has arrived and seeking
-//! fetches only what it needs.
+//! `GET /api/practice/{session}/recording` (its owner) and `GET /api/shared/{token}/recording`
+//! (anyone with a share link): a session's finished recording, with HTTP range support (206) so
+//! playback starts before the whole file has arrived and seeking fetches only what it needs.
+//! `no-cache`: a revoked link or a deleted session must not keep playing from a cache.
 
 use axum::{
     body::Body,
@@ -12,7 +13,7 @@ use uuid::Uuid;
 
 use super::{
     auth::CurrentUser,
-    db::{practice, recordings},
+    db::{practice, recordings, shares},
     state::AppState,
     storage::{ObjectKey, StorageError},
 };
@@ -77,6 +78,26 @@ pub async fn get_recording(
     practice::find(&state.db, user.id, session)
         .await?
         .ok_or_else(not_found)?;
+    serve(&state, session, &headers).await
+}
+
+/// `GET /api/shared/{token}/recording`: the recording of a session its learner shared, for anyone
+/// with the link; a revoked or unknown link is not found.
+#[tracing::instrument(skip_all)]
+pub async fn get_shared_recording(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let shared = shares::find(&state.db, token.trim())
+        .await?
+        .ok_or_else(|| AppError::not_found("recording"))?;
+    serve(&state, shared.session, &headers).await
+}
+
+/// The session's ready recording, whole or the range asked for.
+async fn serve(state: &AppState, session: Uuid, headers: &HeaderMap) -> Result<Response, AppError> {
+    let not_found = || AppError::not_found("recording");
     let Some(Recording::Ready { mime_type, .. }) = recordings::find(&state.db, session).await?
     else {
         return Err(not_found());
@@ -108,7 +129,7 @@ pub async fn get_recording(
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     headers.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=3600"),
+        HeaderValue::from_static("private, no-cache"),
     );
     headers.insert(
         header::CONTENT_LENGTH,

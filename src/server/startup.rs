@@ -105,6 +105,10 @@ pub fn router(state: AppState) -> Router {
             get(replay::get_recording),
         )
         .route("/api/practice/{session}/export", get(export::export))
+        .route(
+            "/api/shared/{token}/recording",
+            get(replay::get_shared_recording),
+        )
         .leptos_routes_with_context(
             &state,
             routes,

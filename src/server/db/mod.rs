@@ -3,6 +3,7 @@
 pub mod chunks;
 pub mod practice;
 pub mod recordings;
+pub mod shares;
 pub mod topics;
 pub mod turns;
 pub mod users;

@@ -56,6 +56,7 @@ impl SessionRow {
             recording_bytes: u64::try_from(self.recording_bytes).unwrap_or(0),
             recording: None,
             state: None,
+            share_url: None,
         })
     }
 }

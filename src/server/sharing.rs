@@ -1,0 +1,77 @@
+//! Sharing, an explicit opt-in: the owner makes one link for a session (an unguessable token),
+//! anyone with it can play the recording and read the transcript (never the account), and
+//! revoking makes the link not found at once.
+
+use uuid::Uuid;
+
+use super::{
+    auth::CurrentUser,
+    db::{practice, recordings, shares, turns},
+    state::AppState,
+};
+use crate::{
+    domain::practice::{Recording, SharedSession},
+    error::AppError,
+};
+
+fn not_found() -> AppError {
+    AppError::not_found("practice session")
+}
+
+fn session_id(raw: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(raw.trim()).map_err(|_| not_found())
+}
+
+/// The link's address.
+pub fn share_url(state: &AppState, token: &str) -> String {
+    format!("{}/shared/{token}", state.config.public_url)
+}
+
+/// Makes (or returns) the session's share link. Owner only.
+#[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_id))]
+pub async fn share(state: &AppState, user: &CurrentUser, raw_id: &str) -> Result<String, AppError> {
+    let id = session_id(raw_id)?;
+    let token = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+    let token = shares::create(&state.db, user.id, id, &token)
+        .await?
+        .ok_or_else(not_found)?;
+    tracing::info!("practice session shared");
+    Ok(share_url(state, &token))
+}
+
+/// Revokes the session's link (none is fine). Owner only.
+#[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_id))]
+pub async fn unshare(state: &AppState, user: &CurrentUser, raw_id: &str) -> Result<(), AppError> {
+    let id = session_id(raw_id)?;
+    practice::find(&state.db, user.id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    if shares::revoke(&state.db, user.id, id).await? {
+        tracing::info!("practice session share revoked");
+    }
+    Ok(())
+}
+
+/// What a share link shows. An unknown or revoked token is not found.
+pub async fn shared(state: &AppState, token: &str) -> Result<SharedSession, AppError> {
+    let missing = || AppError::not_found("shared session");
+    let token = token.trim();
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(missing());
+    }
+    let found = shares::find(&state.db, token).await?.ok_or_else(missing)?;
+    let session = practice::find(&state.db, found.owner, found.session)
+        .await?
+        .ok_or_else(missing)?;
+    let playable = matches!(
+        recordings::find(&state.db, found.session).await?,
+        Some(Recording::Ready { .. })
+    );
+    Ok(SharedSession {
+        topic_title: session.topic.title.clone(),
+        started_at: session.started_at,
+        duration_secs: session.duration_secs(),
+        turns: turns::list(&state.db, found.session).await?,
+        playable,
+    })
+}
