@@ -565,10 +565,40 @@ async fn fetch(
         .unwrap();
     let status = response.status();
     let headers = response.headers().clone();
+    if status == StatusCode::TEMPORARY_REDIRECT {
+        return follow_presigned(&headers, range).await;
+    }
     let body = axum::body::to_bytes(response.into_body(), 64 << 20)
         .await
         .unwrap();
     (status, headers, body.to_vec())
+}
+
+/// With S3 storage a recording is a redirect to a presigned URL that works for 5 minutes: follow
+/// it, as a browser does, to the store itself.
+async fn follow_presigned(
+    headers: &axum::http::HeaderMap,
+    range: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let location = headers[header::LOCATION].to_str().unwrap();
+    assert!(location.contains("X-Amz-Expires=300"), "{location}");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    let mut request = reqwest::Client::new().get(location);
+    if let Some(range) = range {
+        request = request.header("range", range);
+    }
+    let response = request.send().await.unwrap();
+    let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+    let mut headers = axum::http::HeaderMap::new();
+    for (name, value) in response.headers() {
+        if let (Ok(name), Ok(value)) = (
+            axum::http::HeaderName::from_bytes(name.as_str().as_bytes()),
+            axum::http::HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    (status, headers, response.bytes().await.unwrap().to_vec())
 }
 
 /// `GET` the session's recording with an optional `Range`.
@@ -623,10 +653,12 @@ async fn the_recording_is_served_to_its_owner_whole_or_in_ranges(db: PgPool) {
     let beyond = format!("bytes={}-", stored.len());
     let (status, headers, _) = fetch_recording(&app, &users.a, &id, Some(&beyond)).await;
     assert_eq!(status, StatusCode::RANGE_NOT_SATISFIABLE);
-    assert_eq!(
-        headers[header::CONTENT_RANGE],
-        format!("bytes */{}", stored.len()).as_str()
-    );
+    if matches!(storage, Storage::Local(_)) {
+        assert_eq!(
+            headers[header::CONTENT_RANGE],
+            format!("bytes */{}", stored.len()).as_str()
+        );
+    }
 
     let (status, _, body) = fetch_recording(&app, &users.b, &id, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "someone else's recording");

@@ -112,13 +112,16 @@ export async function recordedSeconds(page: Page) {
   return Number(recorded![1]) * 60 + Number(recorded![2]);
 }
 
-/** The session's stored recording, fetched by the page as the player does and decoded by
- * Chromium: its duration, and the loudness (RMS) of each `[startMs, endMs]` stretch. */
+/** The session's stored recording, decoded by Chromium: its duration, and the loudness (RMS) of
+ * each `[startMs, endMs]` stretch. */
 export async function storedAudio(page: Page, session: string, stretches: [number, number][]) {
+  // Fetched as the learner (following the redirect to S3's presigned URL), decoded in the page.
+  const response = await page.request.get(`/api/practice/${session}/recording`);
+  expect(response.status()).toBe(200);
+  const base64 = (await response.body()).toString("base64");
   return page.evaluate(
-    async ({ session, stretches }) => {
-      const response = await fetch(`/api/practice/${session}/recording`);
-      const bytes = await response.arrayBuffer();
+    async ({ base64, stretches }) => {
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0)).buffer;
       const context = new OfflineAudioContext(1, 48_000, 48_000);
       const audio = await context.decodeAudioData(bytes);
       const samples = audio.getChannelData(0);
@@ -131,6 +134,6 @@ export async function storedAudio(page: Page, session: string, stretches: [numbe
       };
       return { duration: audio.duration, loudness: stretches.map(rms) };
     },
-    { session, stretches },
+    { base64, stretches },
   );
 }

@@ -9,11 +9,13 @@ use crate::domain::{
     transcript::{SavedTurn, Speaker, TurnState, talk_times, turn_at},
 };
 
-/// How a saved turn reads: who spoke, a note on how it ended, and its words.
-pub fn turn_label(turn: &SavedTurn) -> (&'static str, Option<&'static str>, String) {
-    let who = match turn.speaker {
-        Speaker::Learner => "You",
-        Speaker::Coach => "Coach",
+/// How a saved turn reads: who spoke ("You" to the learner, "Learner" to anyone else), a note on
+/// how it ended, and its words.
+pub fn turn_label(turn: &SavedTurn, own: bool) -> (&'static str, Option<&'static str>, String) {
+    let who = match (turn.speaker, own) {
+        (Speaker::Learner, true) => "You",
+        (Speaker::Learner, false) => "Learner",
+        (Speaker::Coach, _) => "Coach",
     };
     let note = match turn.state {
         TurnState::Interrupted => Some(" · Interrupted"),
@@ -91,6 +93,9 @@ pub fn Replay(
     /// The recording's URL.
     src: String,
     turns: Vec<SavedTurn>,
+    /// The learner is looking at their own session (not a shared link).
+    #[prop(default = true)]
+    own: bool,
 ) -> impl IntoView {
     let player = Player {
         audio: NodeRef::new(),
@@ -195,13 +200,13 @@ pub fn Replay(
                 </p>
                 <dl class="mt-4 grid grid-cols-2 gap-3 text-sm">
                     <div class="rounded-xl bg-teal-50 p-3">
-                        <dt class="text-teal-900">"You spoke"</dt>
+                        <dt class="text-teal-900">{if own { "You spoke" } else { "The learner spoke" }}</dt>
                         <dd class="mt-0.5 text-xl font-semibold tabular-nums text-stone-900" data-testid="talk-learner">
                             {clock(learner_ms / 1000)}
                         </dd>
                     </div>
                     <div class="rounded-xl bg-stone-100 p-3">
-                        <dt class="text-stone-700">"Your coach spoke"</dt>
+                        <dt class="text-stone-700">{if own { "Your coach spoke" } else { "The coach spoke" }}</dt>
                         <dd class="mt-0.5 text-xl font-semibold tabular-nums text-stone-900" data-testid="talk-coach">
                             {clock(coach_ms / 1000)}
                         </dd>
@@ -220,7 +225,7 @@ pub fn Replay(
                         .enumerate()
                         .map(|(index, turn)| {
                             let learner = turn.speaker == Speaker::Learner;
-                            let (who, note, text) = turn_label(turn);
+                            let (who, note, text) = turn_label(turn, own);
                             let start = turn.start_ms.unwrap_or(0);
                             let current = move || heard.get() == Some(index);
                             let tone = if learner {

@@ -364,7 +364,7 @@ fn Conversation(turns: Vec<SavedTurn>) -> impl IntoView {
                     .iter()
                     .map(|turn| {
                         let learner = turn.speaker == Speaker::Learner;
-                        let (who, note, text) = turn_label(turn);
+                        let (who, note, text) = turn_label(turn, true);
                         let tone = if learner {
                             "bg-teal-50 border-teal-200"
                         } else {

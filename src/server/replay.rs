@@ -1,7 +1,9 @@
 //! `GET /api/practice/{session}/recording` (its owner) and `GET /api/shared/{token}/recording`
 //! (anyone with a share link): a session's finished recording, with HTTP range support (206) so
 //! playback starts before the whole file has arrived and seeking fetches only what it needs.
-//! `no-cache`: a revoked link or a deleted session must not keep playing from a cache.
+//! `no-cache`: a revoked link or a deleted session must not keep playing from a cache. With S3
+//! storage the answer is a redirect to a presigned URL valid for 5 minutes, issued after the same
+//! checks, so the bytes come straight from S3 (which handles the ranges).
 
 use axum::{
     body::Body,
@@ -18,6 +20,9 @@ use super::{
     storage::{ObjectKey, StorageError},
 };
 use crate::{domain::practice::Recording, error::AppError};
+
+/// How long a presigned S3 URL for a recording works.
+pub const PRESIGNED_FOR: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
 /// What a `Range` header asks of an object of `size` bytes.
 #[derive(Debug, PartialEq, Eq)]
@@ -103,6 +108,16 @@ async fn serve(state: &AppState, session: Uuid, headers: &HeaderMap) -> Result<R
         return Err(not_found());
     };
     let key = ObjectKey::recording(session, "ogg");
+    // From S3 the browser reads the file itself, through a URL that works for a few minutes.
+    if let Some(url) = state.storage.presigned_get(&key, PRESIGNED_FOR).await? {
+        let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
+        let headers = response.headers_mut();
+        if let Ok(location) = HeaderValue::from_str(&url) {
+            headers.insert(header::LOCATION, location);
+        }
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return Ok(response);
+    }
     let size = state.storage.size(&key).await?.ok_or_else(not_found)?;
     let range = headers
         .get(header::RANGE)

@@ -10,7 +10,7 @@ use axum::{
 };
 use leptos::{config::Env, prelude::*};
 
-use super::state::AppState;
+use super::{config::StorageConfig, state::AppState};
 
 /// The nonce of one response, made by [`security_headers`] before the page renders. Leptos puts
 /// it on its inline hydration scripts ([`provide_page_nonce`]); the policy allows exactly those.
@@ -42,9 +42,15 @@ fn page_policy(nonce: &str, state: &AppState) -> String {
         let host = options.site_addr.ip();
         connect.push_str(&format!(" ws://{host}:{}", options.reload_port));
     }
+    // Recordings stored on S3 play straight from there (presigned URLs).
+    let mut media = String::from("'self' blob:");
+    if let Some(origin) = storage_origin(&state.config.storage) {
+        media.push(' ');
+        media.push_str(&origin);
+    }
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; media-src 'self' blob:; font-src 'self'; \
+         style-src 'self'; img-src 'self' data:; media-src {media}; font-src 'self'; \
          connect-src {connect}; object-src 'none'; base-uri 'none'; form-action 'self'; \
          frame-ancestors 'none'"
     )
@@ -109,6 +115,18 @@ pub async fn same_origin_writes(request: Request, next: Next) -> Response {
 }
 
 /// `scheme://host[:port]` of an http(s) URL.
+/// Where presigned recording URLs point: the S3 endpoint's origin, or AWS's for the bucket.
+fn storage_origin(storage: &StorageConfig) -> Option<String> {
+    let StorageConfig::S3(s3) = storage else {
+        return None;
+    };
+    Some(match &s3.endpoint {
+        Some(endpoint) => origin_of(endpoint)?.to_owned(),
+        None if s3.force_path_style => format!("https://s3.{}.amazonaws.com", s3.region),
+        None => format!("https://{}.s3.{}.amazonaws.com", s3.bucket, s3.region),
+    })
+}
+
 fn origin_of(url: &str) -> Option<&str> {
     let scheme_end = url.find("://")? + 3;
     let end = url[scheme_end..]

@@ -152,6 +152,19 @@ impl Storage {
         }
     }
 
+    /// A short-lived URL that reads the object straight from the store, where the store has one
+    /// (S3); `None` for local disk, whose objects the app serves itself.
+    pub async fn presigned_get(
+        &self,
+        key: &ObjectKey,
+        expires_in: std::time::Duration,
+    ) -> Result<Option<String>, StorageError> {
+        match self {
+            Storage::Local(_) => Ok(None),
+            Storage::S3(store) => store.presigned_get(key, expires_in).await.map(Some),
+        }
+    }
+
     /// The object's size, or `None` when there is none.
     pub async fn size(&self, key: &ObjectKey) -> Result<Option<u64>, StorageError> {
         match self {

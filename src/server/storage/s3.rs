@@ -112,6 +112,25 @@ impl S3Store {
         }))
     }
 
+    /// A URL that reads the object directly from S3 until `expires_in` has passed.
+    pub async fn presigned_get(
+        &self,
+        key: &ObjectKey,
+        expires_in: std::time::Duration,
+    ) -> Result<String, StorageError> {
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(expires_in)
+            .map_err(|error| StorageError::S3(error.to_string()))?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .presigned(config)
+            .await
+            .map_err(s3_error)?;
+        Ok(request.uri().to_owned())
+    }
+
     /// The object (or the `range` of it), `None` when there is no such key.
     async fn fetch(
         &self,
