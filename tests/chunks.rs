@@ -299,9 +299,7 @@ async fn concurrent_finalizations_give_one_recording_and_the_same_answer(db: PgP
     let (app, storage) = app_and_storage(db);
     let cookie = sign_up(&app, "learner@example.org").await;
     let id = session(&app, &cookie).await;
-    for (sequence, part) in fixture_parts().into_iter().enumerate() {
-        put(&app, Some(&cookie), &id, &sequence.to_string(), part).await;
-    }
+    upload_fixture(&app, &cookie, &id).await;
     let (a, b) = tokio::join!(finalize(&app, &cookie, &id), finalize(&app, &cookie, &id));
     assert_eq!(a, b);
     assert!(a["Ready"].is_object(), "{a}");
@@ -335,11 +333,7 @@ async fn garbage_fails_with_a_reason_and_keeps_the_chunks_and_the_transcript(db:
         "item_id": "item_1", "speaker": "Learner", "text": "Hello", "state": "Final",
         "start_ms": 0, "end_ms": 500, "position": 0,
     });
-    Call::post("/api/practice/turn")
-        .json(serde_json::json!({ "session": id, "turn": turn }))
-        .cookie(&cookie)
-        .send(&app)
-        .await;
+    say(&app, &cookie, &id, turn).await;
     put(
         &app,
         Some(&cookie),
@@ -376,9 +370,7 @@ async fn a_session_whose_tab_died_is_ended_and_finalized_by_the_server(db: PgPoo
     let (app, state) = support::app_and_state(db);
     let cookie = sign_up(&app, "learner@example.org").await;
     let id = session(&app, &cookie).await;
-    for (sequence, part) in fixture_parts().into_iter().enumerate() {
-        put(&app, Some(&cookie), &id, &sequence.to_string(), part).await;
-    }
+    upload_fixture(&app, &cookie, &id).await;
     // Still within the idle time: left alone.
     let closed = speaking_coach::server::practice::close_abandoned(&state, 600)
         .await
@@ -490,16 +482,9 @@ async fn recovering_a_live_session_ends_it_with_its_saved_turns_counted(db: PgPo
             "item_id": format!("item_{n}"), "speaker": speaker, "text": text, "state": "Final",
             "start_ms": n * 2000, "end_ms": n * 2000 + 1500, "position": n,
         });
-        let saved = Call::post("/api/practice/turn")
-            .json(serde_json::json!({ "session": id, "turn": turn }))
-            .cookie(&cookie)
-            .send(&app)
-            .await;
-        assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+        say(&app, &cookie, &id, turn).await;
     }
-    for (sequence, part) in fixture_parts().into_iter().enumerate() {
-        put(&app, Some(&cookie), &id, &sequence.to_string(), part).await;
-    }
+    upload_fixture(&app, &cookie, &id).await;
     // The chunks came in with recovery, long after the call: that is no sign the call went on.
     sqlx::query("update recording_chunks set received_at = now() + interval '1 hour'")
         .execute(&db)
@@ -628,9 +613,7 @@ async fn the_recording_is_served_to_its_owner_whole_or_in_ranges(db: PgPool) {
         StatusCode::NOT_FOUND,
         "nothing to play before finalizing"
     );
-    for (sequence, part) in fixture_parts().into_iter().enumerate() {
-        put(&app, Some(&users.a), &id, &sequence.to_string(), part).await;
-    }
+    upload_fixture(&app, &users.a, &id).await;
     end(&app, &users.a, &id).await;
     let stored = recording(&storage, &id).await.unwrap();
 
@@ -677,11 +660,7 @@ async fn deleting_a_session_removes_its_rows_and_every_stored_object(db: PgPool)
         "item_id": "item_1", "speaker": "Learner", "text": "Hello", "state": "Final",
         "start_ms": 0, "end_ms": 500, "position": 0,
     });
-    Call::post("/api/practice/turn")
-        .json(serde_json::json!({ "session": id, "turn": turn }))
-        .cookie(&users.a)
-        .send(&app)
-        .await;
+    say(&app, &users.a, &id, turn).await;
     // With a gap: the recording, and the chunk after the gap kept as a chunk; both must go.
     let parts = fixture_parts();
     put(&app, Some(&users.a), &id, "0", parts[0].clone()).await;
@@ -960,10 +939,15 @@ async fn say(app: &Router, cookie: &str, id: &str, turn: Value) {
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
 }
 
-/// Uploads the whole fixture recording in three pieces and ends the session.
-async fn record_and_end(app: &Router, cookie: &str, id: &str) -> Value {
+/// Uploads the whole fixture recording in three pieces.
+async fn upload_fixture(app: &Router, cookie: &str, id: &str) {
     for (sequence, part) in fixture_parts().into_iter().enumerate() {
         put(app, Some(cookie), id, &sequence.to_string(), part).await;
     }
+}
+
+/// Uploads the whole fixture recording and ends the session.
+async fn record_and_end(app: &Router, cookie: &str, id: &str) -> Value {
+    upload_fixture(app, cookie, id).await;
     end(app, cookie, id).await
 }
