@@ -24,32 +24,44 @@ if (signIn.status() !== 200) throw new Error(`sign-in: ${signIn.status()}`);
 const samples = { first: [], seek: [] };
 let duration = 0;
 let failures = 0;
+const requests = { first: 0, seek: 0 };
 for (let run = 1; run <= runs; run++) {
   const page = await context.newPage();
   try {
     await page.goto(`/practice/${session}`);
     await page.waitForFunction(() => document.documentElement.dataset.hydrated === "true");
-    const result = await page.getByTestId("summary-audio").evaluate(async (audio) => {
-      const moving = (from) =>
-        new Promise((resolve) => {
-          const check = () => (audio.currentTime > from + 0.01 ? resolve() : requestAnimationFrame(check));
-          check();
-        });
+    // Requests for the recording (a seek in an Ogg file is a bisection: often several ranges).
+    let phase = "first";
+    page.on("request", (request) => {
+      if (/\/recording|X-Amz-Signature/.test(request.url())) requests[phase] += 1;
+    });
+    const audio = page.getByTestId("summary-audio");
+    const first = await audio.evaluate(async (audio) => {
       audio.muted = true;
       const t0 = performance.now();
       await audio.play();
-      await moving(0);
-      const first = performance.now() - t0;
+      await new Promise((resolve) => {
+        const check = () => (audio.currentTime > 0.01 ? resolve() : requestAnimationFrame(check));
+        check();
+      });
+      return performance.now() - t0;
+    });
+    phase = "seek";
+    const result = await audio.evaluate(async (audio) => {
       const target = 30 + Math.random() * (audio.duration - 60);
       const t1 = performance.now();
       const seeked = new Promise((resolve) => audio.addEventListener("seeked", resolve, { once: true }));
       audio.currentTime = target;
       await seeked;
-      await moving(target);
+      await new Promise((resolve) => {
+        const check = () => (audio.currentTime > target + 0.01 ? resolve() : requestAnimationFrame(check));
+        check();
+      });
       const seek = performance.now() - t1;
       audio.pause();
-      return { first, seek, duration: audio.duration };
+      return { seek, duration: audio.duration };
     });
+    result.first = first;
     samples.first.push(result.first);
     samples.seek.push(result.seek);
     duration = result.duration;
@@ -74,5 +86,7 @@ console.log(`replay, ${label}: a ${(duration / 60).toFixed(1)}-minute recording,
 if (samples.first.length) {
   console.log(row("first sound", samples.first, 300));
   console.log(row("seek", samples.seek, 200));
+  const per = (n) => (n / samples.first.length).toFixed(1);
+  console.log(`  recording requests per run: ${per(requests.first)} to first sound, ${per(requests.seek)} per seek`);
 }
 if (failures) process.exit(1);

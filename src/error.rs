@@ -80,10 +80,18 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Args(detail) | ServerFnErrorErr::MissingArg(detail) => {
                 AppError::invalid(format!("The request was not understood: {detail}"))
             }
-            // The browser could not talk to the server or could not read the answer.
-            ServerFnErrorErr::Request(detail)
-            | ServerFnErrorErr::Deserialization(detail)
-            | ServerFnErrorErr::Serialization(detail) => AppError::Network { detail },
+            // On the server, a body that does not decode (e.g. JSON with an unknown value) is
+            // also the caller's bad input; in the browser it is an answer that could not be read.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(detail) => {
+                AppError::invalid(format!("The request was not understood: {detail}"))
+            }
+            #[cfg(not(feature = "ssr"))]
+            ServerFnErrorErr::Deserialization(detail) => AppError::Network { detail },
+            // The browser could not talk to the server.
+            ServerFnErrorErr::Request(detail) | ServerFnErrorErr::Serialization(detail) => {
+                AppError::Network { detail }
+            }
             // Framework failures on the server: never shown in detail.
             other => AppError::Internal {
                 reference: short_reference(&other.to_string()),
@@ -179,6 +187,15 @@ mod tests {
     #[test]
     fn bad_arguments_are_the_callers_fault() {
         let error = AppError::from_server_fn_error(ServerFnErrorErr::Args("missing field".into()));
+        assert_eq!(error.status(), 400);
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn an_unreadable_request_body_is_the_callers_fault() {
+        let error = AppError::from_server_fn_error(ServerFnErrorErr::Deserialization(
+            "unknown variant `Exploded`".into(),
+        ));
         assert_eq!(error.status(), 400);
     }
 }

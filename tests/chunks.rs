@@ -929,6 +929,102 @@ async fn a_share_link_plays_the_session_for_anyone_until_revoked(db: PgPool) {
     assert_eq!(got(users.a.clone()).await["share_url"], Value::Null);
 }
 
+/// The session page, history, the shared page and the export each say plainly how far a session
+/// got: still going on, stopped before its recording was made, or without any recording.
+#[sqlx::test]
+async fn every_page_says_how_far_a_session_got(db: PgPool) {
+    let (app, _) = app_and_storage(db.clone());
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let page = |path: String| {
+        let (app, cookie) = (app.clone(), cookie.clone());
+        async move {
+            let page = Call::get(&path).cookie(&cookie).send(&app).await;
+            assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+            page.body
+        }
+    };
+
+    let live = session(&app, &cookie).await;
+    let summary = page(format!("/practice/{live}")).await;
+    assert!(
+        summary.contains("This session is still going on."),
+        "{summary}"
+    );
+    assert!(!summary.contains("Recover this session"));
+
+    // Its tab died after sending the recording; nothing made it yet.
+    upload_fixture(&app, &cookie, &live).await;
+    sqlx::query(
+        "update practice_sessions set status = 'ended', ended_at = started_at + interval '6 seconds',
+                started_at = started_at - interval '1 hour' where id = $1::uuid",
+    )
+    .bind(&live)
+    .execute(&db)
+    .await
+    .unwrap();
+    let summary = page(format!("/practice/{live}")).await;
+    assert!(
+        summary.contains("This session stopped before its recording was finished"),
+        "{summary}"
+    );
+    assert!(summary.contains("Recover this session"));
+    assert!(page("/history".into()).await.contains("Needs recovery"));
+
+    // Ended with no audio at all: said so everywhere, and the export still holds the transcript.
+    let silent = Call::post("/api/practice/start")
+        .field("topic", "ordering-at-a-cafe")
+        .field("key", "0b7c9f0e-8d55-4a55-9a43-6a3a5a0e7c21")
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    let silent: Value = serde_json::from_str(&silent.body).unwrap();
+    let silent = silent["id"].as_str().unwrap().to_owned();
+    let turn = serde_json::json!({
+        "item_id": "item_1", "speaker": "Coach", "text": "Hello there!",
+        "state": "Final", "start_ms": null, "end_ms": null, "position": 0,
+    });
+    say(&app, &cookie, &silent, turn).await;
+    end(&app, &cookie, &silent).await;
+    let summary = page(format!("/practice/{silent}")).await;
+    assert!(
+        summary.contains("No audio was received for this session."),
+        "{summary}"
+    );
+    assert!(summary.contains("Hello there!"), "the transcript is shown");
+    assert!(page("/history".into()).await.contains("Recording failed"));
+    let (status, _, zip) = fetch_export(&app, &cookie, &silent).await;
+    assert_eq!(status, StatusCode::OK);
+    let files = unzip(&zip);
+    assert_eq!(
+        files.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "session.json",
+            "transcript.json",
+            "transcript.md",
+            "transcript.vtt"
+        ],
+        "no recording.ogg when there is no recording"
+    );
+    assert!(String::from_utf8_lossy(&files["transcript.md"]).contains("Hello there!"));
+    let shared = Call::post("/api/practice/share")
+        .field("session", &silent)
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    let url: String = serde_json::from_str(&shared.body).unwrap();
+    let token = url.rsplit('/').next().unwrap();
+    let shared_page = support::get(&app, &format!("/shared/{token}")).await;
+    assert_eq!(shared_page.status, StatusCode::OK);
+    assert!(
+        shared_page
+            .body
+            .contains("This session has no recording to play."),
+        "{}",
+        shared_page.body
+    );
+    assert!(shared_page.body.contains("Hello there!"));
+}
+
 /// Saves a turn of the session.
 async fn say(app: &Router, cookie: &str, id: &str, turn: Value) {
     let saved = Call::post("/api/practice/turn")

@@ -532,3 +532,64 @@ async fn history_tells_saved_sessions_from_ones_that_need_recovery(db: PgPool) {
         assert_eq!(got["state"], state);
     }
 }
+
+#[sqlx::test]
+async fn the_history_page_has_a_beginning_an_end_and_explains_bad_links(db: PgPool) {
+    let app = app(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let page = |path: &'static str| {
+        let (app, cookie) = (app.clone(), cookie.clone());
+        async move { Call::get(path).cookie(&cookie).send(&app).await }
+    };
+    let empty = page("/history").await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(empty.body.contains("No sessions yet"), "{}", empty.body);
+
+    start(&app, &cookie, "ordering-at-a-cafe", KEY).await;
+    let first = page("/history").await;
+    assert!(first.body.contains("Ordering at a café"), "{}", first.body);
+    assert!(first.body.contains("In progress"));
+    assert!(!first.body.contains("Older sessions"), "one page only");
+
+    // Past the oldest session (a cursor from 1970).
+    let past = page("/history?after=1.00000000-0000-0000-0000-000000000000").await;
+    assert_eq!(past.status, StatusCode::OK);
+    assert!(past.body.contains("No older sessions"), "{}", past.body);
+    assert!(!past.body.contains("Ordering at a café"));
+
+    let bad = page("/history?after=not-a-cursor").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("That didn"), "{}", bad.body);
+    assert!(!bad.body.contains("Ordering at a café"));
+}
+
+#[sqlx::test]
+async fn call_events_are_logged_for_the_owners_session_only(db: PgPool) {
+    let app = app(db);
+    let users = two_users(&app).await;
+    let (_, session) = start(&app, &users.a, "ordering-at-a-cafe", KEY).await;
+    let id = session["id"].as_str().unwrap();
+    let note = |body: Value| Call::post("/api/practice/note").json(body);
+    let dropped = json!({ "session": id, "note": "Dropped", "cause": "Network", "attempt": 0 });
+
+    let response = note(dropped.clone()).cookie(&users.a).send(&app).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    let response = note(json!({ "session": id, "note": "GaveUp", "cause": null, "attempt": 5 }))
+        .cookie(&users.a)
+        .send(&app)
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    users
+        .assert_hidden_from_b(&app, note(dropped.clone()))
+        .await;
+    let unknown = json!({ "session": id, "note": "Exploded", "cause": null, "attempt": 0 });
+    let response = note(unknown).cookie(&users.a).send(&app).await;
+    assert_eq!(
+        response.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        response.body
+    );
+    let response = note(dropped).send(&app).await;
+    assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+}

@@ -90,6 +90,20 @@ async fn ranges(storage: Storage) {
         .unwrap();
     assert_eq!((read.start, read.end, read.size), (10, 19, 256));
     assert_eq!(&read.bytes[..], &body[10..20]);
+    let mut streamed = storage
+        .read_range(&key, 100, Some(199))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (streamed.start, streamed.end, streamed.size),
+        (100, 199, 256)
+    );
+    let mut bytes = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut streamed.body, &mut bytes)
+        .await
+        .unwrap();
+    assert_eq!(bytes, &body[100..200], "a streamed range stops at its end");
     let tail = storage.get_range(&key, 250, None).await.unwrap().unwrap();
     assert_eq!(&tail.bytes[..], &body[250..]);
     let clamped = storage
@@ -100,6 +114,10 @@ async fn ranges(storage: Storage) {
     assert_eq!(clamped.end, 255);
     assert!(matches!(
         storage.get_range(&key, 256, None).await,
+        Err(StorageError::RangeNotSatisfiable { size: 256 })
+    ));
+    assert!(matches!(
+        storage.read_range(&key, 256, None).await,
         Err(StorageError::RangeNotSatisfiable { size: 256 })
     ));
     assert_eq!(

@@ -103,6 +103,10 @@ test("reloading mid-call keeps what was said and recorded", async ({ page, baseU
   await expect(page).toHaveURL(/\/practice\/[0-9a-f-]{36}$/);
   await expect(page.getByTestId("saved-transcript").locator("li").filter({ hasText: LEARNER_SAYS })).toHaveCount(1);
   expect(await recordedSeconds(page)).toBeGreaterThanOrEqual(elapsed - 5);
+  // The notice stays until the learner puts it away.
+  await expect(notice).toBeVisible();
+  await notice.getByRole("button", { name: "Dismiss" }).click();
+  await expect(notice).toHaveCount(0);
 });
 
 test("history shows a session whose page is gone, and recovers it with one click", async ({

@@ -9,6 +9,7 @@ use leptos::{
 
 use crate::{
     domain::{
+        call::{CallNote, DropCause},
         practice::{HistoryPage, PracticeSession, Recording, SharedSession},
         transcript::SavedTurn,
     },
@@ -44,6 +45,28 @@ pub async fn finalize_recording(session: String) -> Result<Recording, AppError> 
     use crate::server::{auth, practice, state::AppState};
     let user = auth::require_user().await?;
     practice::finalize_recording(&AppState::current()?, &user, &session).await
+}
+
+/// Logs a moment in the life of the session's call (dropped, reconnected, ...) with the server's
+/// session lifecycle events. Never content.
+#[server(endpoint = "practice/note", input = Json)]
+pub async fn note_call(
+    session: String,
+    note: CallNote,
+    cause: Option<DropCause>,
+    attempt: u32,
+) -> Result<(), AppError> {
+    use crate::server::{auth, practice, state::AppState};
+    let user = auth::require_user().await?;
+    practice::note_call(
+        &AppState::current()?.db,
+        &user,
+        &session,
+        note,
+        cause,
+        attempt,
+    )
+    .await
 }
 
 #[server(endpoint = "practice/get", input = GetUrl)]

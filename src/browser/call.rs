@@ -28,9 +28,22 @@ pub enum PeerSignal {
     Event(ServerEvent),
     /// The coach's audio arrived; it is already playing through the call's audio element.
     CoachStream(MediaStream),
-    /// The connection failed, or the data channel closed without the learner ending the call.
-    Lost,
+    /// The call is gone without the learner ending it.
+    Lost(Lost),
 }
+
+/// How a call was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lost {
+    /// The connection failed, or stayed disconnected longer than `DISCONNECT_GRACE_MS`.
+    Network,
+    /// The data channel closed.
+    ChannelClosed,
+}
+
+/// A `disconnected` connection often comes back by itself within a second or two (a Wi-Fi
+/// hand-over); longer than this, the call is treated as lost.
+const DISCONNECT_GRACE_MS: i32 = 2_000;
 
 /// Why the call could not be opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,10 +122,19 @@ impl Peer {
         let on_state = {
             let handler = Rc::clone(&handler);
             let pc = Clone::clone(&pc);
-            Closure::<dyn FnMut(JsValue)>::new(move |_| {
-                if pc.connection_state() == RtcPeerConnectionState::Failed {
-                    emit(&handler, PeerSignal::Lost);
+            Closure::<dyn FnMut(JsValue)>::new(move |_| match pc.connection_state() {
+                RtcPeerConnectionState::Failed => emit(&handler, PeerSignal::Lost(Lost::Network)),
+                RtcPeerConnectionState::Disconnected => {
+                    let (handler, pc) = (Rc::clone(&handler), Clone::clone(&pc));
+                    wasm_bindgen_futures::spawn_local(async move {
+                        super::sleep(DISCONNECT_GRACE_MS).await;
+                        // Still down (a closed peer was dropped on purpose: not lost).
+                        if pc.connection_state() == RtcPeerConnectionState::Disconnected {
+                            emit(&handler, PeerSignal::Lost(Lost::Network));
+                        }
+                    });
                 }
+                _ => {}
             })
         };
         pc.set_onconnectionstatechange(Some(on_state.as_ref().unchecked_ref()));
@@ -143,7 +165,9 @@ impl Peer {
 
         let on_close = {
             let handler = Rc::clone(&handler);
-            Closure::<dyn FnMut(JsValue)>::new(move |_| emit(&handler, PeerSignal::Lost))
+            Closure::<dyn FnMut(JsValue)>::new(move |_| {
+                emit(&handler, PeerSignal::Lost(Lost::ChannelClosed))
+            })
         };
         channel.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         handlers.push(on_close);
@@ -224,6 +248,18 @@ impl Peer {
     /// Sends an event to the coach. False when the channel is not open.
     pub fn send(&self, event: &ClientEvent) -> bool {
         self.channel.send_with_str(&event.to_json()).is_ok()
+    }
+
+    /// Sends `mic` from now on instead of the microphone the call started with; settles once the
+    /// switch is made.
+    pub fn replace_mic(&self, mic: &Microphone) -> Result<JsFuture, JsError> {
+        let sender = self
+            .pc
+            .get_senders()
+            .iter()
+            .find_map(|sender| sender.dyn_into::<web_sys::RtcRtpSender>().ok())
+            .ok_or_else(|| JsError::named("InvalidStateError", "the call sends no audio"))?;
+        Ok(JsFuture::from(sender.replace_track(Some(mic.track()))))
     }
 
     /// The element playing the coach's voice.

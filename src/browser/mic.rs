@@ -1,6 +1,6 @@
 //! The microphone: permission, the live track, mute, and a level meter for the pre-call check.
 
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, closure::Closure};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AnalyserNode, AudioContext, MediaStream, MediaStreamConstraints, MediaStreamTrack};
 
@@ -48,19 +48,67 @@ impl From<MicError> for CallFailure {
 pub struct Microphone {
     stream: MediaStream,
     track: MediaStreamTrack,
+    on_ended: Option<Closure<dyn FnMut()>>,
+}
+
+/// A microphone the browser offers: its device id and a name to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub id: String,
+    pub label: String,
+}
+
+fn media_devices() -> Result<web_sys::MediaDevices, MicError> {
+    web_sys::window()
+        .map(|window| window.navigator())
+        .and_then(|navigator| navigator.media_devices().ok())
+        .ok_or(MicError::InsecureContext)
+}
+
+/// The microphones the browser offers now (named once the page has microphone permission).
+pub async fn inputs() -> Vec<Input> {
+    let Ok(devices) = media_devices() else {
+        return Vec::new();
+    };
+    let Ok(listed) = devices.enumerate_devices() else {
+        return Vec::new();
+    };
+    let Ok(listed) = JsFuture::from(listed).await else {
+        return Vec::new();
+    };
+    js_sys::Array::from(&listed)
+        .iter()
+        .filter_map(|device| device.dyn_into::<web_sys::MediaDeviceInfo>().ok())
+        .filter(|device| device.kind() == web_sys::MediaDeviceKind::Audioinput)
+        .enumerate()
+        .map(|(n, device)| Input {
+            id: device.device_id(),
+            label: match device.label() {
+                label if label.is_empty() => format!("Microphone {}", n + 1),
+                label => label,
+            },
+        })
+        .collect()
 }
 
 impl Microphone {
     /// Asks for the microphone (with echo cancellation, noise suppression and gain control).
     pub async fn open() -> Result<Self, MicError> {
-        let devices = web_sys::window()
-            .map(|window| window.navigator())
-            .and_then(|navigator| navigator.media_devices().ok())
-            .ok_or(MicError::InsecureContext)?;
+        Self::open_device(None).await
+    }
+
+    /// Asks for one microphone by its device id (`None`: the browser's choice).
+    pub async fn open_device(device: Option<&str>) -> Result<Self, MicError> {
+        let devices = media_devices()?;
         let constraints = MediaStreamConstraints::new();
         let audio = js_sys::Object::new();
         for key in ["echoCancellation", "noiseSuppression", "autoGainControl"] {
             let _ = js_sys::Reflect::set(&audio, &key.into(), &true.into());
+        }
+        if let Some(device) = device.filter(|device| !device.is_empty()) {
+            let exact = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&exact, &"exact".into(), &device.into());
+            let _ = js_sys::Reflect::set(&audio, &"deviceId".into(), &exact);
         }
         constraints.set_audio(&audio);
         let promise = devices
@@ -75,7 +123,19 @@ impl Microphone {
             .get(0)
             .dyn_into()
             .map_err(|_| MicError::NotFound)?;
-        Ok(Microphone { stream, track })
+        Ok(Microphone {
+            stream,
+            track,
+            on_ended: None,
+        })
+    }
+
+    /// Calls `lost` when the microphone stops by itself (unplugged, or taken by the system); not
+    /// when the page closes it.
+    pub fn on_ended(&mut self, lost: impl FnMut() + 'static) {
+        let lost = Closure::<dyn FnMut()>::new(lost);
+        self.track.set_onended(Some(lost.as_ref().unchecked_ref()));
+        self.on_ended = Some(lost);
     }
 
     pub fn stream(&self) -> &MediaStream {
@@ -103,6 +163,7 @@ impl Microphone {
 
 impl Drop for Microphone {
     fn drop(&mut self) {
+        self.track.set_onended(None);
         for track in self.stream.get_tracks().iter() {
             if let Ok(track) = track.dyn_into::<MediaStreamTrack>() {
                 track.stop();

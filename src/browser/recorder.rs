@@ -95,20 +95,31 @@ impl Recorder {
         })
     }
 
+    /// Mixes another microphone into the recording (the first one stopped).
+    pub fn add_mic(&mut self, mic: &MediaStream) -> Result<(), JsError> {
+        self.mix_in(mic).map(|_| ())
+    }
+
     /// Mixes the coach's voice into the recording (and into the coach level meter).
     pub fn add_coach(&mut self, coach: &MediaStream) -> Result<(), JsError> {
+        let coach_level = self.coach_level.clone();
+        self.mix_in(coach)?
+            .connect_with_audio_node(&coach_level)
+            .map_err(JsError::from)?;
+        Ok(())
+    }
+
+    /// A source for `stream`, connected to the recording.
+    fn mix_in(&mut self, stream: &MediaStream) -> Result<&MediaStreamAudioSourceNode, JsError> {
         let source = self
             .context
-            .create_media_stream_source(coach)
+            .create_media_stream_source(stream)
             .map_err(JsError::from)?;
         source
             .connect_with_audio_node(&self.destination)
             .map_err(JsError::from)?;
-        source
-            .connect_with_audio_node(&self.coach_level)
-            .map_err(JsError::from)?;
         self.sources.push(source);
-        Ok(())
+        Ok(&self.sources[self.sources.len() - 1])
     }
 
     /// The RMS level of the coach's voice over the latest ~10 ms: how the page knows the coach is

@@ -1,8 +1,25 @@
 //! Loading, empty and error states, designed once and used by every page.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 
 use crate::error::AppError;
+
+/// The last error of a server action, as text for an alert beside its button (`None` before it
+/// has run and after it succeeded).
+pub fn action_error<S>(action: ServerAction<S>) -> impl Fn() -> Option<String> + Copy + Send + Sync
+where
+    S: ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: std::fmt::Display + Send + Sync + 'static,
+{
+    move || {
+        action.value().with(|last| {
+            last.as_ref()
+                .and_then(|result| result.as_ref().err())
+                .map(ToString::to_string)
+        })
+    }
+}
 
 /// Placeholder cards shown while topics load (client-side navigation only: server-rendered
 /// pages arrive complete).

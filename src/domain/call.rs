@@ -24,6 +24,32 @@ pub enum CallFailure {
     ConnectionLost,
 }
 
+/// A moment in a call's life that the server logs against the session (never any content).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CallNote {
+    /// The call was lost; a new one is being opened.
+    Dropped,
+    /// A new call carries the session on.
+    Reconnected,
+    /// Every attempt to reconnect failed: the session is saved as it is.
+    GaveUp,
+    /// The microphone stopped (unplugged, or taken away by the system); the call is paused.
+    MicLost,
+    /// Another microphone was chosen and the call goes on.
+    MicBack,
+}
+
+/// Why a call was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DropCause {
+    /// The connection failed or stayed disconnected.
+    Network,
+    /// The events channel closed.
+    ChannelClosed,
+    /// The call reached its maximum length (`session_expired`).
+    SessionExpired,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CallState {
     /// Nothing started yet.
@@ -74,7 +100,7 @@ pub struct InvalidTransition {
 
 impl CallState {
     /// How many times a lost connection is retried before the call fails.
-    pub const MAX_RECONNECTS: u32 = 3;
+    pub const MAX_RECONNECTS: u32 = 5;
 
     pub fn on(self, event: CallEvent) -> Result<CallState, InvalidTransition> {
         use CallEvent as E;

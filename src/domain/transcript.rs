@@ -2,7 +2,10 @@
 //! in the order they were spoken — never in the order events happened to arrive. (A learner's
 //! transcription often lands after the coach has already answered.)
 
-use realtime_protocol::{ServerEvent, events::ResponseStatus};
+use realtime_protocol::{
+    ServerEvent,
+    events::{Item, ResponseStatus},
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +144,43 @@ impl Transcript {
         } else {
             Change::Updated(index)
         })
+    }
+
+    /// The call carrying these turns is gone, so turns still open will never finish: a coach
+    /// reply keeps what was heard (interrupted); a learner turn whose transcript never came is
+    /// marked not transcribed (its audio is in the recording). The indexes of the turns changed.
+    pub fn settle_open(&mut self) -> Vec<usize> {
+        let mut changed = Vec::new();
+        for (index, turn) in self.turns.iter_mut().enumerate() {
+            if turn.state == TurnState::InProgress {
+                turn.state = match turn.speaker {
+                    Speaker::Coach => TurnState::Interrupted,
+                    Speaker::Learner => TurnState::TranscriptionFailed,
+                };
+                changed.push(index);
+            }
+        }
+        changed
+    }
+
+    /// The conversation so far as text items for a new call to continue from, each under its
+    /// turn's item id (so the new call's echo of it is recognised, not added again). Turns without
+    /// text are left out: there is nothing to tell the coach.
+    pub fn replay(&self) -> Vec<Item> {
+        self.turns
+            .iter()
+            .filter(|turn| turn.is_settled() && !turn.text.trim().is_empty())
+            .map(|turn| {
+                let role = match turn.speaker {
+                    Speaker::Learner => "user",
+                    Speaker::Coach => "assistant",
+                };
+                Item {
+                    id: Some(turn.item_id.clone()),
+                    ..Item::text(role, turn.text.clone())
+                }
+            })
+            .collect()
     }
 
     /// Folds one server event into the transcript.
@@ -463,6 +503,50 @@ mod tests {
                 .iter()
                 .all(|t| t.state == TurnState::Final)
         );
+    }
+
+    #[test]
+    fn a_lost_call_settles_open_turns_and_replays_the_rest_under_their_ids() {
+        let mut events = coach_reply("c1", None, &["Hello!", "Ready?"]);
+        events.push(json!({"type": "response.output_audio_transcript.done", "response_id": "r", "item_id": "c1", "transcript": "Hello! Ready?"}));
+        events.push(json!({"type": "conversation.item.input_audio_transcription.completed", "item_id": "u1", "transcript": "Yes."}));
+        events.push(json!({"type": "input_audio_buffer.speech_started", "item_id": "u2", "audio_start_ms": 9000}));
+        events.extend(coach_reply("c2", Some("u2"), &["Lovely,", "so"]));
+        let mut transcript = apply_all(&events);
+        assert_eq!(transcript.settle_open(), vec![2, 3]);
+        assert_eq!(
+            summary(&transcript),
+            vec![
+                (Speaker::Coach, "Hello! Ready?", TurnState::Final),
+                (Speaker::Learner, "Yes.", TurnState::Final),
+                (Speaker::Learner, "", TurnState::TranscriptionFailed),
+                (Speaker::Coach, "Lovely, so", TurnState::Interrupted),
+            ]
+        );
+        assert!(transcript.settle_open().is_empty(), "settled once");
+        let items = transcript.replay();
+        let replay: Vec<(Option<&str>, &str, Option<&str>)> = items
+            .iter()
+            .map(|item| {
+                let text = item.content[0].text.as_deref();
+                (item.id.as_deref(), item.role.as_str(), text)
+            })
+            .collect();
+        assert_eq!(
+            replay,
+            vec![
+                (Some("c1"), "assistant", Some("Hello! Ready?")),
+                (Some("u1"), "user", Some("Yes.")),
+                (Some("c2"), "assistant", Some("Lovely, so")),
+            ]
+        );
+        // The new call echoes a replayed item: recognised, not added again.
+        let echo = event(
+            json!({"type": "conversation.item.added", "previous_item_id": null,
+            "item": {"id": "c1", "type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hello! Ready?"}]}}),
+        );
+        assert_eq!(transcript.apply(&echo), None);
+        assert_eq!(transcript.turns().len(), 4);
     }
 }
 

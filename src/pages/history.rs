@@ -8,10 +8,10 @@ use leptos_router::{components::Redirect, hooks::use_query_map};
 
 use crate::{
     api::practice::{RecoverPractice, practice_history},
-    components::feedback::ErrorPanel,
+    components::feedback::{ErrorPanel, action_error},
     domain::practice::{HistoryEntry, HistoryPage as Page, SessionState, clock},
     error::AppError,
-    pages::recovery::{RecoverButton, Recoveries, recovery_error},
+    pages::recovery::{RecoverButton, Recoveries},
 };
 
 #[component]
@@ -104,7 +104,7 @@ fn HistoryList(page: Page, first: bool, recover: ServerAction<RecoverPractice>) 
         .into_any();
     }
     view! {
-        <p role="alert" class="mt-6 text-red-700 empty:hidden">{recovery_error(recover)}</p>
+        <p role="alert" class="mt-6 text-red-700 empty:hidden">{action_error(recover)}</p>
         <ul class="mt-8 space-y-3" aria-label="Sessions">
             {page
                 .entries

@@ -228,17 +228,6 @@ pub fn RecoveryNotice() -> impl IntoView {
     }
 }
 
-/// Why the last one-click recovery failed, for an alert next to the button.
-pub fn recovery_error(recover: ServerAction<RecoverPractice>) -> impl Fn() -> Option<String> {
-    move || {
-        recover
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|error| error.to_string())
-    }
-}
-
 /// One-click recovery of a session whose recording the server has but never finished. A plain
 /// form underneath, so it also works before the page has hydrated.
 #[component]

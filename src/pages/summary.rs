@@ -12,14 +12,14 @@ use crate::{
         DeletePractice, RecoverPractice, SharePractice, UnsharePractice, get_practice,
         practice_turns,
     },
-    components::feedback::ErrorPanel,
+    components::feedback::{ErrorPanel, action_error},
     domain::{
         practice::{PracticeSession, Recording, SessionState, clock},
         transcript::{SavedTurn, Speaker},
     },
     error::AppError,
     pages::{
-        recovery::{RecoverButton, recovery_error},
+        recovery::RecoverButton,
         replay::{Replay, turn_label},
     },
 };
@@ -184,7 +184,7 @@ fn Summary(
                     view! {
                         <div class="mt-3">
                             <RecoverButton session=session.id.clone() recover label="Recover this session" />
-                            <p role="alert" class="mt-2 text-red-700 empty:hidden">{recovery_error(recover)}</p>
+                            <p role="alert" class="mt-2 text-red-700 empty:hidden">{action_error(recover)}</p>
                         </div>
                     }
                 })}
@@ -221,11 +221,7 @@ fn Summary(
 /// Sharing is an explicit choice: a link anyone can open, shown while it exists, revocable.
 #[component]
 fn ShareSession(session: String, url: Option<String>, sharing: Sharing) -> impl IntoView {
-    let failed = move || {
-        let share = sharing.share.value().get().and_then(Result::err);
-        let unshare = sharing.unshare.value().get().and_then(Result::err);
-        share.or(unshare).map(|error| error.to_string())
-    };
+    let failed = move || action_error(sharing.share)().or_else(action_error(sharing.unshare));
     view! {
         <section
             aria-labelledby="share-heading"
@@ -306,13 +302,7 @@ fn DeleteSession(session: String) -> impl IntoView {
             navigate("/history", Default::default());
         }
     });
-    let failed = move || {
-        delete
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|error| error.to_string())
-    };
+    let failed = action_error(delete);
     view! {
         <details class="group mt-10 rounded-2xl border border-stone-200 bg-white p-5" data-testid="delete-session">
             <summary class="focus-ring cursor-pointer rounded-lg font-medium text-red-800">

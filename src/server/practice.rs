@@ -19,6 +19,7 @@ use super::{
 };
 use crate::{
     domain::{
+        call::{CallNote, DropCause},
         practice::{
             HistoryEntry, HistoryPage, PracticeSession, PracticeStatus, Recording, SessionState,
             words_said,
@@ -336,6 +337,24 @@ pub async fn delete(state: &AppState, user: &CurrentUser, raw_id: &str) -> Resul
         return Err(not_found());
     }
     tracing::info!("practice session deleted");
+    Ok(())
+}
+
+/// Logs a moment in the life of the session's call, for its owner's session only.
+#[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_id))]
+pub async fn note_call(
+    pool: &PgPool,
+    user: &CurrentUser,
+    raw_id: &str,
+    note: CallNote,
+    cause: Option<DropCause>,
+    attempt: u32,
+) -> Result<(), AppError> {
+    let id = session_id(raw_id)?;
+    practice::find(pool, user.id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    tracing::info!(?note, ?cause, attempt, "practice call event");
     Ok(())
 }
 

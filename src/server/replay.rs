@@ -11,6 +11,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use tokio_util::io::ReaderStream;
 use uuid::Uuid;
 
 use super::{
@@ -127,13 +128,16 @@ async fn serve(state: &AppState, session: Uuid, headers: &HeaderMap) -> Result<R
         Wanted::Part { start, end } => (StatusCode::PARTIAL_CONTENT, start, end),
         Wanted::Unsatisfiable => return Ok(unsatisfiable(size)),
     };
-    let read = match state.storage.get_range(&key, start, Some(end)).await {
+    // Streamed from the file: a seek asks for `bytes=N-`, and the player needs only the first
+    // few kilobytes of that to go on.
+    let read = match state.storage.read_range(&key, start, Some(end)).await {
         Ok(Some(read)) => read,
         Ok(None) => return Err(not_found()),
         Err(StorageError::RangeNotSatisfiable { size }) => return Ok(unsatisfiable(size)),
         Err(error) => return Err(error.into()),
     };
-    let mut response = Response::new(Body::from(read.bytes));
+    let (first, last, size) = (read.start, read.end, read.size);
+    let mut response = Response::new(Body::from_stream(ReaderStream::new(read.body)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(
@@ -146,13 +150,9 @@ async fn serve(state: &AppState, session: Uuid, headers: &HeaderMap) -> Result<R
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-cache"),
     );
-    headers.insert(
-        header::CONTENT_LENGTH,
-        HeaderValue::from(read.end - read.start + 1),
-    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(last - first + 1));
     if status == StatusCode::PARTIAL_CONTENT
-        && let Ok(value) =
-            HeaderValue::from_str(&format!("bytes {}-{}/{}", read.start, read.end, read.size))
+        && let Ok(value) = HeaderValue::from_str(&format!("bytes {first}-{last}/{size}"))
     {
         headers.insert(header::CONTENT_RANGE, value);
     }

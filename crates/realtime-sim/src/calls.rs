@@ -35,6 +35,10 @@ const DISCONNECTED_GRACE: Duration = Duration::from_secs(5);
 
 pub(crate) enum CallCommand {
     Hangup,
+    /// Stop now, as a network loss looks (test control).
+    Drop,
+    /// Send `session_expired` now and end (test control).
+    Expire,
 }
 
 /// `POST /v1/realtime/calls`.
@@ -342,6 +346,8 @@ impl CallTask {
                         self.rtc.close()?;
                         closing = true;
                     }
+                    Some(CallCommand::Drop) => self.drop_at = Some(Instant::now()),
+                    Some(CallCommand::Expire) => self.expire_at = Some(Instant::now()),
                 }
             }
         }

@@ -121,6 +121,46 @@ pub(crate) async fn queue_transcripts(
     StatusCode::NO_CONTENT
 }
 
+/// What to do to the calls going on now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum CallAction {
+    /// Stop them as a network loss looks: media and data go silent.
+    Drop,
+    /// Send `session_expired` (the call's time limit), then end them.
+    Expire,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ActOnCalls {
+    action: CallAction,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ActedOn {
+    calls: usize,
+}
+
+/// `POST /control/calls` `{"action":"drop"}` or `{"action":"expire"}`: a fault at this very
+/// moment (mid-reply, mid-sentence), for every call going on; answers how many there were.
+pub(crate) async fn act_on_calls(
+    State(sim): State<Simulator>,
+    Json(body): Json<ActOnCalls>,
+) -> Json<ActedOn> {
+    let senders: Vec<_> = lock(&sim.inner.calls).values().cloned().collect();
+    let command = || match body.action {
+        CallAction::Drop => crate::calls::CallCommand::Drop,
+        CallAction::Expire => crate::calls::CallCommand::Expire,
+    };
+    let mut calls = 0;
+    for sender in senders {
+        if sender.send(command()).await.is_ok() {
+            calls += 1;
+        }
+    }
+    Json(ActedOn { calls })
+}
+
 /// `GET /control/counters`.
 pub(crate) async fn counters(State(sim): State<Simulator>) -> Json<Counters> {
     Json(sim.inner.control.counters())

@@ -388,7 +388,9 @@ impl Conversation {
                 }
             };
         }
-        if matches!(self.history.last(), Some((role, _)) if role == "assistant") {
+        // A note from the client (e.g. "the call dropped, carry on") is not a turn.
+        let last_turn = self.history.iter().rev().find(|(role, _)| role != "system");
+        if matches!(last_turn, Some((role, _)) if role == "assistant") {
             return "Let's carry on where we left off. What would you like to say next?".into();
         }
         let text = FOLLOW_UPS[self.follow_ups % FOLLOW_UPS.len()].to_owned();

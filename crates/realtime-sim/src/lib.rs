@@ -82,6 +82,7 @@ impl Simulator {
             .route("/control/faults", post(control::queue_faults))
             .route("/control/transcripts", post(control::queue_transcripts))
             .route("/control/counters", get(control::counters))
+            .route("/control/calls", post(control::act_on_calls))
             .route("/control/reset", post(control::reset))
             .with_state(self.clone())
     }

@@ -13,6 +13,7 @@ use std::{
 use leptos::{prelude::*, task::spawn_local};
 use realtime_protocol::{
     ClientEvent, ServerEvent, SessionConfig,
+    events::Item,
     session::{AudioConfig, AudioInput, TurnDetection},
 };
 use web_sys::Blob;
@@ -20,14 +21,14 @@ use web_sys::Blob;
 use super::Practice;
 use crate::{
     api::{
-        practice::{end_practice, save_turn, start_practice},
+        practice::{end_practice, note_call, save_turn, start_practice},
         voice::start_voice_call,
     },
     browser::{
-        Interval,
-        call::{ConnectError, Peer, PeerSignal},
+        Interval, JsError,
+        call::{ConnectError, Lost, Peer, PeerSignal},
         calls_supported,
-        mic::{LevelMeter, Microphone},
+        mic::{self, LevelMeter, Microphone},
         outbox::{self, Attempt, Held, Outbox},
         random_uuid,
         recorder::Recorder,
@@ -35,7 +36,7 @@ use crate::{
         upload::put_chunk,
     },
     domain::{
-        call::{CallEvent, CallFailure, CallState},
+        call::{CallEvent, CallFailure, CallNote, CallState, DropCause},
         practice::words_used,
         transcript::{Change, SavedTurn, Speaker, TurnState},
         voice::VoiceCallSecret,
@@ -61,6 +62,10 @@ pub struct Gear {
     meter: Option<LevelMeter>,
     secret: Option<VoiceCallSecret>,
     peer: Option<Peer>,
+    /// Counts the calls of this page: signals from an older call's peer are ignored.
+    generation: u32,
+    /// The current call was lost while it was being opened (a reconnection attempt failed).
+    attempt_lost: bool,
     recorder: Option<Recorder>,
     /// The browser's durable copy of unsent chunks (`None` where IndexedDB is unavailable: then
     /// they live in page memory only).
@@ -193,7 +198,8 @@ pub fn check(p: Practice) {
     });
     spawn_local(async move {
         match Microphone::open().await {
-            Ok(mic) => {
+            Ok(mut mic) => {
+                mic.on_ended(move || mic_lost(p));
                 let meter = mic.meter().ok();
                 p.gear.update_value(|gear| {
                     gear.mic = Some(mic);
@@ -263,7 +269,10 @@ fn prepare_peer(p: Practice) {
         let Some(mic) = gear.mic.as_ref() else {
             return Ok(());
         };
-        gear.peer = Some(Peer::new(mic, move |signal| on_signal(p, signal))?);
+        let generation = gear.generation;
+        gear.peer = Some(Peer::new(mic, move |signal| {
+            on_signal(p, generation, signal)
+        })?);
         Ok(())
     });
     if let Some(Err(error)) = made {
@@ -388,8 +397,14 @@ async fn connect(p: Practice) -> Result<(), &'static str> {
     }
 }
 
-fn on_signal(p: Practice, signal: PeerSignal) {
+fn on_signal(p: Practice, generation: u32, signal: PeerSignal) {
+    if p.gear.try_with_value(|gear| gear.generation) != Some(generation) {
+        return;
+    }
     match signal {
+        PeerSignal::Opened if matches!(p.state.get_untracked(), CallState::Reconnecting { .. }) => {
+            resume(p);
+        }
         PeerSignal::Opened => {
             timing::mark(timing::CONNECTED);
             // The coach greets first, the moment the channel opens.
@@ -417,7 +432,13 @@ fn on_signal(p: Practice, signal: PeerSignal) {
             });
             watch_coach_audio(p);
         }
-        PeerSignal::Lost => spawn_local(async move { lost(p) }),
+        PeerSignal::Lost(how) => {
+            let cause = match how {
+                Lost::Network => DropCause::Network,
+                Lost::ChannelClosed => DropCause::ChannelClosed,
+            };
+            spawn_local(async move { lost(p, cause) });
+        }
     }
 }
 
@@ -438,7 +459,7 @@ fn on_event(p: Practice, event: ServerEvent) {
         }
         ServerEvent::Error { error, .. } => {
             if error.code.as_deref() == Some("session_expired") {
-                lost(p);
+                lost(p, DropCause::SessionExpired);
             } else {
                 leptos::logging::warn!("coach error: {:?}", error.code);
             }
@@ -493,30 +514,49 @@ fn stamp_and_save(p: Practice, index: usize) {
     }
 }
 
-/// Saves a settled turn now, or once the session row exists.
+/// What the page says while a turn has been waiting long to be saved.
+const TURNS_WAITING: &str =
+    "Part of this conversation is not saved yet. We keep trying: check your connection.";
+
+/// Saves a settled turn now, or once the session row exists. A failing save is retried with
+/// backoff for as long as the page lives (End waits for it); only a refusal gives up.
 fn persist_turn(p: Practice, turn: SavedTurn) {
     let Some(session) = p.session_id.get_untracked() else {
         p.gear.update_value(|gear| gear.unsaved.push(turn));
         return;
     };
+    p.pending_turns.update(|pending| *pending += 1);
     spawn_local(async move {
-        for wait in [500, 1_000, 2_000, 4_000, 8_000, 0] {
+        let mut wait = 500;
+        let mut failures = 0;
+        loop {
             match save_turn(session.clone(), turn.clone()).await {
-                Ok(_) => return,
+                Ok(_) => break,
                 Err(AppError::InvalidInput { message }) => {
                     leptos::logging::warn!("turn not saved: {message}");
-                    return;
+                    break;
                 }
-                Err(error) if wait > 0 => {
+                Err(error) => {
                     leptos::logging::warn!("turn not saved yet: {error}");
+                    failures += 1;
+                    if failures == 4 {
+                        p.problem.try_set(Some(TURNS_WAITING.into()));
+                    }
                     sleep(wait).await;
+                    wait = (wait * 2).min(15_000);
+                    // The page is gone: its signals with it.
+                    if p.pending_turns.try_get_untracked().is_none() {
+                        return;
+                    }
                 }
-                Err(_) => {}
             }
         }
-        p.problem.set(Some(
-            "Some of this conversation could not be saved. Check your connection.".into(),
-        ));
+        p.pending_turns.try_update(|pending| *pending -= 1);
+        if p.pending_turns.try_get_untracked() == Some(0)
+            && p.problem.try_get_untracked().flatten().as_deref() == Some(TURNS_WAITING)
+        {
+            p.problem.try_set(None);
+        }
     });
 }
 
@@ -620,14 +660,15 @@ fn upload(p: Practice) {
     });
 }
 
-/// Waits (up to `limit_ms`) until every recorded chunk is on the server.
+/// Waits (up to `limit_ms`) until every recorded chunk and every settled turn is on the server.
 async fn uploaded(p: Practice, limit_ms: i32) -> bool {
     let mut waited = 0;
     loop {
         let done = p
             .gear
             .try_with_value(|gear| gear.unsent.is_empty() && gear.writing == 0)
-            .unwrap_or(true);
+            .unwrap_or(true)
+            && p.pending_turns.try_get_untracked().unwrap_or(0) == 0;
         if done {
             return true;
         }
@@ -777,19 +818,247 @@ pub fn release_hold(p: Practice) {
     send(p, &ClientEvent::ResponseCreate { response: None });
 }
 
-/// The call dropped: everything recorded so far is kept and the session saved as it is.
-fn lost(p: Practice) {
-    if matches!(
-        p.state.get_untracked(),
-        CallState::Ended | CallState::Failed(_)
-    ) {
-        return;
+/// The call dropped (the network, or the call's time limit). A live session goes on: the
+/// recorder keeps recording the microphone while a new call is opened (`reconnect`). A call that
+/// never came up fails, keeping what was recorded.
+fn lost(p: Practice, cause: DropCause) {
+    match p.state.get_untracked() {
+        CallState::Live { .. } if transition(p, CallEvent::ConnectionLost) => {
+            spawn_local(reconnect(p, cause));
+        }
+        // A reconnection attempt's own call was lost: `reconnect` moves on to the next one.
+        CallState::Reconnecting { .. } => p.gear.update_value(|gear| gear.attempt_lost = true),
+        CallState::Connecting if transition(p, CallEvent::Failed(CallFailure::ConnectionLost)) => {
+            spawn_local(async move {
+                wrap_up(p).await;
+            });
+        }
+        _ => {}
     }
-    if transition(p, CallEvent::Failed(CallFailure::ConnectionLost)) {
-        spawn_local(async move {
+}
+
+/// How long to wait before each reconnection attempt.
+fn reconnect_delay(attempt: u32) -> i32 {
+    match attempt {
+        0 | 1 => 250,
+        n => 1_000 * (1 << (n - 2).min(4)),
+    }
+}
+
+/// Opens new calls (with backoff, up to `CallState::MAX_RECONNECTS`) until one carries the
+/// session on; after the last, the session is saved as it is. The learner can end at any time.
+async fn reconnect(p: Practice, cause: DropCause) {
+    note(p, CallNote::Dropped, Some(cause), 0);
+    // Whatever the lost call left open will never finish.
+    let open = p
+        .transcript
+        .try_update(|transcript| transcript.settle_open())
+        .unwrap_or_default();
+    for index in open {
+        stamp_and_save(p, index);
+    }
+    p.gear.update_value(|gear| {
+        gear.generation += 1;
+        gear.peer = None;
+    });
+    loop {
+        let Some(CallState::Reconnecting { attempt }) = p.state.try_get_untracked() else {
+            return;
+        };
+        sleep(reconnect_delay(attempt)).await;
+        match call_again(p).await {
+            Ok(()) => {
+                note(p, CallNote::Reconnected, Some(cause), attempt);
+                return;
+            }
+            Err(why) => leptos::logging::warn!("reconnection attempt {attempt} failed: {why}"),
+        }
+        if !matches!(
+            p.state.try_get_untracked(),
+            Some(CallState::Reconnecting { .. })
+        ) {
+            return; // the learner ended the session meanwhile
+        }
+        transition(p, CallEvent::ConnectionLost);
+        if let CallState::Failed(_) = p.state.get_untracked() {
+            note(p, CallNote::GaveUp, Some(cause), attempt);
             wrap_up(p).await;
-        });
+            return;
+        }
     }
+}
+
+/// One attempt at a new call for the session: a fresh secret, a new peer, the offer, and the
+/// channel opening (then `resume` carries the conversation over).
+async fn call_again(p: Practice) -> Result<(), String> {
+    let slug = p.topic.with_value(|topic| topic.slug.as_str().to_owned());
+    let secret = start_voice_call(slug)
+        .await
+        .map_err(|error| format!("no secret: {error}"))?;
+    let made = p.gear.try_update_value(|gear| {
+        gear.generation += 1;
+        gear.attempt_lost = false;
+        gear.peer = None;
+        let generation = gear.generation;
+        let mic = gear.mic.as_ref()?;
+        let peer = Peer::new(mic, move |signal| on_signal(p, generation, signal));
+        gear.peer = peer.ok();
+        gear.secret = Some(secret.clone());
+        gear.peer
+            .as_ref()
+            .map(|peer| peer.connect(&secret, ANSWER_TIMEOUT_MS))
+    });
+    let Some(Some(connecting)) = made else {
+        return Err("no microphone or peer".into());
+    };
+    connecting
+        .await
+        .map_err(|error| format!("not connected: {error:?}"))?;
+    let mut waited = 0;
+    while waited < CONNECT_TIMEOUT_MS {
+        match p.state.try_get_untracked() {
+            Some(CallState::Live { .. }) => return Ok(()),
+            Some(CallState::Reconnecting { .. }) => {}
+            _ => return Err("the session ended".into()),
+        }
+        if p.gear.try_with_value(|gear| gear.attempt_lost) != Some(false) {
+            return Err("lost while opening".into());
+        }
+        sleep(100).await;
+        waited += 100;
+    }
+    Err("the call did not open in time".into())
+}
+
+/// The new call is open: it is told the conversation so far (and to continue it, not start
+/// again), and the session goes on.
+fn resume(p: Practice) {
+    let items = p
+        .transcript
+        .with_untracked(|transcript| transcript.replay());
+    for item in items {
+        send(
+            p,
+            &ClientEvent::ItemCreate {
+                previous_item_id: None,
+                item,
+            },
+        );
+    }
+    send(
+        p,
+        &ClientEvent::ItemCreate {
+            previous_item_id: None,
+            item: Item::text(
+                "system",
+                "The call dropped for a moment and is back. Continue the conversation from where \
+                 it stopped: do not greet the learner or start over. If the learner was \
+                 speaking, ask them to finish what they were saying.",
+            ),
+        },
+    );
+    if p.push_to_talk.get_untracked() {
+        send(p, &turn_detection(true));
+    } else {
+        send(p, &ClientEvent::ResponseCreate { response: None });
+    }
+    if transition(p, CallEvent::Reconnected) {
+        p.gear
+            .update_value(|gear| gear.connected_at = timing::now());
+    }
+}
+
+/// The microphone stopped by itself. Before a call that is a failure like no microphone; during
+/// one the call pauses (the coach hears silence, the recording goes on) until the learner picks
+/// an input.
+fn mic_lost(p: Practice) {
+    match p.state.get_untracked() {
+        CallState::Connecting | CallState::Live { .. } | CallState::Reconnecting { .. } => {
+            if p.mic_lost.get_untracked() {
+                return;
+            }
+            p.mic_lost.set(true);
+            note(p, CallNote::MicLost, None, 0);
+            list_inputs(p);
+        }
+        CallState::Checking { .. } | CallState::Ready => fail(p, CallFailure::NoMic),
+        _ => {}
+    }
+}
+
+/// Lists the microphones to choose from.
+pub fn list_inputs(p: Practice) {
+    spawn_local(async move {
+        let inputs = mic::inputs()
+            .await
+            .into_iter()
+            .map(|input| (input.id, input.label))
+            .collect();
+        p.inputs.try_set(inputs);
+    });
+}
+
+/// Goes on with the microphone `device` (an id from `list_inputs`): the call sends it and the
+/// recording mixes it in from now on.
+pub fn use_input(p: Practice, device: String) {
+    spawn_local(async move {
+        let mic = match Microphone::open_device(Some(&device)).await {
+            Ok(mic) => mic,
+            Err(error) => {
+                leptos::logging::warn!("microphone not opened: {error:?}");
+                p.problem.set(Some(
+                    "That microphone could not be opened. Check it is plugged in, or choose another one."
+                        .into(),
+                ));
+                list_inputs(p);
+                return;
+            }
+        };
+        let mut mic = mic;
+        mic.on_ended(move || mic_lost(p));
+        let replacing = p
+            .gear
+            .with_value(|gear| gear.peer.as_ref().map(|peer| peer.replace_mic(&mic)));
+        let replaced = match replacing {
+            Some(Ok(replacing)) => replacing.await.map(|_| ()).map_err(JsError::from),
+            Some(Err(error)) => Err(error),
+            None => Ok(()), // between calls: the next one is made with this microphone
+        };
+        if let Err(error) = replaced {
+            leptos::logging::warn!("microphone not switched in the call: {}", error.message);
+        }
+        let open = if p.push_to_talk.get_untracked() {
+            p.holding.get_untracked()
+        } else {
+            !p.muted.get_untracked()
+        };
+        mic.set_muted(!open);
+        let meter = mic.meter().ok();
+        p.gear.update_value(|gear| {
+            if let Some(recorder) = gear.recorder.as_mut()
+                && let Err(error) = recorder.add_mic(mic.stream())
+            {
+                leptos::logging::warn!("new microphone not recorded: {}", error.message);
+            }
+            gear.meter = meter;
+            gear.mic = Some(mic);
+        });
+        p.problem.set(None);
+        p.mic_lost.set(false);
+        note(p, CallNote::MicBack, None, 0);
+    });
+}
+
+/// Tells the server's log what happened to the call (in the background; only for the log).
+fn note(p: Practice, what: CallNote, cause: Option<DropCause>, attempt: u32) {
+    let Some(Some(session)) = p.session_id.try_get_untracked() else {
+        return;
+    };
+    spawn_local(async move {
+        if let Err(error) = note_call(session, what, cause, attempt).await {
+            leptos::logging::warn!("call event not logged: {error}");
+        }
+    });
 }
 
 /// End: hang up, stop the microphone, save the session and show its summary.
@@ -813,8 +1082,8 @@ async fn wrap_up(p: Practice) -> Option<String> {
     upload(p);
     if !uploaded(p, 20_000).await {
         p.problem.set(Some(
-            "Part of your recording is still uploading. Keep this page open for a moment; if you \
-             leave, it is sent the next time you open Speaking Coach."
+            "Part of this conversation is still being saved. Keep this page open for a moment; if \
+             you leave, the recording is sent the next time you open Speaking Coach."
                 .into(),
         ));
         while !uploaded(p, 60_000).await {}

@@ -50,6 +50,12 @@ pub struct Practice {
     finished: RwSignal<Option<String>>,
     /// Recording chunks are on their way to the server.
     saving: RwSignal<bool>,
+    /// Settled turns being saved (retried until the server has them).
+    pending_turns: RwSignal<u32>,
+    /// The microphone stopped mid-call: the call is paused until another one is chosen.
+    mic_lost: RwSignal<bool>,
+    /// The microphones to choose from then: (device id, name).
+    inputs: RwSignal<Vec<(String, String)>>,
     #[cfg(feature = "hydrate")]
     gear: StoredValue<controller::Gear, LocalStorage>,
 }
@@ -72,6 +78,9 @@ impl Practice {
             problem: RwSignal::new(None),
             finished: RwSignal::new(None),
             saving: RwSignal::new(false),
+            pending_turns: RwSignal::new(0),
+            mic_lost: RwSignal::new(false),
+            inputs: RwSignal::new(Vec::new()),
             #[cfg(feature = "hydrate")]
             gear: StoredValue::new_local(Default::default()),
         }
@@ -108,6 +117,8 @@ mod actions {
     action!(teardown);
     action!(set_muted, muted: bool);
     action!(set_push_to_talk, on: bool);
+    action!(list_inputs);
+    action!(use_input, device: String);
 }
 
 #[component]
@@ -413,7 +424,39 @@ fn VocabularyList(p: Practice) -> impl IntoView {
 /// The conversation: the transcript, the words, and the controls.
 #[component]
 fn LiveCall(p: Practice) -> impl IntoView {
+    let reconnecting = move || match p.state.get() {
+        CallState::Reconnecting { attempt } => Some(attempt),
+        _ => None,
+    };
     view! {
+        {move || {
+            reconnecting()
+                .map(|attempt| {
+                    view! {
+                        <div
+                            role="status"
+                            data-testid="reconnecting"
+                            class="mt-6 flex items-start gap-3 rounded-2xl border border-amber-300 bg-amber-50 p-4 text-amber-950"
+                        >
+                            <span class="mt-1.5 h-2.5 w-2.5 shrink-0 rounded-full bg-amber-500 motion-safe:animate-pulse" aria-hidden="true"></span>
+                            <div>
+                                <p class="font-semibold">
+                                    {format!(
+                                        "The connection dropped. Reconnecting… (attempt {attempt} of {})",
+                                        CallState::MAX_RECONNECTS,
+                                    )}
+                                </p>
+                                <p class="mt-1 text-sm">
+                                    "Keep talking if you like: you are still being recorded, and the conversation goes on where it stopped."
+                                </p>
+                            </div>
+                        </div>
+                    }
+                })
+        }}
+        <Show when=move || p.mic_lost.get()>
+            <MicLostPanel p />
+        </Show>
         <div
             class="mt-6 grid gap-6 lg:grid-cols-[minmax(0,1fr)_20rem]"
             data-testid="live-call"
@@ -427,6 +470,75 @@ fn LiveCall(p: Practice) -> impl IntoView {
                 </div>
             </aside>
         </div>
+    }
+}
+
+/// The microphone stopped mid-call: what happened, that nothing is lost, and a way to go on with
+/// another input (or the same one plugged back in).
+#[component]
+fn MicLostPanel(p: Practice) -> impl IntoView {
+    let chosen = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some((id, _)) = p.inputs.with(|inputs| inputs.first().cloned())
+            && chosen.get_untracked().is_empty()
+        {
+            chosen.set(id);
+        }
+    });
+    let choose = move |_| {
+        busy.set(true);
+        actions::use_input(p, chosen.get_untracked());
+    };
+    Effect::new(move |_| {
+        if !p.mic_lost.get() || p.problem.get().is_some() {
+            busy.set(false);
+        }
+    });
+    view! {
+        <section
+            role="alert"
+            data-testid="mic-lost"
+            class="mt-6 rounded-2xl border border-amber-300 bg-amber-50 p-5 text-amber-950"
+        >
+            <h2 class="text-lg font-semibold">"Your microphone stopped"</h2>
+            <p class="mt-1">
+                "Your coach can't hear you, so the conversation is paused. Everything so far is saved. Plug your microphone back in, or choose another one:"
+            </p>
+            <div class="mt-4 flex flex-wrap items-end gap-3">
+                <label class="flex min-w-[16rem] flex-1 flex-col gap-1 text-sm font-medium">
+                    "Microphone"
+                    <select
+                        class="focus-ring min-h-11 rounded-xl border border-stone-300 bg-white px-3 text-base"
+                        on:change=move |event| chosen.set(event_target_value(&event))
+                        prop:value=move || chosen.get()
+                    >
+                        {move || {
+                            p.inputs
+                                .get()
+                                .into_iter()
+                                .map(|(id, label)| view! { <option value=id>{label}</option> })
+                                .collect_view()
+                        }}
+                    </select>
+                </label>
+                <button
+                    type="button"
+                    class="focus-ring min-h-11 rounded-xl bg-teal-700 px-5 font-semibold text-white hover:bg-teal-800 disabled:opacity-60"
+                    disabled=move || busy.get()
+                    on:click=choose
+                >
+                    {move || if busy.get() { "Connecting…" } else { "Use this microphone" }}
+                </button>
+                <button
+                    type="button"
+                    class="focus-ring min-h-11 rounded-xl border border-stone-300 bg-white px-4 font-medium text-stone-800 hover:bg-stone-50"
+                    on:click=move |_| actions::list_inputs(p)
+                >
+                    "Look again"
+                </button>
+            </div>
+        </section>
     }
 }
 
@@ -585,7 +697,9 @@ fn CallControls(p: Practice) -> impl IntoView {
                 </span>
                 "Recording this conversation"
                 <span class="text-stone-500" data-testid="saving">
-                    {move || if p.saving.get() { " · saving…" } else { " · saved" }}
+                    {move || {
+                        if p.saving.get() || p.pending_turns.get() > 0 { " · saving…" } else { " · saved" }
+                    }}
                 </span>
             </p>
             <div class="flex flex-wrap gap-3">
@@ -738,7 +852,7 @@ fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
         ),
         CallFailure::ConnectionLost => (
             "The connection to your coach dropped",
-            "The call ended unexpectedly. What you practised is in your summary, and you can start a new conversation whenever you're ready.".into(),
+            "We tried to reconnect several times and could not reach your coach. Everything said and recorded until then is saved in your summary, and you can start a new conversation whenever you're ready.".into(),
         ),
     };
     let lost = failure == CallFailure::ConnectionLost;

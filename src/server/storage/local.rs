@@ -10,7 +10,7 @@ use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use uuid::Uuid;
 
-use super::{ObjectKey, RangeRead, StorageError, clamp_range};
+use super::{ObjectKey, RangeReader, StorageError, clamp_range};
 
 pub struct LocalStore {
     root: PathBuf,
@@ -58,12 +58,12 @@ impl LocalStore {
         }
     }
 
-    pub async fn get_range(
+    pub async fn read_range(
         &self,
         key: &ObjectKey,
         start: u64,
         end: Option<u64>,
-    ) -> Result<Option<RangeRead>, StorageError> {
+    ) -> Result<Option<RangeReader>, StorageError> {
         let mut file = match tokio::fs::File::open(self.path(key)).await {
             Ok(file) => file,
             Err(error) if missing(&error) => return Ok(None),
@@ -72,11 +72,8 @@ impl LocalStore {
         let size = file.metadata().await?.len();
         let end = clamp_range(start, end, size)?;
         file.seek(SeekFrom::Start(start)).await?;
-        let length = usize::try_from(end - start + 1).unwrap_or(usize::MAX);
-        let mut bytes = vec![0; length];
-        file.read_exact(&mut bytes).await?;
-        Ok(Some(RangeRead {
-            bytes: Bytes::from(bytes),
+        Ok(Some(RangeReader {
+            body: Box::pin(file.take(end - start + 1)),
             start,
             end,
             size,

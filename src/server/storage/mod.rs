@@ -85,6 +85,15 @@ impl From<StorageError> for crate::error::AppError {
     }
 }
 
+/// Part of an object as it is read, and the object's whole size.
+pub struct RangeReader {
+    pub body: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
+    /// First and last byte (inclusive) of `body` within the object.
+    pub start: u64,
+    pub end: u64,
+    pub size: u64,
+}
+
 /// Part of an object, and the object's whole size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RangeRead {
@@ -139,17 +148,39 @@ impl Storage {
         }
     }
 
-    /// Bytes `start..=end` (to the object's end when `end` is `None` or beyond it).
+    /// Bytes `start..=end` (to the object's end when `end` is `None` or beyond it), read as they
+    /// are sent: nothing is held in memory beyond what the reader buffers.
+    pub async fn read_range(
+        &self,
+        key: &ObjectKey,
+        start: u64,
+        end: Option<u64>,
+    ) -> Result<Option<RangeReader>, StorageError> {
+        match self {
+            Storage::Local(store) => store.read_range(key, start, end).await,
+            Storage::S3(store) => store.read_range(key, start, end).await,
+        }
+    }
+
+    /// Bytes `start..=end` (to the object's end when `end` is `None` or beyond it), in memory.
     pub async fn get_range(
         &self,
         key: &ObjectKey,
         start: u64,
         end: Option<u64>,
     ) -> Result<Option<RangeRead>, StorageError> {
-        match self {
-            Storage::Local(store) => store.get_range(key, start, end).await,
-            Storage::S3(store) => store.get_range(key, start, end).await,
-        }
+        let Some(mut reader) = self.read_range(key, start, end).await? else {
+            return Ok(None);
+        };
+        let mut bytes =
+            Vec::with_capacity(usize::try_from(reader.end - reader.start + 1).unwrap_or(0));
+        tokio::io::AsyncReadExt::read_to_end(&mut reader.body, &mut bytes).await?;
+        Ok(Some(RangeRead {
+            bytes: Bytes::from(bytes),
+            start: reader.start,
+            end: reader.end,
+            size: reader.size,
+        }))
     }
 
     /// A short-lived URL that reads the object straight from the store, where the store has one

@@ -10,7 +10,7 @@ use aws_sdk_s3::{
 use bytes::Bytes;
 use secrecy::ExposeSecret;
 
-use super::{ObjectKey, RangeRead, StorageError, clamp_range};
+use super::{ObjectKey, RangeReader, StorageError, clamp_range};
 use crate::server::config::S3Config;
 
 pub struct S3Store {
@@ -87,25 +87,32 @@ impl S3Store {
     }
 
     pub async fn get(&self, key: &ObjectKey) -> Result<Option<Bytes>, StorageError> {
-        self.fetch(key, None).await
+        let Some(body) = self.object(key, None).await? else {
+            return Ok(None);
+        };
+        let bytes = body
+            .collect()
+            .await
+            .map_err(|error| StorageError::S3(error.to_string()))?;
+        Ok(Some(bytes.into_bytes()))
     }
 
-    pub async fn get_range(
+    pub async fn read_range(
         &self,
         key: &ObjectKey,
         start: u64,
         end: Option<u64>,
-    ) -> Result<Option<RangeRead>, StorageError> {
+    ) -> Result<Option<RangeReader>, StorageError> {
         // One HEAD first: S3's own answer to a range past the end is an error without the size.
         let Some(size) = self.size(key).await? else {
             return Ok(None);
         };
         let end = clamp_range(start, end, size)?;
-        let bytes = self
-            .fetch(key, Some(format!("bytes={start}-{end}")))
+        let body = self
+            .object(key, Some(format!("bytes={start}-{end}")))
             .await?;
-        Ok(bytes.map(|bytes| RangeRead {
-            bytes,
+        Ok(body.map(|body| RangeReader {
+            body: Box::pin(body.into_async_read()),
             start,
             end,
             size,
@@ -131,12 +138,12 @@ impl S3Store {
         Ok(request.uri().to_owned())
     }
 
-    /// The object (or the `range` of it), `None` when there is no such key.
-    async fn fetch(
+    /// The object's body (or the `range` of it) as it arrives, `None` when there is no such key.
+    async fn object(
         &self,
         key: &ObjectKey,
         range: Option<String>,
-    ) -> Result<Option<Bytes>, StorageError> {
+    ) -> Result<Option<ByteStream>, StorageError> {
         let object = match self
             .client
             .get_object()
@@ -152,12 +159,7 @@ impl S3Store {
             }
             Err(error) => return Err(s3_error(error)),
         };
-        let bytes = object
-            .body
-            .collect()
-            .await
-            .map_err(|error| StorageError::S3(error.to_string()))?;
-        Ok(Some(bytes.into_bytes()))
+        Ok(Some(object.body))
     }
 
     pub async fn size(&self, key: &ObjectKey) -> Result<Option<u64>, StorageError> {
