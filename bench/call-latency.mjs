@@ -9,22 +9,13 @@
 //   first      Start -> the coach audible
 //
 // Usage: node bench/call-latency.mjs <base-url> <runs> <reply-latency-ms> <fake-mic.wav>
-import { chromium } from "@playwright/test";
+import { launch, signUp } from "./browser.mjs";
 
 const [base, runsArg, latencyArg, wav] = process.argv.slice(2);
 const runs = Number(runsArg ?? 20);
 const replyLatency = Number(latencyArg ?? 300);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    `--use-file-for-fake-audio-capture=${wav}`,
-  ],
-});
+const browser = await launch(wav);
 
 const samples = { mint: [], answer: [], connected: [], first: [] };
 let failures = 0;
@@ -33,11 +24,7 @@ for (let run = 1; run <= runs; run++) {
   const page = await context.newPage();
   try {
     const email = `bench-${Date.now()}-${run}@example.org`;
-    const signUp = await page.request.post("/api/auth/sign-up", {
-      form: { email, password: "a long enough passphrase" },
-      headers: { origin: base, accept: "application/json" },
-    });
-    if (signUp.status() !== 200) throw new Error(`sign-up: ${signUp.status()}`);
+    await signUp(page.request, base, email);
     await page.goto("/topics/ordering-at-a-cafe/practice");
     // The button reads "Start conversation" (and is enabled) once the check is done.
     const start = page.getByRole("button", { name: "Start conversation" });

@@ -5,18 +5,15 @@
 // The recording is seeded by the caller (examples/seed_recording.rs): <seconds> long.
 //
 // Usage: node bench/replay-latency.mjs <base-url> <runs> <email> <session-id> <label>
-import { chromium } from "@playwright/test";
+import { PASSWORD, launch } from "./browser.mjs";
 
 const [base, runsArg, email, session, label] = process.argv.slice(2);
 const runs = Number(runsArg ?? 20);
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"],
-});
+const browser = await launch(null, ["--autoplay-policy=no-user-gesture-required"]);
 const context = await browser.newContext({ baseURL: base });
 const signIn = await context.request.post("/api/auth/sign-in", {
-  form: { email, password: "a long enough passphrase" },
+  form: { email, password: PASSWORD },
   headers: { origin: base, accept: "application/json" },
 });
 if (signIn.status() !== 200) throw new Error(`sign-in: ${signIn.status()}`);

@@ -12,7 +12,7 @@
 //               (must be 0 per reconnect, under 5 s per crash)
 //
 // Usage: node bench/soak.mjs <base-url> <sessions> <fake-mic.wav> [seed]
-import { chromium } from "@playwright/test";
+import { launch, signUp } from "./browser.mjs";
 
 const [base, sessionsArg, wav, seedArg] = process.argv.slice(2);
 const sessions = Number(sessionsArg ?? 8);
@@ -29,16 +29,7 @@ const pick = (items) => items[Math.floor(random() * items.length)];
 const FAULTS = ["drop", "expire", "mint", "crash", "none"];
 const SAID = ["I would like a cup of coffee, please.", "Could I also have a croissant?"];
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    `--use-file-for-fake-audio-capture=${wav}`,
-  ],
-});
+const browser = await launch(wav);
 
 const control = (page, path, data) => page.request.post(`/sim/control/${path}`, { data });
 const speak = (page) => page.evaluate(() => window.__mic.speak());
@@ -91,22 +82,22 @@ for (let n = 1; n <= sessions; n++) {
   });
   let page = await context.newPage();
   const result = { n, fault, completed: false, turnsShown: 0, turnsLost: 0, audioLostS: 0 };
+  let step = "sign-up";
   try {
     const email = `soak-${Date.now()}-${n}@example.org`;
-    const signUp = await page.request.post("/api/auth/sign-up", {
-      form: { email, password: "a long enough passphrase" },
-      headers: { origin: base, accept: "application/json" },
-    });
-    if (signUp.status() !== 200) throw new Error(`sign-up: ${signUp.status()}`);
+    await signUp(page.request, base, email);
     await control(page, "reset", {});
     await control(page, "transcripts", { texts: SAID });
     await page.goto("/topics/ordering-at-a-cafe/practice");
     const start = page.getByRole("button", { name: "Start conversation" });
+    step = "the pre-call check";
     await start.waitFor();
     await quiet(page);
     await start.click();
     const startedAt = Date.now();
+    step = "the greeting";
     await page.locator('[data-speaker="coach"][data-state="Final"]').first().waitFor({ timeout: 20_000 });
+    step = "the first sentence";
     await say(page, SAID[0]);
     // The fault comes at a random moment of the coach's reply or the pause after it.
     await sleep(random() * 3_000);
@@ -136,9 +127,10 @@ for (let n = 1; n <= sessions; n++) {
           });
         }
         await control(page, "calls", { action: fault === "expire" ? "expire" : "drop" });
-        await page.getByTestId("reconnecting").waitFor({ timeout: 20_000 });
-        await page.getByTestId("reconnecting").waitFor({ state: "detached", timeout: 60_000 });
+        step = "the reconnection";
+        await page.locator('[data-testid="live-call"][data-reconnects="1"]').waitFor({ timeout: 60_000 });
       }
+      step = "the second sentence";
       await say(page, SAID[1]);
       await sleep(1_000);
       result.shown = await shownFinals(page);
@@ -153,7 +145,7 @@ for (let n = 1; n <= sessions; n++) {
     result.audioLostS = Math.max(0, (endedAt - startedAt - saved.durationMs) / 1000);
     result.completed = true;
   } catch (error) {
-    result.error = error.message.split("\n")[0];
+    result.error = `${step}: ${error.message.split("\n")[0]}`;
   } finally {
     await context.close();
   }

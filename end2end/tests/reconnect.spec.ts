@@ -28,13 +28,15 @@ test.beforeEach(async ({ page }) => {
   expect((await page.request.post("/sim/control/reset")).status()).toBe(204);
 });
 
-/** Waits for the page to say it is reconnecting, then for the call to be live again. */
-async function reconnected(page: Page) {
-  const banner = page.getByTestId("reconnecting");
-  // The banner and the status pill say so together (a reconnection can take well under a second).
-  await expect(banner).toContainText("Reconnecting", { timeout: 20_000 });
-  await expect(banner).toHaveCount(0, { timeout: 30_000 });
+/** Waits until the page has replaced the lost call (`reconnects` times in all) and says so. */
+async function reconnected(page: Page, reconnects = 1) {
+  await expect(page.getByTestId("live-call")).toHaveAttribute("data-reconnects", String(reconnects), {
+    timeout: 30_000,
+  });
+  await expect(page.getByTestId("reconnected")).toContainText("You're back");
   await expect(page.getByTestId("call-status")).toContainText("Live");
+  // The notice goes after a few seconds.
+  await expect(page.getByTestId("reconnected")).toHaveCount(0, { timeout: 10_000 });
 }
 
 /** The learner says `sentence` (the simulator's queued transcript) and it is final on the page. */
@@ -176,10 +178,11 @@ test("a microphone that stops mid-call pauses the call until another one is chos
   await expect(panel).toContainText("Your microphone stopped");
   await expect(panel).toContainText("Everything so far is saved");
   await expect(panel.getByRole("combobox", { name: "Microphone" }).locator("option")).not.toHaveCount(0);
-  await expect(page.getByTestId("call-status")).toContainText("Live");
+  await expect(page.getByTestId("call-status")).toContainText("Paused — no microphone");
 
   await panel.getByRole("button", { name: "Use this microphone" }).click();
   await expect(panel).toHaveCount(0);
+  await expect(page.getByTestId("call-status")).toContainText("Live");
   // The coach hears the new microphone: the learner's sentence arrives as a turn.
   await page.evaluate(() => (window as any).__mic.speak());
   const learner = page.locator('[data-speaker="learner"]').filter({ hasText: LEARNER_SAYS });

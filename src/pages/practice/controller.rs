@@ -52,6 +52,8 @@ const CONNECT_TIMEOUT_MS: i32 = 10_000;
 const SECRET_MARGIN_SECS: f64 = 30.0;
 /// The recorder hands out a chunk this often.
 const CHUNK_MS: i32 = 4_000;
+/// How long the page says "You're back" after a reconnection.
+const BACK_NOTICE_MS: i32 = 4_000;
 /// The coach counts as audible above this RMS level.
 const AUDIBLE: f32 = 0.005;
 
@@ -965,6 +967,12 @@ fn resume(p: Practice) {
     if transition(p, CallEvent::Reconnected) {
         p.gear
             .update_value(|gear| gear.connected_at = timing::now());
+        p.reconnects.update(|n| *n += 1);
+        p.back.set(true);
+        spawn_local(async move {
+            sleep(BACK_NOTICE_MS).await;
+            p.back.try_set(false);
+        });
     }
 }
 

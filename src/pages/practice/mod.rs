@@ -52,6 +52,10 @@ pub struct Practice {
     saving: RwSignal<bool>,
     /// Settled turns being saved (retried until the server has them).
     pending_turns: RwSignal<u32>,
+    /// How many times a lost call was replaced by a new one, and whether that just happened (the
+    /// page says so for a few seconds).
+    reconnects: RwSignal<u32>,
+    back: RwSignal<bool>,
     /// The microphone stopped mid-call: the call is paused until another one is chosen.
     mic_lost: RwSignal<bool>,
     /// The microphones to choose from then: (device id, name).
@@ -79,6 +83,8 @@ impl Practice {
             finished: RwSignal::new(None),
             saving: RwSignal::new(false),
             pending_turns: RwSignal::new(0),
+            reconnects: RwSignal::new(0),
+            back: RwSignal::new(false),
             mic_lost: RwSignal::new(false),
             inputs: RwSignal::new(Vec::new()),
             #[cfg(feature = "hydrate")]
@@ -212,12 +218,14 @@ fn StatusBar(p: Practice) -> impl IntoView {
         .topic
         .with_value(|topic| u64::from(topic.suggested_minutes) * 60);
     let tone = move || match p.state.get() {
+        _ if p.mic_lost.get() => "border-amber-300 bg-amber-50 text-amber-900",
         CallState::Live { .. } => "border-teal-200 bg-teal-50 text-teal-900",
         CallState::Reconnecting { .. } => "border-amber-300 bg-amber-50 text-amber-900",
         CallState::Failed(_) => "border-red-200 bg-red-50 text-red-800",
         _ => "border-stone-200 bg-white text-stone-700",
     };
     let dot = move || match p.state.get() {
+        _ if p.mic_lost.get() => "bg-amber-500",
         CallState::Live { .. } => "bg-teal-600 motion-safe:animate-pulse",
         CallState::Reconnecting { .. } | CallState::Connecting => "bg-amber-500",
         CallState::Failed(_) => "bg-red-600",
@@ -236,7 +244,13 @@ fn StatusBar(p: Practice) -> impl IntoView {
                 }
             >
                 <span class=move || format!("h-2.5 w-2.5 rounded-full {}", dot()) aria-hidden="true"></span>
-                {move || p.state.get().label()}
+                {move || {
+                    if p.mic_lost.get() && p.state.with(|state| matches!(state, CallState::Live { .. })) {
+                        "Paused — no microphone"
+                    } else {
+                        p.state.get().label()
+                    }
+                }}
             </p>
             <Show when=move || p.live_since.get().is_some()>
                 <p class="text-sm tabular-nums text-stone-600" data-testid="elapsed">
@@ -430,29 +444,43 @@ fn LiveCall(p: Practice) -> impl IntoView {
     };
     view! {
         {move || {
-            reconnecting()
-                .map(|attempt| {
-                    view! {
-                        <div
-                            role="status"
-                            data-testid="reconnecting"
-                            class="mt-6 flex items-start gap-3 rounded-2xl border border-amber-300 bg-amber-50 p-4 text-amber-950"
-                        >
-                            <span class="mt-1.5 h-2.5 w-2.5 shrink-0 rounded-full bg-amber-500 motion-safe:animate-pulse" aria-hidden="true"></span>
-                            <div>
-                                <p class="font-semibold">
-                                    {format!(
-                                        "The connection dropped. Reconnecting… (attempt {attempt} of {})",
-                                        CallState::MAX_RECONNECTS,
-                                    )}
-                                </p>
-                                <p class="mt-1 text-sm">
-                                    "Keep talking if you like: you are still being recorded, and the conversation goes on where it stopped."
-                                </p>
-                            </div>
+            if let Some(attempt) = reconnecting() {
+                view! {
+                    <div
+                        role="status"
+                        data-testid="reconnecting"
+                        class="mt-6 flex items-start gap-3 rounded-2xl border border-amber-300 bg-amber-50 p-4 text-amber-950"
+                    >
+                        <span class="mt-1.5 h-2.5 w-2.5 shrink-0 rounded-full bg-amber-500 motion-safe:animate-pulse" aria-hidden="true"></span>
+                        <div>
+                            <p class="font-semibold">
+                                {format!(
+                                    "The connection dropped. Reconnecting… (attempt {attempt} of {})",
+                                    CallState::MAX_RECONNECTS,
+                                )}
+                            </p>
+                            <p class="mt-1 text-sm">
+                                "Keep talking if you like: you are still being recorded, and the conversation goes on where it stopped."
+                            </p>
                         </div>
-                    }
-                })
+                    </div>
+                }
+                    .into_any()
+            } else if p.back.get() {
+                view! {
+                    <div
+                        role="status"
+                        data-testid="reconnected"
+                        class="mt-6 flex items-center gap-3 rounded-2xl border border-teal-200 bg-teal-50 p-4 font-semibold text-teal-900"
+                    >
+                        <span class="h-2.5 w-2.5 shrink-0 rounded-full bg-teal-600" aria-hidden="true"></span>
+                        "You're back. The conversation goes on where it stopped."
+                    </div>
+                }
+                    .into_any()
+            } else {
+                ().into_any()
+            }
         }}
         <Show when=move || p.mic_lost.get()>
             <MicLostPanel p />
@@ -461,6 +489,7 @@ fn LiveCall(p: Practice) -> impl IntoView {
             class="mt-6 grid gap-6 lg:grid-cols-[minmax(0,1fr)_20rem]"
             data-testid="live-call"
             data-coach-heard=move || p.coach_heard.get().to_string()
+            data-reconnects=move || p.reconnects.get().to_string()
         >
             <TranscriptLog p />
             <aside class="h-fit space-y-6 lg:sticky lg:top-6">
