@@ -158,6 +158,36 @@ for (const moment of MOMENTS) {
   });
 }
 
+test.describe("with a call secret that stopped working", () => {
+  // The refused call (401) is logged by Chromium; that is the point of this test.
+  test.use({ allowedConsoleErrors: [/401 \(Unauthorized\).*\/v1\/realtime\/calls/] });
+
+  test("a call secret that expired on the pre-call screen is replaced: one 401, one new secret, and the call opens", async ({
+    page,
+    baseURL,
+  }) => {
+    test.setTimeout(60_000);
+    await signUp(page, baseURL!, "expired-secret");
+    // The secret the check mints stops opening calls after a second (as one left too long does).
+    await queueFaults(page, [{ kind: "key_ttl", seconds: 1 }]);
+    const before = await counters(page);
+    await openCheck(page);
+    const start = page.getByRole("button", { name: "Start conversation" });
+    await expect(start).toBeEnabled();
+    await page.waitForTimeout(2_000);
+    await page.evaluate(() => (window as any).__mic.quiet());
+    await start.click();
+    await expect(page.getByTestId("call-status")).toContainText("Live", { timeout: 20_000 });
+    await expect(page.locator('[data-speaker="coach"]').first()).toHaveAttribute("data-state", "Final", {
+      timeout: 20_000,
+    });
+    const after = await counters(page);
+    expect(after.mints - before.mints, "the check's secret and its replacement").toBe(2);
+    expect(after.calls_started - before.calls_started).toBe(1);
+    await endCall(page);
+  });
+});
+
 test("a microphone that stops mid-call pauses the call until another one is chosen", async ({ page, baseURL }) => {
   test.setTimeout(120_000);
   await signUp(page, baseURL!, "mic-lost");
