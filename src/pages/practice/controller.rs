@@ -831,9 +831,7 @@ fn lost(p: Practice, cause: DropCause) {
         // A reconnection attempt's own call was lost: `reconnect` moves on to the next one.
         CallState::Reconnecting { .. } => p.gear.update_value(|gear| gear.attempt_lost = true),
         CallState::Connecting if transition(p, CallEvent::Failed(CallFailure::ConnectionLost)) => {
-            spawn_local(async move {
-                wrap_up(p).await;
-            });
+            spawn_local(keep_lost(p));
         }
         _ => {}
     }
@@ -884,7 +882,7 @@ async fn reconnect(p: Practice, cause: DropCause) {
         transition(p, CallEvent::ConnectionLost);
         if let CallState::Failed(_) = p.state.get_untracked() {
             note(p, CallNote::GaveUp, Some(cause), attempt);
-            wrap_up(p).await;
+            keep_lost(p).await;
             return;
         }
     }
@@ -1100,6 +1098,22 @@ async fn wrap_up(p: Practice) -> Option<String> {
     let id = save(p).await?;
     discard(p).await;
     Some(id)
+}
+
+/// Saves what a lost call leaves behind; the failure panel links to its summary once it is
+/// saved, or says why not.
+async fn keep_lost(p: Practice) {
+    match wrap_up(p).await {
+        Some(id) => {
+            p.kept.try_set(Some(id));
+        }
+        None if p.problem.try_get_untracked() == Some(None) => {
+            p.problem.try_set(Some(
+                "The call had not started yet, so there was nothing to save.".into(),
+            ));
+        }
+        None => {}
+    }
 }
 
 /// The session row is made when the call comes up; give a start still in flight a moment.

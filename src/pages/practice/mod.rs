@@ -48,6 +48,9 @@ pub struct Practice {
     problem: RwSignal<Option<String>>,
     /// Set when the session is saved after End: the page moves to its summary.
     finished: RwSignal<Option<String>>,
+    /// Set when a session whose call could not be brought back is saved: the failure panel links
+    /// to its summary from then on (not before: the summary would still find it going on).
+    kept: RwSignal<Option<String>>,
     /// Recording chunks are on their way to the server.
     saving: RwSignal<bool>,
     /// Settled turns being saved (retried until the server has them).
@@ -81,6 +84,7 @@ impl Practice {
             session_id: RwSignal::new(None),
             problem: RwSignal::new(None),
             finished: RwSignal::new(None),
+            kept: RwSignal::new(None),
             saving: RwSignal::new(false),
             pending_turns: RwSignal::new(0),
             reconnects: RwSignal::new(0),
@@ -881,10 +885,31 @@ fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
         ),
         CallFailure::ConnectionLost => (
             "The connection to your coach dropped",
-            "We tried to reconnect several times and could not reach your coach. Everything said and recorded until then is saved in your summary, and you can start a new conversation whenever you're ready.".into(),
+            "We tried to reconnect several times and could not reach your coach.".into(),
         ),
     };
     let lost = failure == CallFailure::ConnectionLost;
+    // What became of the session a lost call leaves behind: saving, saved, or a problem saving.
+    let kept = move || {
+        lost.then(|| match (p.kept.get(), p.problem.get()) {
+            (Some(_), _) => view! {
+                <p class="mt-2 text-lg leading-relaxed text-stone-700">
+                    "Everything said and recorded until then is saved in your summary, and you can start a new conversation whenever you're ready."
+                </p>
+            }
+            .into_any(),
+            (None, Some(problem)) => view! {
+                <p class="mt-2 text-lg leading-relaxed text-stone-700">{problem}</p>
+            }
+            .into_any(),
+            (None, None) => view! {
+                <p role="status" class="mt-2 text-lg leading-relaxed text-stone-700">
+                    "Saving everything said and recorded until then…"
+                </p>
+            }
+            .into_any(),
+        })
+    };
     view! {
         <section
             role="alert"
@@ -892,6 +917,7 @@ fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
         >
             <h2 class="text-xl font-semibold text-stone-900">{title}</h2>
             <p class="mt-2 text-lg leading-relaxed text-stone-700">{body}</p>
+            {kept}
             <div class="mt-6 flex flex-wrap gap-3">
                 {(!lost)
                     .then(|| {
@@ -906,9 +932,8 @@ fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
                         }
                     })}
                 {move || {
-                    p.session_id
+                    p.kept
                         .get()
-                        .filter(|_| lost)
                         .map(|id| {
                             view! {
                                 <a
