@@ -219,10 +219,28 @@ async fn text_of(blob: &web_sys::Blob) -> String {
         .unwrap()
 }
 
+fn turn(item_id: &str, position: u32, text: &str) -> speaking_coach::domain::transcript::SavedTurn {
+    use speaking_coach::domain::transcript::{SavedTurn, Speaker, TurnState};
+    SavedTurn {
+        item_id: item_id.into(),
+        speaker: if position.is_multiple_of(2) {
+            Speaker::Coach
+        } else {
+            Speaker::Learner
+        },
+        text: text.into(),
+        state: TurnState::Final,
+        start_ms: Some(u64::from(position) * 1_000),
+        end_ms: Some(u64::from(position) * 1_000 + 900),
+        position,
+    }
+}
+
 #[wasm_bindgen_test]
-async fn the_outbox_keeps_chunks_until_they_are_acknowledged_and_survives_reopening() {
+async fn the_outbox_keeps_chunks_and_turns_until_they_are_acknowledged_and_survives_reopening() {
     use speaking_coach::browser::outbox::{Attempt, Outbox};
     let key = speaking_coach::browser::random_uuid().unwrap();
+    let other = speaking_coach::browser::random_uuid().unwrap();
     let outbox = Outbox::open().await.unwrap();
     let attempt = Attempt {
         key: key.clone(),
@@ -236,6 +254,26 @@ async fn the_outbox_keeps_chunks_until_they_are_acknowledged_and_survives_reopen
         outbox.put(&key, sequence, &blob(text)).await.unwrap();
     }
     outbox.remove(&key, 1).await.unwrap();
+    for saved in [
+        turn("item_c", 2, "A latte, please."),
+        turn("item_a", 0, "Hello! What can I get you?"),
+        turn("item_b", 1, "Coffee"),
+        turn("item_d", 3, "Anything else?"),
+    ] {
+        outbox.put_turn(&key, &saved).await.unwrap();
+    }
+    // A turn saved again (its final text came later) replaces the first copy.
+    outbox
+        .put_turn(&key, &turn("item_b", 1, "A cup of coffee, please."))
+        .await
+        .unwrap();
+    outbox.remove_turn(&key, "item_d").await.unwrap();
+    // Another recording's pieces, which forgetting this one must leave alone.
+    outbox.put(&other, 0, &blob("other")).await.unwrap();
+    outbox
+        .put_turn(&other, &turn("item_a", 0, "Someone else's turn"))
+        .await
+        .unwrap();
     outbox
         .save(&Attempt {
             session: Some("5f0c8a8e-3c1b-4e0e-9d7a-0d7f3e2b9a11".into()),
@@ -268,9 +306,25 @@ async fn the_outbox_keeps_chunks_until_they_are_acknowledged_and_survives_reopen
         "in recording order, acknowledged one gone"
     );
     assert_eq!(text_of(&pending[1].1).await, "two");
+    assert_eq!(
+        outbox.pending_turns(&key).await.unwrap(),
+        [
+            turn("item_a", 0, "Hello! What can I get you?"),
+            turn("item_b", 1, "A cup of coffee, please."),
+            turn("item_c", 2, "A latte, please."),
+        ],
+        "in the conversation's order, the saved one gone, the later copy kept"
+    );
 
     outbox.forget(&key).await.unwrap();
     assert!(outbox.pending(&key).await.unwrap().is_empty());
+    assert!(outbox.pending_turns(&key).await.unwrap().is_empty());
+    assert_eq!(outbox.pending(&other).await.unwrap().len(), 1);
+    assert_eq!(
+        outbox.pending_turns(&other).await.unwrap(),
+        [turn("item_a", 0, "Someone else's turn")]
+    );
+    outbox.forget(&other).await.unwrap();
     assert!(
         outbox
             .attempts()

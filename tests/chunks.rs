@@ -403,6 +403,53 @@ async fn a_session_whose_tab_died_is_ended_and_finalized_by_the_server(db: PgPoo
     );
 }
 
+/// A session whose tab died after two of the fixture's three pieces reached the server.
+async fn two_pieces_in(app: &Router, cookie: &str) -> (String, [Vec<u8>; 3]) {
+    let id = session(app, cookie).await;
+    let parts = fixture_parts();
+    put(app, Some(cookie), &id, "0", parts[0].clone()).await;
+    put(app, Some(cookie), &id, "1", parts[1].clone()).await;
+    (id, parts)
+}
+
+/// A final turn of the session, the `n`th, 2 s apart.
+fn turn(n: usize, speaker: &str, text: &str) -> Value {
+    serde_json::json!({
+        "item_id": format!("item_{n}"), "speaker": speaker, "text": text, "state": "Final",
+        "start_ms": n * 2000, "end_ms": n * 2000 + 1500, "position": n,
+    })
+}
+
+#[sqlx::test]
+async fn a_provisional_recording_nobody_came_back_for_is_made_final(db: PgPool) {
+    use speaking_coach::server::practice::{close_abandoned, finish_provisional};
+    let (app, state) = support::app_and_state(db);
+    let storage = state.storage.clone();
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let (id, parts) = two_pieces_in(&app, &cookie).await;
+    assert_eq!(close_abandoned(&state, 0).await.unwrap(), 1);
+    assert_eq!(stored(&storage, &id).await.len(), 2, "kept for the browser");
+
+    // Quiet for less than the time it waits: left as it is.
+    assert_eq!(finish_provisional(&state, 3_600).await.unwrap(), 0);
+    // Quiet for longer (0 s here): made final from what arrived, its chunks gone.
+    assert_eq!(finish_provisional(&state, 0).await.unwrap(), 1);
+    let got = Call::get(&format!("/api/practice/get?session={id}"))
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    let got: Value = serde_json::from_str(&got.body).unwrap();
+    assert_eq!(got["recording"]["Ready"]["provisional"], false);
+    assert!(duration_of(&got["recording"]) > 0);
+    assert!(stored(&storage, &id).await.is_empty(), "chunks removed");
+    assert!(recording(&storage, &id).await.is_some());
+    assert_eq!(finish_provisional(&state, 0).await.unwrap(), 0, "once");
+
+    // The browser comes back after all: its last piece is refused as the recording is complete.
+    let (status, body) = put(&app, Some(&cookie), &id, "2", parts[2].clone()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+}
+
 async fn recover(app: &Router, cookie: &str, id: &str) -> support::TestResponse {
     Call::post("/api/practice/recover")
         .field("session", id)
@@ -416,15 +463,20 @@ fn duration_of(recording: &Value) -> u64 {
 }
 
 #[sqlx::test]
-async fn a_crashed_tab_is_recovered_with_the_chunks_its_browser_still_held(db: PgPool) {
+async fn a_crashed_tab_is_recovered_with_the_chunks_and_turns_its_browser_still_held(db: PgPool) {
     let (app, state) = support::app_and_state(db);
     let storage = state.storage.clone();
     let cookie = sign_up(&app, "learner@example.org").await;
-    let id = session(&app, &cookie).await;
-    let parts = fixture_parts();
-    // Two pieces reached the server before the tab died; the third stayed in the browser.
-    put(&app, Some(&cookie), &id, "0", parts[0].clone()).await;
-    put(&app, Some(&cookie), &id, "1", parts[1].clone()).await;
+    // Two pieces and the coach's greeting reached the server before the tab died; the third
+    // piece and the learner's answer stayed in the browser.
+    let (id, parts) = two_pieces_in(&app, &cookie).await;
+    say(
+        &app,
+        &cookie,
+        &id,
+        turn(0, "Coach", "Hi! What can I get you?"),
+    )
+    .await;
 
     // The server gives up waiting: a provisional recording from what arrived, chunks kept.
     let closed = speaking_coach::server::practice::close_abandoned(&state, 0)
@@ -440,14 +492,18 @@ async fn a_crashed_tab_is_recovered_with_the_chunks_its_browser_still_held(db: P
     let partial = duration_of(&got["recording"]);
     assert!(partial > 0 && partial < 5_000, "{partial}");
     assert_eq!(stored(&storage, &id).await.len(), 2, "kept for recovery");
+    assert_eq!(got["turn_count"], 1);
 
     // The learner comes back: the browser sends what it held, then recovers the session.
     let (status, body) = put(&app, Some(&cookie), &id, "2", parts[2].clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    say(&app, &cookie, &id, turn(1, "Learner", "I'd like a coffee.")).await;
     let response = recover(&app, &cookie, &id).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.body);
     let recovered: Value = serde_json::from_str(&response.body).unwrap();
     assert_eq!(recovered["status"], "Ended");
+    assert_eq!(recovered["turn_count"], 2, "the late turn is counted");
+    assert_eq!(recovered["words_used"], serde_json::json!(["I'd like"]));
     let ready = &recovered["recording"]["Ready"];
     assert_eq!(ready["provisional"], false);
     assert!(
@@ -478,11 +534,7 @@ async fn recovering_a_live_session_ends_it_with_its_saved_turns_counted(db: PgPo
     .into_iter()
     .enumerate()
     {
-        let turn = serde_json::json!({
-            "item_id": format!("item_{n}"), "speaker": speaker, "text": text, "state": "Final",
-            "start_ms": n * 2000, "end_ms": n * 2000 + 1500, "position": n,
-        });
-        say(&app, &cookie, &id, turn).await;
+        say(&app, &cookie, &id, turn(n, speaker, text)).await;
     }
     upload_fixture(&app, &cookie, &id).await;
     // The chunks came in with recovery, long after the call: that is no sign the call went on.

@@ -285,3 +285,25 @@ test("a coach that answers too slowly times out with a way forward", async ({ pa
   await startQuietly(page);
   expect((await counters(page)).calls_started).toBeGreaterThan(before.calls_started);
 });
+
+test("ending a call before it connects cancels it and keeps nothing", async ({ page, baseURL }) => {
+  test.setTimeout(60_000);
+  await signUp(page, baseURL!, "cancel");
+  await openCheck(page);
+  const start = page.getByRole("button", { name: "Start conversation" });
+  await expect(start).toBeEnabled();
+  // The coach takes its time to answer, and the learner changes their mind meanwhile.
+  await queueFaults(page, [{ kind: "answer_delay", ms: 8_000 }]);
+  await start.click();
+  await expect(page.getByTestId("call-status")).toHaveText("Connecting");
+  await page.getByRole("button", { name: "End session" }).click();
+  await expect(page.getByRole("heading", { name: "Call cancelled" })).toBeVisible();
+  await expect(page.getByText("Nothing was saved.")).toBeVisible();
+  await expect.poll(() => page.evaluate(() => (window as any).__mic.allStopped())).toBe(true);
+  await expect(page.getByRole("link", { name: "Start again" })).toBeVisible();
+
+  // No session was made, and none appears in history later (the delayed answer included).
+  await page.waitForTimeout(9_000);
+  await page.goto("/history");
+  await expect(page.getByText("No sessions yet")).toBeVisible();
+});

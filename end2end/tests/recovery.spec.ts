@@ -19,12 +19,13 @@ test.skip(!process.env.FAKE_MIC_WAV, "needs the fake microphone recording from s
 test.describe.configure({ mode: "serial" });
 
 const CHUNK_UPLOADS = "**/api/practice/*/chunks/*";
+const TURN_SAVES = "**/api/practice/turn";
 
 test.describe("with the connection to the app down for uploads", () => {
   // Every refused chunk upload is logged by Chromium; that is the point of this test.
   test.use({ allowedConsoleErrors: [/ERR_INTERNET_DISCONNECTED/] });
 
-  test("a tab closed mid-call: the browser kept the recording and sends it when the learner comes back", async ({
+  test("a tab closed mid-call: the browser kept the recording and the turns and sends them when the learner comes back", async ({
     page,
     context,
     baseURL,
@@ -33,10 +34,15 @@ test.describe("with the connection to the app down for uploads", () => {
     await watchMicrophone(context);
     await signUp(page, baseURL!, "closed-tab");
     await queueTranscripts(page, [LEARNER_SAYS]);
-    // No chunk reaches the server during this call: all of them wait in the browser.
+    // No chunk and no turn reaches the server during this call: all of them wait in the browser.
     let refused = 0;
+    let turnsRefused = 0;
     await page.route(CHUNK_UPLOADS, (route) => {
       refused += 1;
+      return route.abort("internetdisconnected");
+    });
+    await page.route(TURN_SAVES, (route) => {
+      turnsRefused += 1;
       return route.abort("internetdisconnected");
     });
 
@@ -48,6 +54,9 @@ test.describe("with the connection to the app down for uploads", () => {
     });
     const elapsed = await elapsedSeconds(page);
     expect(refused, "uploads were attempted and failed").toBeGreaterThan(1);
+    expect(turnsRefused, "turn saves were attempted and failed").toBeGreaterThanOrEqual(3);
+    const said = await page.locator('[data-state="Final"] [data-turn-text]').allTextContents();
+    expect(said.length, "greeting, answer, reply").toBeGreaterThanOrEqual(3);
     await page.close();
 
     // The learner opens the app again: the recording goes up from the browser's outbox and the
@@ -63,6 +72,8 @@ test.describe("with the connection to the app down for uploads", () => {
 
     const saved = again.getByTestId("saved-transcript").locator("li");
     await expect(saved.filter({ hasText: LEARNER_SAYS })).toHaveCount(1);
+    // Every turn the page showed, though none reached the server before the tab closed.
+    expect(await saved.locator("[data-turn-text]").allTextContents()).toEqual(said);
     // At most the chunk being recorded (4 s) is lost.
     const recorded = await recordedSeconds(again);
     expect(recorded).toBeGreaterThanOrEqual(elapsed - 5);

@@ -58,11 +58,18 @@ pub struct Input {
     pub label: String,
 }
 
+/// `navigator.mediaDevices`, which browsers leave out of pages not served securely (web-sys's
+/// getter would hand back `undefined` as if it were there).
 fn media_devices() -> Result<web_sys::MediaDevices, MicError> {
-    web_sys::window()
-        .map(|window| window.navigator())
-        .and_then(|navigator| navigator.media_devices().ok())
-        .ok_or(MicError::InsecureContext)
+    let navigator = web_sys::window()
+        .ok_or(MicError::InsecureContext)?
+        .navigator();
+    let devices = js_sys::Reflect::get(&navigator, &"mediaDevices".into())
+        .unwrap_or(wasm_bindgen::JsValue::UNDEFINED);
+    if devices.is_undefined() || devices.is_null() {
+        return Err(MicError::InsecureContext);
+    }
+    Ok(devices.unchecked_into())
 }
 
 /// The microphones the browser offers now (named once the page has microphone permission).

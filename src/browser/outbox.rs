@@ -1,8 +1,9 @@
-//! The recording's outbox, in IndexedDB: every chunk the recorder makes is written here first and
-//! removed only once the server has acknowledged it, so a closed, reloaded or crashed tab loses at
-//! most the chunk that was being recorded. Store `attempts` remembers each recording (its key,
-//! topic and, once the call is up, its session); store `chunks` holds the unsent pieces under
-//! `[key, sequence]`.
+//! The session's outbox, in IndexedDB: every chunk the recorder makes and every settled transcript
+//! turn is written here first and removed only once the server has acknowledged it, so a closed,
+//! reloaded or crashed tab loses at most the chunk that was being recorded. Store `attempts`
+//! remembers each recording (its key, topic and, once the call is up, its session); store `chunks`
+//! holds the unsent pieces under `[key, sequence]`, store `turns` the unsaved turns (as JSON)
+//! under `[key, item id]`.
 //!
 //! A live page holds a Web Lock named after its attempt (`hold`), so recovery in another tab
 //! (`try_hold`) never touches a recording that is still going on; the browser releases the lock
@@ -17,11 +18,14 @@ use web_sys::{
 };
 
 use super::JsError;
+use crate::domain::transcript::SavedTurn;
 
 const NAME: &str = "speaking-coach";
-const VERSION: u32 = 1;
+/// 1: attempts and chunks; 2: turns.
+const VERSION: u32 = 2;
 const ATTEMPTS: &str = "attempts";
 const CHUNKS: &str = "chunks";
+const TURNS: &str = "turns";
 
 /// One recording this browser made, as the outbox remembers it.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,13 +94,11 @@ async fn committed(transaction: &IdbTransaction) -> Result<(), JsError> {
     })
 }
 
-/// The key range of every chunk of attempt `key`.
-fn chunks_of(key: &str) -> Result<IdbKeyRange, JsError> {
-    let low = Array::of2(&JsValue::from_str(key), &JsValue::from_f64(0.0));
-    let high = Array::of2(
-        &JsValue::from_str(key),
-        &JsValue::from_f64(f64::from(u32::MAX)),
-    );
+/// The key range of every record of attempt `key` in `chunks` or `turns` (`[key, n]` and
+/// `[key, "id"]`): from `[key]` up to `[key, []]`, as an array sorts after numbers and strings.
+fn records_of(key: &str) -> Result<IdbKeyRange, JsError> {
+    let low = Array::of1(&JsValue::from_str(key));
+    let high = Array::of2(&JsValue::from_str(key), &Array::new());
     Ok(IdbKeyRange::bound(&low, &high)?)
 }
 
@@ -126,6 +128,11 @@ impl Outbox {
                 let params = IdbObjectStoreParameters::new();
                 params.set_key_path(&Array::of2(&"key".into(), &"sequence".into()));
                 let _ = db.create_object_store_with_optional_parameters(CHUNKS, &params);
+            }
+            if !names.contains(TURNS) {
+                let params = IdbObjectStoreParameters::new();
+                params.set_key_path(&Array::of2(&"key".into(), &"item_id".into()));
+                let _ = db.create_object_store_with_optional_parameters(TURNS, &params);
             }
         });
         request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
@@ -207,7 +214,7 @@ impl Outbox {
     /// The chunks of `key` not yet acknowledged, in order.
     pub async fn pending(&self, key: &str) -> Result<Vec<(u32, Blob)>, JsError> {
         let (_, store) = self.store(CHUNKS, IdbTransactionMode::Readonly)?;
-        let all: Array = finished(&store.get_all_with_key(&chunks_of(key)?.into())?)
+        let all: Array = finished(&store.get_all_with_key(&records_of(key)?.into())?)
             .await?
             .dyn_into()?;
         Ok(all
@@ -220,16 +227,50 @@ impl Outbox {
             .collect())
     }
 
-    /// Forgets an attempt and every chunk of it.
+    /// Keeps a settled turn until the server has it (saving it again replaces it).
+    pub async fn put_turn(&self, key: &str, turn: &SavedTurn) -> Result<(), JsError> {
+        let json = serde_json::to_string(turn)
+            .map_err(|error| JsError::named("DataError", &error.to_string()))?;
+        let record = Object::new();
+        set(&record, "key", &key.into())?;
+        set(&record, "item_id", &turn.item_id.as_str().into())?;
+        set(&record, "turn", &json.into())?;
+        let (transaction, store) = self.store(TURNS, IdbTransactionMode::Readwrite)?;
+        store.put(&record)?;
+        committed(&transaction).await
+    }
+
+    /// Forgets a turn the server has saved.
+    pub async fn remove_turn(&self, key: &str, item_id: &str) -> Result<(), JsError> {
+        let (transaction, store) = self.store(TURNS, IdbTransactionMode::Readwrite)?;
+        store.delete(&Array::of2(&key.into(), &item_id.into()))?;
+        committed(&transaction).await
+    }
+
+    /// The turns of `key` not yet saved, in the conversation's order.
+    pub async fn pending_turns(&self, key: &str) -> Result<Vec<SavedTurn>, JsError> {
+        let (_, store) = self.store(TURNS, IdbTransactionMode::Readonly)?;
+        let all: Array = finished(&store.get_all_with_key(&records_of(key)?.into())?)
+            .await?
+            .dyn_into()?;
+        let mut turns: Vec<SavedTurn> = all
+            .iter()
+            .filter_map(|record| serde_json::from_str(&get(&record, "turn").as_string()?).ok())
+            .collect();
+        turns.sort_by_key(|turn| turn.position);
+        Ok(turns)
+    }
+
+    /// Forgets an attempt with its chunks and turns.
     pub async fn forget(&self, key: &str) -> Result<(), JsError> {
-        let names = Array::of2(&ATTEMPTS.into(), &CHUNKS.into());
+        let names = Array::of3(&ATTEMPTS.into(), &CHUNKS.into(), &TURNS.into());
         let transaction = self
             .db
             .transaction_with_str_sequence_and_mode(&names, IdbTransactionMode::Readwrite)?;
         transaction.object_store(ATTEMPTS)?.delete(&key.into())?;
-        transaction
-            .object_store(CHUNKS)?
-            .delete(&chunks_of(key)?.into())?;
+        let records = records_of(key)?;
+        transaction.object_store(CHUNKS)?.delete(&records)?;
+        transaction.object_store(TURNS)?.delete(&records)?;
         committed(&transaction).await
     }
 }

@@ -1,6 +1,6 @@
 //! Recovery of recordings a closed, reloaded or crashed tab left in this browser. When a signed-in
 //! learner opens the app (or leaves a practice page mid-call), every recording in the outbox that
-//! no live page holds is finished: its unsent chunks are uploaded, then the session is recovered
+//! no live page holds is finished: its unsent chunks and turns are sent, then the session is recovered
 //! on the server (ended at its last sign of life, its recording made for good), and the learner
 //! is told, with a link to what was said.
 
@@ -70,7 +70,7 @@ impl Recoveries {
 mod browser {
     use super::Recovered;
     use crate::{
-        api::practice::recover_practice,
+        api::practice::{recover_practice, save_turn},
         browser::{
             outbox::{self, Attempt, Outbox},
             upload::put_chunk,
@@ -115,6 +115,22 @@ mod browser {
                     return None;
                 }
                 Sent::Later => return None,
+            }
+        }
+        for turn in outbox.pending_turns(&attempt.key).await.ok()? {
+            match save_turn(session.to_owned(), turn.clone()).await {
+                // Saved, or refused for good (it could never be saved).
+                Ok(_) | Err(AppError::InvalidInput { .. }) => {
+                    let _ = outbox.remove_turn(&attempt.key, &turn.item_id).await;
+                }
+                Err(AppError::NotFound { .. }) => {
+                    let _ = outbox.forget(&attempt.key).await;
+                    return None;
+                }
+                Err(error) => {
+                    leptos::logging::warn!("recovery left for next time: {error}");
+                    return None;
+                }
             }
         }
         match recover_practice(session.to_owned()).await {

@@ -202,6 +202,11 @@ pub async fn recover(
     if session.status == PracticeStatus::Live && end_unattended(state, &session, &recording).await?
     {
         tracing::info!("practice session ended by recovery");
+    } else {
+        // Ended already (by the server's sweep, or from history on another device): the turns
+        // the browser held came in since, so count again.
+        let (turn_count, used) = counts(state, &session).await?;
+        practice::recount(&state.db, id, turn_count, &used).await?;
     }
     tracing::info!("practice session recovered");
     get(state, user, raw_id).await
@@ -218,8 +223,17 @@ async fn end_unattended(
         Recording::Ready { duration_ms, .. } => i64::try_from(*duration_ms).ok(),
         Recording::Failed { .. } => None,
     };
+    let (turn_count, used) = counts(state, session).await?;
     let id = session_id(&session.id)?;
-    let saved = turns::list(&state.db, id).await?;
+    Ok(practice::end_unattended(&state.db, id, turn_count, &used, recorded_ms).await?)
+}
+
+/// The session's saved turns and the topic's words the learner said in them.
+async fn counts(
+    state: &AppState,
+    session: &PracticeSession,
+) -> Result<(i32, Vec<String>), AppError> {
+    let saved = turns::list(&state.db, session_id(&session.id)?).await?;
     let said = saved
         .iter()
         .filter(|turn| turn.speaker == Speaker::Learner && turn.state == TurnState::Final)
@@ -231,8 +245,7 @@ async fn end_unattended(
         .filter(|(_, used)| *used)
         .map(|(word, _)| word.clone())
         .collect();
-    let turn_count = i32::try_from(saved.len()).unwrap_or(i32::MAX);
-    Ok(practice::end_unattended(&state.db, id, turn_count, &used, recorded_ms).await?)
+    Ok((i32::try_from(saved.len()).unwrap_or(i32::MAX), used))
 }
 
 /// Sessions on one page of history.
@@ -377,6 +390,28 @@ pub async fn delete_objects(storage: &Storage, session: Uuid) {
 
 /// How long a live session may show no sign of life before the server ends and finalizes it.
 pub const ABANDONED_AFTER_SECS: i64 = 10 * 60;
+
+/// How long a provisional recording waits for the browser that held the rest (7 days).
+pub const PROVISIONAL_KEPT_SECS: i64 = 7 * 24 * 3600;
+
+/// Makes the provisional recordings nobody came back for final, from what arrived (their chunks
+/// leave storage). A browser that comes back later still sends its turns; its chunks are refused
+/// as the recording is complete. Returns how many.
+pub async fn finish_provisional(state: &AppState, idle_secs: i64) -> Result<usize, AppError> {
+    let mut finished = 0;
+    for id in practice::stale_provisional(&state.db, idle_secs).await? {
+        match finalize::finalize(state, id, Finalize::Final).await {
+            Ok(_) => {
+                finished += 1;
+                tracing::info!(session_id = %id, "provisional recording made final by the server");
+            }
+            Err(error) => {
+                tracing::warn!(%error, session_id = %id, "provisional recording left for later");
+            }
+        }
+    }
+    Ok(finished)
+}
 
 /// Ends and finalizes the sessions whose tab died without End, with what arrived. Returns how many.
 pub async fn close_abandoned(state: &AppState, idle_secs: i64) -> Result<usize, AppError> {

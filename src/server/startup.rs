@@ -145,7 +145,8 @@ pub fn router(state: AppState) -> Router {
     }
 }
 
-/// Background upkeep: expired sessions leave the store, idle rate-limit keys leave memory.
+/// Background upkeep: expired sessions leave the store, idle rate-limit keys leave memory,
+/// abandoned practice sessions are ended, and provisional recordings made final after a week.
 fn spawn_housekeeping(state: &AppState) {
     let store = PostgresStore::new(state.db.clone());
     tokio::spawn(async move {
@@ -170,6 +171,13 @@ fn spawn_housekeeping(state: &AppState) {
                     .await
             {
                 tracing::warn!(%error, "abandoned-session sweep failed");
+            }
+            // ...and, a week later, their recordings are made final with what arrived.
+            if let Err(error) =
+                super::practice::finish_provisional(&state, super::practice::PROVISIONAL_KEPT_SECS)
+                    .await
+            {
+                tracing::warn!(%error, "provisional-recording sweep failed");
             }
         }
     });

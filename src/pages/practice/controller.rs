@@ -293,6 +293,7 @@ pub fn start(p: Practice) {
     p.problem.set(None);
     p.transcript.set(Default::default());
     p.session_id.set(None);
+    p.live_since.set(None);
     p.coach_heard.set(false);
     // The recorder's audio context is made here, inside the click, so it is allowed to run.
     let topic = p.topic.with_value(|topic| topic.slug.as_str().to_owned());
@@ -520,15 +521,24 @@ fn stamp_and_save(p: Practice, index: usize) {
 const TURNS_WAITING: &str =
     "Part of this conversation is not saved yet. We keep trying: check your connection.";
 
-/// Saves a settled turn now, or once the session row exists. A failing save is retried with
-/// backoff for as long as the page lives (End waits for it); only a refusal gives up.
+/// Saves a settled turn now, or once the session row exists. The turn waits in the outbox until
+/// the server has it, so a tab that goes away first leaves it to recovery. A failing save is
+/// retried with backoff for as long as the page lives (End waits for it); only a refusal gives up.
 fn persist_turn(p: Practice, turn: SavedTurn) {
     let Some(session) = p.session_id.get_untracked() else {
         p.gear.update_value(|gear| gear.unsaved.push(turn));
         return;
     };
+    let (key, outbox) = p
+        .gear
+        .with_value(|gear| (gear.key.clone(), gear.outbox.clone()));
     p.pending_turns.update(|pending| *pending += 1);
     spawn_local(async move {
+        if let Some(outbox) = &outbox
+            && let Err(error) = outbox.put_turn(&key, &turn).await
+        {
+            leptos::logging::warn!("turn kept in memory only: {}", error.message);
+        }
         let mut wait = 500;
         let mut failures = 0;
         loop {
@@ -546,12 +556,17 @@ fn persist_turn(p: Practice, turn: SavedTurn) {
                     }
                     sleep(wait).await;
                     wait = (wait * 2).min(15_000);
-                    // The page is gone: its signals with it.
+                    // The page is gone (its signals with it): recovery sends the turn.
                     if p.pending_turns.try_get_untracked().is_none() {
                         return;
                     }
                 }
             }
+        }
+        if let Some(outbox) = &outbox
+            && let Err(error) = outbox.remove_turn(&key, &turn.item_id).await
+        {
+            leptos::logging::warn!("saved turn left in the outbox: {}", error.message);
         }
         p.pending_turns.try_update(|pending| *pending -= 1);
         if p.pending_turns.try_get_untracked() == Some(0)
@@ -822,7 +837,7 @@ pub fn release_hold(p: Practice) {
 
 /// The call dropped (the network, or the call's time limit). A live session goes on: the
 /// recorder keeps recording the microphone while a new call is opened (`reconnect`). A call that
-/// never came up fails, keeping what was recorded.
+/// never came up fails like any other start that did not work: it has no session to keep.
 fn lost(p: Practice, cause: DropCause) {
     match p.state.get_untracked() {
         CallState::Live { .. } if transition(p, CallEvent::ConnectionLost) => {
@@ -830,9 +845,7 @@ fn lost(p: Practice, cause: DropCause) {
         }
         // A reconnection attempt's own call was lost: `reconnect` moves on to the next one.
         CallState::Reconnecting { .. } => p.gear.update_value(|gear| gear.attempt_lost = true),
-        CallState::Connecting if transition(p, CallEvent::Failed(CallFailure::ConnectionLost)) => {
-            spawn_local(keep_lost(p));
-        }
+        CallState::Connecting => fail(p, CallFailure::ConnectionLost),
         _ => {}
     }
 }
@@ -1100,16 +1113,17 @@ async fn wrap_up(p: Practice) -> Option<String> {
     Some(id)
 }
 
-/// Saves what a lost call leaves behind; the failure panel links to its summary once it is
-/// saved, or says why not.
+/// Saves the session a call that could not be brought back leaves behind; the failure panel
+/// links to its summary once it is saved, or says why not.
 async fn keep_lost(p: Practice) {
     match wrap_up(p).await {
         Some(id) => {
             p.kept.try_set(Some(id));
         }
+        // `save` says what went wrong, except when the session row was never made.
         None if p.problem.try_get_untracked() == Some(None) => {
             p.problem.try_set(Some(
-                "The call had not started yet, so there was nothing to save.".into(),
+                "We couldn't save this session. Check your connection.".into(),
             ));
         }
         None => {}

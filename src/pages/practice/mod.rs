@@ -881,14 +881,23 @@ fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
         ),
         CallFailure::TooManyAttempts { retry_after_secs } => (
             "Too many attempts",
-            format!("Please wait {retry_after_secs} seconds, then try again."),
+            match retry_after_secs {
+                1 => "Please wait 1 second, then try again.".into(),
+                secs => format!("Please wait {secs} seconds, then try again."),
+            },
+        ),
+        CallFailure::ConnectionLost if p.live_since.get_untracked().is_none() => (
+            "The connection to your coach dropped",
+            "It dropped while the call was starting, before anything was recorded. Please try again."
+                .into(),
         ),
         CallFailure::ConnectionLost => (
             "The connection to your coach dropped",
             "We tried to reconnect several times and could not reach your coach.".into(),
         ),
     };
-    let lost = failure == CallFailure::ConnectionLost;
+    // A session that was going on: it is saved, and there is no trying again.
+    let lost = failure == CallFailure::ConnectionLost && p.live_since.get_untracked().is_some();
     // What became of the session a lost call leaves behind: saving, saved, or a problem saving.
     let kept = move || {
         lost.then(|| match (p.kept.get(), p.problem.get()) {

@@ -213,6 +213,18 @@ pub async fn abandoned(pool: &PgPool, idle_secs: i64) -> Result<Vec<Uuid>, sqlx:
     .await
 }
 
+/// Sessions with a provisional recording and no sign of life for `idle_secs`.
+pub async fn stale_provisional(pool: &PgPool, idle_secs: i64) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"select session_id from recordings
+           where provisional
+             and practice_last_seen(session_id) <= now() - $1::bigint * interval '1 second'"#,
+        idle_secs
+    )
+    .fetch_all(pool)
+    .await
+}
+
 /// Seconds since the session's last sign of life.
 pub async fn idle_secs(pool: &PgPool, id: Uuid) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
@@ -252,6 +264,26 @@ pub async fn end_unattended(
     .execute(pool)
     .await?;
     Ok(ended.rows_affected() == 1)
+}
+
+/// Sets an ended session's counts again from its saved turns (turns may arrive after the server
+/// ended a session whose tab died).
+pub async fn recount(
+    pool: &PgPool,
+    id: Uuid,
+    turn_count: i32,
+    words_used: &[String],
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update practice_sessions set turn_count = $2, words_used = $3
+         where id = $1 and status = 'ended'",
+        id,
+        turn_count,
+        words_used
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// Whose session this is (for the server's own housekeeping, which acts on any learner's).

@@ -1,0 +1,93 @@
+import { test, expect, waitForHydration } from "./fixtures";
+import { signUp } from "./calls";
+
+// What the pre-call check tells a learner whose browser or microphone cannot take part, or who
+// asked for too many call secrets. No call is made: these run with the page specs.
+
+const PRACTICE = "/topics/ordering-at-a-cafe/practice";
+
+const MIC_ERRORS = [
+  { error: "NotFoundError", heading: "No microphone found", advice: "Connect a headset or a microphone" },
+  { error: "NotReadableError", heading: "Your microphone is busy", advice: "Another app or browser tab is using it" },
+];
+
+for (const { error, heading, advice } of MIC_ERRORS) {
+  test(`a microphone the browser answers with ${error} is explained, and Try again asks again`, async ({
+    page,
+    baseURL,
+  }) => {
+    // The browser's own answer to getUserMedia, as when no microphone is plugged in or another
+    // program holds it; the learner then fixes it (`__micFixed`).
+    await page.addInitScript((error) => {
+      const devices = navigator.mediaDevices;
+      const open = devices.getUserMedia.bind(devices);
+      devices.getUserMedia = (constraints) =>
+        (window as any).__micFixed ? open(constraints) : Promise.reject(new DOMException("Refused by the test", error));
+    }, error);
+    await signUp(page, baseURL!, `mic-${error}`);
+    await page.goto(PRACTICE);
+    await waitForHydration(page);
+    await expect(page.getByRole("heading", { name: heading })).toBeVisible();
+    await expect(page.getByRole("alert")).toContainText(advice);
+    await expect(page.getByRole("button", { name: "Start conversation" })).toHaveCount(0);
+
+    await page.evaluate(() => ((window as any).__micFixed = true));
+    await page.getByRole("button", { name: "Try again" }).click();
+    await expect(page.getByText("Your microphone is on")).toBeVisible();
+    await expect(page.getByRole("button", { name: "Start conversation" })).toBeEnabled();
+  });
+}
+
+test("a page opened without a secure connection says the microphone needs https", async ({ page, baseURL }) => {
+  // Over plain http (other than localhost) browsers have no navigator.mediaDevices.
+  await page.addInitScript(() => {
+    Object.defineProperty(Navigator.prototype, "mediaDevices", { get: () => undefined, configurable: true });
+  });
+  await signUp(page, baseURL!, "insecure");
+  await page.goto(PRACTICE);
+  await waitForHydration(page);
+  await expect(page.getByRole("heading", { name: "Voice practice needs a secure connection" })).toBeVisible();
+  await expect(page.getByRole("alert")).toContainText("https://");
+  await expect(page.getByRole("button", { name: "Start conversation" })).toHaveCount(0);
+});
+
+test("a browser without WebRTC is told so on the practice page, and no call secret is asked for", async ({
+  page,
+  baseURL,
+}) => {
+  await page.addInitScript(() => {
+    delete (window as any).RTCPeerConnection;
+  });
+  await signUp(page, baseURL!, "unsupported");
+  const minted: string[] = [];
+  page.on("request", (request) => {
+    if (request.url().includes("/api/voice/start")) minted.push(request.url());
+  });
+  await page.goto(PRACTICE);
+  await waitForHydration(page);
+  await expect(page.getByRole("heading", { name: "This browser can't run voice practice" })).toBeVisible();
+  await expect(page.getByRole("alert")).toContainText("recent Chrome, Edge, Firefox or Safari");
+  expect(minted).toEqual([]);
+});
+
+test("after too many call secrets the learner is asked to wait, and told for how long", async ({ page, baseURL }) => {
+  await signUp(page, baseURL!, "too-many");
+  // A learner may mint 10 secrets at once, then one every 6 seconds.
+  for (let n = 0; n < 10; n++) {
+    const minted = await page.request.post("/api/voice/start", {
+      form: { topic: "ordering-at-a-cafe" },
+      headers: { origin: baseURL!, accept: "application/json" },
+    });
+    expect(minted.status(), `secret ${n + 1}`).toBe(200);
+  }
+  const answers: number[] = [];
+  page.on("response", (response) => {
+    if (response.url().includes("/api/voice/start")) answers.push(response.status());
+  });
+  await page.goto(PRACTICE);
+  await waitForHydration(page);
+  await expect(page.getByRole("heading", { name: "Too many attempts" })).toBeVisible();
+  await expect(page.getByRole("alert")).toContainText(/Please wait (1 second|[2-9] seconds), then try again\./);
+  expect(answers).toEqual([429]);
+  await expect(page.getByRole("button", { name: "Start conversation" })).toHaveCount(0);
+});
