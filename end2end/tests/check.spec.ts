@@ -49,6 +49,9 @@ test("a page opened without a secure connection says the microphone needs https"
   await expect(page.getByRole("heading", { name: "Voice practice needs a secure connection" })).toBeVisible();
   await expect(page.getByRole("alert")).toContainText("https://");
   await expect(page.getByRole("button", { name: "Start conversation" })).toHaveCount(0);
+  // Trying again would not help; going back does.
+  await expect(page.getByRole("button", { name: "Try again" })).toHaveCount(0);
+  await expect(page.getByRole("link", { name: "Back to the topic" })).toBeVisible();
 });
 
 test("a browser without WebRTC is told so on the practice page, and no call secret is asked for", async ({
@@ -67,6 +70,7 @@ test("a browser without WebRTC is told so on the practice page, and no call secr
   await waitForHydration(page);
   await expect(page.getByRole("heading", { name: "This browser can't run voice practice" })).toBeVisible();
   await expect(page.getByRole("alert")).toContainText("recent Chrome, Edge, Firefox or Safari");
+  await expect(page.getByRole("button", { name: "Try again" })).toHaveCount(0);
   expect(minted).toEqual([]);
 });
 

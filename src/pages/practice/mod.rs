@@ -898,6 +898,12 @@ fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
     };
     // A session that was going on: it is saved, and there is no trying again.
     let lost = failure == CallFailure::ConnectionLost && p.live_since.get_untracked().is_some();
+    // Trying again cannot help a browser without what calls need, or a page served insecurely.
+    let retry = !lost
+        && !matches!(
+            failure,
+            CallFailure::Unsupported | CallFailure::InsecureContext
+        );
     // What became of the session a lost call leaves behind: saving, saved, or a problem saving.
     let kept = move || {
         lost.then(|| match (p.kept.get(), p.problem.get()) {
@@ -928,7 +934,7 @@ fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
             <p class="mt-2 text-lg leading-relaxed text-stone-700">{body}</p>
             {kept}
             <div class="mt-6 flex flex-wrap gap-3">
-                {(!lost)
+                {retry
                     .then(|| {
                         view! {
                             <button
