@@ -3,6 +3,7 @@ import { test, expect } from "./fixtures";
 import {
   LEARNER_SAYS,
   counters,
+  greetAndAnswer,
   openCheck,
   queueFaults,
   queueTranscripts,
@@ -306,4 +307,29 @@ test("ending a call before it connects cancels it and keeps nothing", async ({ p
   await page.waitForTimeout(9_000);
   await page.goto("/history");
   await expect(page.getByText("No sessions yet")).toBeVisible();
+});
+
+test("without IndexedDB (storage blocked) the session is still saved whole", async ({ page, baseURL }) => {
+  test.setTimeout(90_000);
+  // As in a browser that blocks site storage: the recording waits in page memory instead.
+  await page.addInitScript(() => {
+    Object.defineProperty(window, "indexedDB", { get: () => undefined, configurable: true });
+  });
+  const warnings: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "warning") warnings.push(message.text());
+  });
+  await signUp(page, baseURL!, "no-idb");
+  await queueTranscripts(page, [LEARNER_SAYS]);
+  await openCheck(page);
+  await startQuietly(page);
+  await greetAndAnswer(page);
+  const shown = await page.locator('[data-state="Final"] [data-turn-text]').allTextContents();
+  await page.getByRole("button", { name: "End session" }).click();
+  await expect(page).toHaveURL(/\/practice\/[0-9a-f-]{36}$/);
+  const saved = page.getByTestId("saved-transcript").locator("li");
+  await expect(saved.filter({ hasText: LEARNER_SAYS })).toHaveCount(1);
+  expect((await saved.locator("[data-turn-text]").allTextContents()).slice(0, shown.length)).toEqual(shown);
+  expect(await recordedSeconds(page)).toBeGreaterThan(3);
+  expect(warnings.some((warning) => warning.includes("recording kept in page memory only"))).toBe(true);
 });
