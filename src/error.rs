@@ -55,6 +55,15 @@ impl AppError {
         }
     }
 
+    /// Refused for now: try again after `wait`, in whole seconds rounded up (a page that waits
+    /// what it is told must not come back a moment too early).
+    pub fn too_many(wait: std::time::Duration) -> Self {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        AppError::TooManyRequests {
+            retry_after_secs: secs.max(1),
+        }
+    }
+
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self {
@@ -182,6 +191,19 @@ mod tests {
             .status(),
             429
         );
+    }
+
+    #[test]
+    fn a_wait_is_told_in_whole_seconds_rounded_up() {
+        use std::time::Duration;
+        let told = |wait| match AppError::too_many(wait) {
+            AppError::TooManyRequests { retry_after_secs } => retry_after_secs,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(told(Duration::from_millis(5_800)), 6);
+        assert_eq!(told(Duration::from_secs(5)), 5);
+        assert_eq!(told(Duration::from_millis(1)), 1);
+        assert_eq!(told(Duration::ZERO), 1);
     }
 
     #[test]

@@ -74,7 +74,7 @@ test("a browser without WebRTC is told so on the practice page, and no call secr
   expect(minted).toEqual([]);
 });
 
-test("after too many call secrets the learner is asked to wait, and told for how long", async ({ page, baseURL }) => {
+test("after too many call secrets the learner is asked to wait, and can try again when the wait is over", async ({ page, baseURL }) => {
   await signUp(page, baseURL!, "too-many");
   // A learner may mint 10 secrets at once, then one every 6 seconds.
   for (let n = 0; n < 10; n++) {
@@ -94,4 +94,13 @@ test("after too many call secrets the learner is asked to wait, and told for how
   await expect(page.getByRole("alert")).toContainText(/Please wait (1 second|[2-9] seconds), then try again\./);
   expect(answers).toEqual([429]);
   await expect(page.getByRole("button", { name: "Start conversation" })).toHaveCount(0);
+  // The page counts the wait down, and Try again works once it is over.
+  const retry = page.getByRole("button", { name: /^Try again/ });
+  await expect(retry).toBeDisabled();
+  await expect(retry).toHaveText(/^Try again in [1-9] s$/);
+  await expect(page.getByRole("alert")).toContainText("You can try again now.", { timeout: 10_000 });
+  await expect(retry).toBeEnabled();
+  await retry.click();
+  await expect(page.getByRole("button", { name: "Start conversation" })).toBeEnabled();
+  expect(answers).toEqual([429, 200]);
 });

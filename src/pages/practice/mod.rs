@@ -879,13 +879,8 @@ fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
                 .get_untracked()
                 .unwrap_or_else(|| "The coach is unavailable right now. Please try again in a moment.".into()),
         ),
-        CallFailure::TooManyAttempts { retry_after_secs } => (
-            "Too many attempts",
-            match retry_after_secs {
-                1 => "Please wait 1 second, then try again.".into(),
-                secs => format!("Please wait {secs} seconds, then try again."),
-            },
-        ),
+        // Counted down below.
+        CallFailure::TooManyAttempts { .. } => ("Too many attempts", String::new()),
         CallFailure::ConnectionLost if p.live_since.get_untracked().is_none() => (
             "The connection to your coach dropped",
             "It dropped while the call was starting, before anything was recorded. Please try again."
@@ -898,6 +893,26 @@ fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
     };
     // A session that was going on: it is saved, and there is no trying again.
     let lost = failure == CallFailure::ConnectionLost && p.live_since.get_untracked().is_some();
+    // Seconds until the server takes another attempt, counted down in the browser.
+    let wait = RwSignal::new(match failure {
+        CallFailure::TooManyAttempts { retry_after_secs } => retry_after_secs,
+        _ => 0,
+    });
+    if wait.get_untracked() > 0 {
+        Effect::new(move |_| {
+            let tick = move || wait.update(|left| *left = left.saturating_sub(1));
+            if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_secs(1)) {
+                on_cleanup(move || handle.clear());
+            }
+        });
+    }
+    let waiting = matches!(failure, CallFailure::TooManyAttempts { .. }).then_some(move || {
+        match wait.get() {
+            0 => "You can try again now.".to_owned(),
+            1 => "Please wait 1 second, then try again.".to_owned(),
+            secs => format!("Please wait {secs} seconds, then try again."),
+        }
+    });
     // Trying again cannot help a browser without what calls need, or a page served insecurely.
     let retry = !lost
         && !matches!(
@@ -931,7 +946,15 @@ fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
             class="mt-8 max-w-2xl rounded-2xl border border-red-200 bg-white p-6 shadow-sm"
         >
             <h2 class="text-xl font-semibold text-stone-900">{title}</h2>
-            <p class="mt-2 text-lg leading-relaxed text-stone-700">{body}</p>
+            <p class="mt-2 text-lg leading-relaxed text-stone-700 empty:hidden">{body}</p>
+            {waiting
+                .map(|waiting| {
+                    view! {
+                        <p class="mt-2 text-lg leading-relaxed text-stone-700" aria-live="polite">
+                            {waiting}
+                        </p>
+                    }
+                })}
             {kept}
             <div class="mt-6 flex flex-wrap gap-3">
                 {retry
@@ -940,9 +963,13 @@ fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
                             <button
                                 type="button"
                                 on:click=move |_| actions::check(p)
-                                class="focus-ring inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-5 text-base font-semibold text-white hover:bg-teal-800"
+                                disabled=move || { wait.get() > 0 }
+                                class="focus-ring inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-5 text-base font-semibold text-white hover:bg-teal-800 disabled:cursor-not-allowed disabled:opacity-50 disabled:hover:bg-teal-700"
                             >
-                                "Try again"
+                                {move || match wait.get() {
+                                    0 => "Try again".to_owned(),
+                                    secs => format!("Try again in {secs} s"),
+                                }}
                             </button>
                         }
                     })}

@@ -39,9 +39,7 @@ impl AuthLimits {
                 retry_after_secs = wait.as_secs(),
                 "auth attempt rate limited"
             );
-            AppError::TooManyRequests {
-                retry_after_secs: wait.as_secs().max(1),
-            }
+            AppError::too_many(wait)
         };
         self.per_ip
             .check_key(&ip)

@@ -47,9 +47,7 @@ pub async fn start_call(
         let wait = not_until.wait_time_from(governor::clock::Clock::now(
             &governor::clock::DefaultClock::default(),
         ));
-        return Err(AppError::TooManyRequests {
-            retry_after_secs: wait.as_secs().max(1),
-        });
+        return Err(AppError::too_many(wait));
     }
     let secret =
         client
