@@ -248,6 +248,7 @@ async fn the_outbox_keeps_chunks_and_turns_until_they_are_acknowledged_and_survi
         owner: "learner@example.org".into(),
         session: None,
         started_ms: js_sys::Date::now(),
+        live_ms: None,
     };
     outbox.save(&attempt).await.unwrap();
     for (sequence, text) in [(0, "zero"), (1, "one"), (2, "two"), (10, "ten")] {
@@ -277,6 +278,7 @@ async fn the_outbox_keeps_chunks_and_turns_until_they_are_acknowledged_and_survi
     outbox
         .save(&Attempt {
             session: Some("5f0c8a8e-3c1b-4e0e-9d7a-0d7f3e2b9a11".into()),
+            live_ms: Some(1_764_000_000_000.0),
             ..attempt.clone()
         })
         .await
@@ -298,6 +300,7 @@ async fn the_outbox_keeps_chunks_and_turns_until_they_are_acknowledged_and_survi
         mine[0].session.as_deref(),
         Some("5f0c8a8e-3c1b-4e0e-9d7a-0d7f3e2b9a11")
     );
+    assert_eq!(mine[0].live_ms, Some(1_764_000_000_000.0));
     let pending = outbox.pending(&key).await.unwrap();
     let numbers: Vec<u32> = pending.iter().map(|(n, _)| *n).collect();
     assert_eq!(

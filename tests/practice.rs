@@ -117,6 +117,62 @@ async fn bad_starts_get_clear_errors_and_create_nothing(db: PgPool) {
 }
 
 #[sqlx::test]
+async fn a_session_made_late_by_recovery_starts_when_its_call_came_up(db: PgPool) {
+    let app = app(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let late = |key: &str, started_ms: i64| {
+        Call::post("/api/practice/start")
+            .field("topic", "ordering-at-a-cafe")
+            .field("key", key)
+            .field("started_ms", &started_ms.to_string())
+            .cookie(&cookie)
+    };
+    let started_at = |body: &str| {
+        let session: Value = serde_json::from_str(body).unwrap();
+        session["started_at"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    };
+    let now = chrono::Utc::now();
+    let two_hours_ago = now - chrono::Duration::hours(2);
+
+    let made = late(KEY, two_hours_ago.timestamp_millis()).send(&app).await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    assert_eq!(
+        started_at(&made.body).timestamp_millis(),
+        two_hours_ago.timestamp_millis()
+    );
+    // The same key again is the same session, as it was made.
+    let again = late(KEY, now.timestamp_millis()).send(&app).await;
+    assert_eq!(started_at(&again.body), started_at(&made.body));
+
+    // A clock ahead of the server's is taken as now; a start long ago is refused.
+    let ahead = late(
+        "0d5a4c1e-9c51-4f7e-a0c4-2a5b0a8e1f01",
+        (now + chrono::Duration::hours(1)).timestamp_millis(),
+    )
+    .send(&app)
+    .await;
+    assert_eq!(ahead.status, StatusCode::OK, "{}", ahead.body);
+    let ahead = started_at(&ahead.body);
+    assert!(ahead >= now - chrono::Duration::seconds(5) && ahead <= chrono::Utc::now());
+    let ancient = late(
+        "0d5a4c1e-9c51-4f7e-a0c4-2a5b0a8e1f02",
+        (now - chrono::Duration::days(45)).timestamp_millis(),
+    )
+    .send(&app)
+    .await;
+    assert_eq!(ancient.status, StatusCode::BAD_REQUEST, "{}", ancient.body);
+    assert!(
+        ancient.body.contains("at most 30 days ago"),
+        "{}",
+        ancient.body
+    );
+}
+
+#[sqlx::test]
 async fn ending_keeps_the_first_end_and_only_the_topics_words(db: PgPool) {
     let app = app(db);
     let cookie = sign_up(&app, "learner@example.org").await;

@@ -137,7 +137,9 @@ for (const moment of MOMENTS) {
     // The conversation went on where it stopped: the coach greeted once, in one session.
     const coach = page.locator('[data-speaker="coach"]');
     const coachTexts = (await coach.locator("[data-turn-text]").allTextContents()).map((text) => text.trim());
-    expect(coachTexts.filter((text) => /^Hi\b|^Hello\b/.test(text)), coachTexts.join("\n")).toHaveLength(1);
+    // (The simulator's coach greets with "Hi! I'm your speaking coach…"; an interrupted greeting
+    // keeps its opening words.)
+    expect(coachTexts.filter((text) => text.startsWith("Hi!")), coachTexts.join("\n")).toHaveLength(1);
     const elapsed = await elapsedSeconds(page);
     const session = await endCall(page);
     const after = await counters(page);

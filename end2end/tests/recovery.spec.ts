@@ -1,3 +1,4 @@
+import type { BrowserContext, Page } from "@playwright/test";
 import { test, expect, waitForHydration } from "./fixtures";
 import {
   LEARNER_SAYS,
@@ -20,6 +21,33 @@ test.describe.configure({ mode: "serial" });
 
 const CHUNK_UPLOADS = "**/api/practice/*/chunks/*";
 const TURN_SAVES = "**/api/practice/turn";
+
+/** The learner opens the app again in `context`: recovery runs, its notice names the session, and
+ * its link opens the summary (the page answered). */
+async function comeBack(context: BrowserContext) {
+  const again = await context.newPage();
+  await again.goto("/topics");
+  await waitForHydration(again);
+  const notice = again.getByTestId("recovered-notice");
+  await expect(notice).toContainText("We saved your interrupted session", { timeout: 30_000 });
+  await expect(notice).toContainText("Ordering at a café");
+  await notice.getByRole("link", { name: "see what was said" }).click();
+  await expect(again).toHaveURL(/\/practice\/[0-9a-f-]{36}$/);
+  return again;
+}
+
+/** The recovered summary in `page` holds every turn the closed page showed (`said`), though none
+ * reached the server before, and a recording of the call's `elapsed` seconds, less at most the
+ * chunk being recorded (4 s). Answers the recording's length. */
+async function expectKept(page: Page, said: string[], elapsed: number) {
+  const saved = page.getByTestId("saved-transcript").locator("li");
+  await expect(saved.filter({ hasText: LEARNER_SAYS })).toHaveCount(1);
+  expect(await saved.locator("[data-turn-text]").allTextContents()).toEqual(said);
+  const recorded = await recordedSeconds(page);
+  expect(recorded).toBeGreaterThanOrEqual(elapsed - 5);
+  expect(recorded).toBeLessThanOrEqual(elapsed + 5);
+  return recorded;
+}
 
 test.describe("with the connection to the app down for uploads", () => {
   // Every refused chunk upload is logged by Chromium; that is the point of this test.
@@ -61,23 +89,8 @@ test.describe("with the connection to the app down for uploads", () => {
 
     // The learner opens the app again: the recording goes up from the browser's outbox and the
     // session is recovered.
-    const again = await context.newPage();
-    await again.goto("/topics");
-    await waitForHydration(again);
-    const notice = again.getByTestId("recovered-notice");
-    await expect(notice).toContainText("We saved your interrupted session", { timeout: 30_000 });
-    await expect(notice).toContainText("Ordering at a café");
-    await notice.getByRole("link", { name: "see what was said" }).click();
-    await expect(again).toHaveURL(/\/practice\/[0-9a-f-]{36}$/);
-
-    const saved = again.getByTestId("saved-transcript").locator("li");
-    await expect(saved.filter({ hasText: LEARNER_SAYS })).toHaveCount(1);
-    // Every turn the page showed, though none reached the server before the tab closed.
-    expect(await saved.locator("[data-turn-text]").allTextContents()).toEqual(said);
-    // At most the chunk being recorded (4 s) is lost.
-    const recorded = await recordedSeconds(again);
-    expect(recorded).toBeGreaterThanOrEqual(elapsed - 5);
-    expect(recorded).toBeLessThanOrEqual(elapsed + 5);
+    const again = await comeBack(context);
+    await expectKept(again, said, elapsed);
     const duration = await again
       .getByTestId("summary-audio")
       .evaluate(
@@ -92,6 +105,42 @@ test.describe("with the connection to the app down for uploads", () => {
     await waitForHydration(again);
     await again.waitForTimeout(2_000);
     await expect(again.getByTestId("recovered-notice")).toHaveCount(0);
+  });
+
+  test("a call that came up while the app was out of reach: the tab closed, and recovery makes the session with everything in it", async ({
+    page,
+    context,
+    baseURL,
+  }) => {
+    test.setTimeout(120_000);
+    await watchMicrophone(context);
+    await signUp(page, baseURL!, "never-started");
+    await queueTranscripts(page, [LEARNER_SAYS]);
+    await openCheck(page);
+    await expect(page.getByRole("button", { name: "Start conversation" })).toBeEnabled();
+    // The coach answers, but from Start on the app itself cannot be reached: no session row,
+    // no chunk, no turn gets to it.
+    let starts = 0;
+    await page.route("**/api/practice/start", (route) => {
+      starts += 1;
+      return route.abort("internetdisconnected");
+    });
+    await page.route(CHUNK_UPLOADS, (route) => route.abort("internetdisconnected"));
+    await page.route(TURN_SAVES, (route) => route.abort("internetdisconnected"));
+    await startQuietly(page);
+    await greetAndAnswer(page);
+    await expect(page.getByTestId("saving")).toContainText("saving…");
+    await expect(page.getByTestId("saving-problem")).toContainText("This session isn't saved yet", { timeout: 15_000 });
+    const said = await page.locator('[data-state="Final"] [data-turn-text]').allTextContents();
+    const elapsed = await elapsedSeconds(page);
+    expect(starts, "the page kept trying to start the session").toBeGreaterThanOrEqual(4);
+    await page.close();
+
+    const again = await comeBack(context);
+    const recorded = await expectKept(again, said, elapsed);
+    // It starts when the call came up, not when it was recovered: it lasted as long as the call.
+    const [minutes, seconds] = (await again.getByTestId("summary-duration").textContent())!.split(":").map(Number);
+    expect(Math.abs(minutes * 60 + seconds - recorded)).toBeLessThanOrEqual(3);
   });
 });
 

@@ -17,12 +17,17 @@ use crate::{
 };
 
 /// Starts a practice session about `topic` once the call is up. `key` is a UUID the browser
-/// makes for each attempt: the same key again returns the same session.
+/// makes for each attempt: the same key again returns the same session. `started_ms` (ms since
+/// the epoch) is when the call came up, for a session made late by recovery; by default, now.
 #[server(endpoint = "practice/start")]
-pub async fn start_practice(topic: String, key: String) -> Result<PracticeSession, AppError> {
+pub async fn start_practice(
+    topic: String,
+    key: String,
+    started_ms: Option<i64>,
+) -> Result<PracticeSession, AppError> {
     use crate::server::{auth, practice, state::AppState};
     let user = auth::require_user().await?;
-    practice::start(&AppState::current()?.db, &user, &topic, &key).await
+    practice::start(&AppState::current()?.db, &user, &topic, &key, started_ms).await
 }
 
 /// Ends a practice session with what the call counted: settled turns and the topic's words the

@@ -39,6 +39,9 @@ pub struct Attempt {
     pub session: Option<String>,
     /// `Date.now()` when recording started.
     pub started_ms: f64,
+    /// `Date.now()` when the call came up: a session to make (if the server has not yet) and
+    /// keep. `None`: the call never came up, and there is nothing to keep.
+    pub live_ms: Option<f64>,
 }
 
 pub struct Outbox {
@@ -168,6 +171,11 @@ impl Outbox {
                 .map_or(JsValue::NULL, JsValue::from_str),
         )?;
         set(&record, "started_ms", &attempt.started_ms.into())?;
+        set(
+            &record,
+            "live_ms",
+            &attempt.live_ms.map_or(JsValue::NULL, JsValue::from_f64),
+        )?;
         let (transaction, store) = self.store(ATTEMPTS, IdbTransactionMode::Readwrite)?;
         store.put(&record)?;
         committed(&transaction).await
@@ -186,6 +194,8 @@ impl Outbox {
                     owner: get(&record, "owner").as_string().unwrap_or_default(),
                     session: get(&record, "session").as_string(),
                     started_ms: get(&record, "started_ms").as_f64().unwrap_or(0.0),
+                    // Recorded before version 2: a session, if any, was made when it came up.
+                    live_ms: get(&record, "live_ms").as_f64(),
                 })
             })
             .collect();

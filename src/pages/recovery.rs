@@ -70,7 +70,7 @@ impl Recoveries {
 mod browser {
     use super::Recovered;
     use crate::{
-        api::practice::{recover_practice, save_turn},
+        api::practice::{recover_practice, save_turn, start_practice},
         browser::{
             outbox::{self, Attempt, Outbox},
             upload::put_chunk,
@@ -98,13 +98,48 @@ mod browser {
         }
     }
 
-    /// Finishes one attempt. `Some` when its session was recovered.
-    async fn finish(outbox: &Outbox, attempt: &Attempt) -> Option<Recovered> {
-        let Some(session) = attempt.session.as_deref() else {
+    /// The attempt's session: the one the page made, or, for a call that came up while the
+    /// server could not be reached, one made now (as of when the call came up). `None` when
+    /// there is none to keep (then the attempt is forgotten) or not yet (the server is down).
+    async fn session_of(outbox: &Outbox, attempt: &Attempt) -> Option<String> {
+        if let Some(session) = &attempt.session {
+            return Some(session.clone());
+        }
+        let Some(live_ms) = attempt.live_ms else {
             // The call never came up: there is no session to add it to.
             let _ = outbox.forget(&attempt.key).await;
             return None;
         };
+        let started = start_practice(
+            attempt.topic.clone(),
+            attempt.key.clone(),
+            Some(live_ms as i64),
+        )
+        .await;
+        match started {
+            Ok(session) => {
+                let made = Attempt {
+                    session: Some(session.id.clone()),
+                    ..attempt.clone()
+                };
+                let _ = outbox.save(&made).await;
+                Some(session.id)
+            }
+            Err(AppError::InvalidInput { .. } | AppError::NotFound { .. }) => {
+                let _ = outbox.forget(&attempt.key).await;
+                None
+            }
+            Err(error) => {
+                leptos::logging::warn!("recovery left for next time: {error}");
+                None
+            }
+        }
+    }
+
+    /// Finishes one attempt. `Some` when its session was recovered.
+    async fn finish(outbox: &Outbox, attempt: &Attempt) -> Option<Recovered> {
+        let session = session_of(outbox, attempt).await?;
+        let session = session.as_str();
         for (sequence, chunk) in outbox.pending(&attempt.key).await.ok()? {
             match send(session, sequence, &chunk).await {
                 Sent::Done => {

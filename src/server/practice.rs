@@ -1,6 +1,7 @@
 //! Practice-session use cases, called by the server functions in `crate::api::practice`.
 //! Logs carry the session's lifecycle (ids, topic, counts), never what was said.
 
+use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -67,10 +68,15 @@ pub async fn start(
     user: &CurrentUser,
     topic_slug: &str,
     client_key: &str,
+    started_ms: Option<i64>,
 ) -> Result<PracticeSession, AppError> {
     let key = Uuid::parse_str(client_key.trim())
         .map_err(|_| AppError::invalid("The session key must be a UUID."))?;
-    let started = practice::start(pool, user.id, topic_slug, key)
+    let started_at = match started_ms {
+        None => None,
+        Some(ms) => Some(started_at(ms, Utc::now())?),
+    };
+    let started = practice::start(pool, user.id, topic_slug, key, started_at)
         .await?
         .ok_or_else(|| AppError::not_found("topic"))?;
     if started.session.topic.slug.as_str() != topic_slug {
@@ -82,6 +88,21 @@ pub async fn start(
         tracing::info!(session_id = %started.session.id, "practice session started");
     }
     Ok(started.session)
+}
+
+/// How long ago a session made late (by recovery) may say it started.
+const LATE_START_DAYS: i64 = 30;
+
+/// When a session made late started, as the browser says: not in the future (clock skew is
+/// taken as now), not more than `LATE_START_DAYS` ago.
+fn started_at(ms: i64, now: DateTime<Utc>) -> Result<DateTime<Utc>, AppError> {
+    let earliest = now - chrono::Duration::days(LATE_START_DAYS);
+    match DateTime::from_timestamp_millis(ms) {
+        Some(at) if at >= earliest => Ok(at.min(now)),
+        _ => Err(AppError::invalid(format!(
+            "A session can start at most {LATE_START_DAYS} days ago."
+        ))),
+    }
 }
 
 /// Ends the session with what the call reported: the number of settled turns and the topic's

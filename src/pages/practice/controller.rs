@@ -309,6 +309,7 @@ pub fn start(p: Practice) {
             owner,
             session: None,
             started_ms: js_sys::Date::now(),
+            live_ms: None,
         };
         gear.lock = outbox::hold(&attempt.key).ok();
         remember(gear.outbox.clone(), attempt.clone());
@@ -423,6 +424,16 @@ fn on_signal(p: Practice, generation: u32, signal: PeerSignal) {
                 p.clock.set(timing::now());
                 let clock = Interval::new(1_000, move || p.clock.set(timing::now()));
                 p.gear.update_value(|gear| gear.clock_timer = clock.ok());
+                // From now on there is a session to keep, made by the server or, if it cannot be
+                // reached before the page goes, by recovery.
+                let noted = p.gear.try_update_value(|gear| {
+                    let attempt = gear.attempt.as_mut()?;
+                    attempt.live_ms = Some(js_sys::Date::now());
+                    Some((gear.outbox.clone(), attempt.clone()))
+                });
+                if let Some(Some((outbox, attempt))) = noted {
+                    remember(outbox, attempt);
+                }
                 spawn_local(register(p));
             }
         }
@@ -525,13 +536,23 @@ const TURNS_WAITING: &str =
 /// the server has it, so a tab that goes away first leaves it to recovery. A failing save is
 /// retried with backoff for as long as the page lives (End waits for it); only a refusal gives up.
 fn persist_turn(p: Practice, turn: SavedTurn) {
-    let Some(session) = p.session_id.get_untracked() else {
-        p.gear.update_value(|gear| gear.unsaved.push(turn));
-        return;
-    };
     let (key, outbox) = p
         .gear
         .with_value(|gear| (gear.key.clone(), gear.outbox.clone()));
+    let Some(session) = p.session_id.get_untracked() else {
+        // Kept in the outbox too, for recovery to send should the page go before the session
+        // row is made.
+        if let Some(outbox) = outbox {
+            let (key, turn) = (key, turn.clone());
+            spawn_local(async move {
+                if let Err(error) = outbox.put_turn(&key, &turn).await {
+                    leptos::logging::warn!("turn kept in memory only: {}", error.message);
+                }
+            });
+        }
+        p.gear.update_value(|gear| gear.unsaved.push(turn));
+        return;
+    };
     p.pending_turns.update(|pending| *pending += 1);
     spawn_local(async move {
         if let Some(outbox) = &outbox
@@ -717,12 +738,19 @@ fn watch_coach_audio(p: Practice) {
     p.gear.update_value(|gear| gear.audio_watch = watch.ok());
 }
 
-/// Creates the session row once the call is up, retrying a few times.
+/// What the page says while the session row could not be made yet.
+const NOT_STARTED: &str =
+    "This session isn't saved yet: we keep trying. You can keep talking; check your connection.";
+
+/// Creates the session row once the call is up, retrying with backoff for as long as the page
+/// lives (what is said and recorded meanwhile waits in the outbox).
 async fn register(p: Practice) {
     let slug = p.topic.with_value(|topic| topic.slug.as_str().to_owned());
     let key = p.gear.with_value(|gear| gear.key.clone());
-    for wait in [500, 1_000, 2_000, 4_000] {
-        match start_practice(slug.clone(), key.clone()).await {
+    let mut wait = 500;
+    let mut failures = 0;
+    loop {
+        match start_practice(slug.clone(), key.clone(), None).await {
             Ok(session) => {
                 let noted = p.gear.try_update_value(|gear| {
                     let attempt = gear.attempt.as_mut()?;
@@ -741,17 +769,32 @@ async fn register(p: Practice) {
                 for turn in unsaved {
                     persist_turn(p, turn);
                 }
+                if p.problem.try_get_untracked().flatten().as_deref() == Some(NOT_STARTED) {
+                    p.problem.try_set(None);
+                }
+                return;
+            }
+            // Refused for good (an unknown topic, a key used for another one): retrying is no use.
+            Err(error @ (AppError::InvalidInput { .. } | AppError::NotFound { .. })) => {
+                leptos::logging::warn!("session not started: {error}");
+                p.problem.try_set(Some(error.to_string()));
                 return;
             }
             Err(error) => {
                 leptos::logging::warn!("session not started yet: {error}");
+                failures += 1;
+                if failures == 4 {
+                    p.problem.try_set(Some(NOT_STARTED.into()));
+                }
                 sleep(wait).await;
+                wait = (wait * 2).min(15_000);
+                // The page is gone: recovery makes the session from the outbox.
+                if p.session_id.try_get_untracked().is_none() {
+                    return;
+                }
             }
         }
     }
-    p.problem.set(Some(
-        "We couldn't save this session. You can keep talking; check your connection.".into(),
-    ));
 }
 
 fn send(p: Practice, event: &ClientEvent) -> bool {

@@ -729,12 +729,31 @@ fn CallControls(p: Practice) -> impl IntoView {
                     <span class="h-2.5 w-2.5 rounded-full bg-red-500"></span>
                 </span>
                 "Recording this conversation"
-                <span class="text-stone-500" data-testid="saving">
+                <span class="whitespace-nowrap text-stone-500" data-testid="saving">
                     {move || {
-                        if p.saving.get() || p.pending_turns.get() > 0 { " · saving…" } else { " · saved" }
+                        let saving = p.session_id.get().is_none() || p.saving.get()
+                            || p.pending_turns.get() > 0;
+                        if saving { " · saving…" } else { " · saved" }
                     }}
                 </span>
             </p>
+            // Saving trouble that lasts (the mic-lost panel says its own).
+            {move || {
+                p.problem
+                    .get()
+                    .filter(|_| !p.mic_lost.get())
+                    .map(|problem| {
+                        view! {
+                            <p
+                                role="status"
+                                data-testid="saving-problem"
+                                class="rounded-lg bg-amber-50 px-3 py-2 text-sm text-amber-900"
+                            >
+                                {problem}
+                            </p>
+                        }
+                    })
+            }}
             <div class="flex flex-wrap gap-3">
                 <button
                     type="button"

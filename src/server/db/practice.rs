@@ -82,15 +82,17 @@ pub async fn start(
     user_id: Uuid,
     topic_slug: &str,
     client_key: Uuid,
+    started_at: Option<DateTime<Utc>>,
 ) -> Result<Option<Started>, PracticeQueryError> {
     let inserted = sqlx::query_scalar!(
-        r#"insert into practice_sessions (user_id, topic_id, client_key)
-           select $1, id, $3 from topics where slug = $2
+        r#"insert into practice_sessions (user_id, topic_id, client_key, started_at)
+           select $1, id, $3, coalesce($4, now()) from topics where slug = $2
            on conflict (user_id, client_key) do nothing
            returning id"#,
         user_id,
         topic_slug,
-        client_key
+        client_key,
+        started_at as Option<DateTime<Utc>>
     )
     .fetch_optional(pool)
     .await?;
