@@ -152,3 +152,57 @@ async fn an_unknown_path_is_a_real_404(pool: PgPool) {
         response.body
     );
 }
+
+/// The site's files keep their own status while pages are rendered at the same moment on other
+/// threads: Leptos's fallback once served a file with the 404 of a not-found page rendered
+/// alongside it (seen in CI as a page that never hydrated). Neither needs the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sites_files_are_served_whole_while_not_found_pages_render() {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .connect_lazy("postgres://nobody@127.0.0.1:1/unused")
+        .unwrap();
+    let site = tempfile_dir();
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    std::fs::write(site.join("pkg/speaking-coach.css"), "body{}").unwrap();
+    std::fs::write(site.join("favicon.svg"), "<svg/>").unwrap();
+    let mut state = support::state_with(pool, &[]);
+    state.leptos_options.site_root = site.to_string_lossy().into_owned().into();
+    let app = speaking_coach::server::startup::router(state);
+
+    let mut requests = tokio::task::JoinSet::new();
+    for n in 0..400 {
+        let app = app.clone();
+        requests.spawn(async move {
+            let uri = match n % 3 {
+                0 => "/no/such/page",
+                1 => "/pkg/speaking-coach.css",
+                _ => "/favicon.svg",
+            };
+            (uri, get(&app, uri).await.status)
+        });
+    }
+    let mut files = 0;
+    while let Some(answer) = requests.join_next().await {
+        let (uri, status) = answer.unwrap();
+        if uri == "/no/such/page" {
+            assert_eq!(status, StatusCode::NOT_FOUND);
+        } else {
+            assert_eq!(status, StatusCode::OK, "{uri}");
+            files += 1;
+        }
+    }
+    assert_eq!(files, 266);
+    // A file that is not there is a plain 404.
+    assert_eq!(
+        get(&app, "/pkg/nothing.js").await.status,
+        StatusCode::NOT_FOUND
+    );
+    std::fs::remove_dir_all(&site).unwrap();
+}
+
+/// A fresh directory under the system's temporary one.
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("speaking-coach-site-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -11,7 +11,10 @@ use axum::{
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower::ServiceBuilder;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    services::{ServeDir, ServeFile},
+};
 use tower_sessions::{
     Expiry, SessionManagerLayer,
     cookie::{SameSite, time},
@@ -86,6 +89,8 @@ pub const SESSION_COOKIE: &str = "sc_session";
 /// The whole application: health checks, server functions, pages, static files.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
+    let site_root = state.leptos_options.site_root.clone();
+    let pkg_dir = state.leptos_options.site_pkg_dir.clone();
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
@@ -118,6 +123,16 @@ pub fn router(state: AppState) -> Router {
                 let options = state.leptos_options.clone();
                 move || shell(options.clone())
             },
+        )
+        // The site's own files, apart from Leptos: its file-and-error fallback can give a file
+        // the status of a page rendered at the same moment (a not-found page's 404).
+        .nest_service(
+            &format!("/{pkg_dir}"),
+            ServeDir::new(format!("{site_root}/{pkg_dir}")),
+        )
+        .route_service(
+            "/favicon.svg",
+            ServeFile::new(format!("{site_root}/favicon.svg")),
         )
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,

@@ -749,8 +749,15 @@ async fn register(p: Practice) {
     let key = p.gear.with_value(|gear| gear.key.clone());
     let mut wait = 500;
     let mut failures = 0;
+    // `None`: the page is gone (recovery makes the session from the outbox); `Some(false)`: the
+    // learner started another call since.
+    let current = {
+        let key = key.clone();
+        move || p.gear.try_with_value(|gear| gear.key == key)
+    };
     loop {
         match start_practice(slug.clone(), key.clone(), None).await {
+            Ok(_) if current() != Some(true) => return,
             Ok(session) => {
                 let noted = p.gear.try_update_value(|gear| {
                     let attempt = gear.attempt.as_mut()?;
@@ -788,8 +795,7 @@ async fn register(p: Practice) {
                 }
                 sleep(wait).await;
                 wait = (wait * 2).min(15_000);
-                // The page is gone: recovery makes the session from the outbox.
-                if p.session_id.try_get_untracked().is_none() {
+                if current() != Some(true) {
                     return;
                 }
             }
