@@ -46,6 +46,8 @@ pub struct Attempt {
 
 pub struct Outbox {
     db: IdbDatabase,
+    /// Closes the connection when a newer version of the app upgrades the database.
+    _on_version_change: Closure<dyn FnMut()>,
 }
 
 fn set(object: &Object, field: &str, value: &JsValue) -> Result<(), JsError> {
@@ -141,8 +143,15 @@ impl Outbox {
         request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
         let opened = finished(&request).await;
         request.set_onupgradeneeded(None);
+        let db: IdbDatabase = opened?.dyn_into()?;
+        // A newer version of the app (a new schema) opening the outbox in another tab must not
+        // wait for this page: let go (this page's later writes fail and stay in its memory).
+        let closing = db.clone();
+        let on_version_change = Closure::<dyn FnMut()>::new(move || closing.close());
+        db.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
         Ok(Outbox {
-            db: opened?.dyn_into()?,
+            db,
+            _on_version_change: on_version_change,
         })
     }
 
@@ -287,6 +296,7 @@ impl Outbox {
 
 impl Drop for Outbox {
     fn drop(&mut self) {
+        self.db.set_onversionchange(None);
         self.db.close();
     }
 }

@@ -919,9 +919,18 @@ fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
     });
     if wait.get_untracked() > 0 {
         Effect::new(move |_| {
-            let tick = move || wait.update(|left| *left = left.saturating_sub(1));
-            if let Ok(handle) = set_interval_with_handle(tick, std::time::Duration::from_secs(1)) {
-                on_cleanup(move || handle.clear());
+            let handle = StoredValue::new(None::<IntervalHandle>);
+            let tick = move || {
+                wait.update(|left| *left = left.saturating_sub(1));
+                if wait.get_untracked() == 0
+                    && let Some(Some(done)) = handle.try_get_value()
+                {
+                    done.clear();
+                }
+            };
+            if let Ok(ticking) = set_interval_with_handle(tick, std::time::Duration::from_secs(1)) {
+                handle.set_value(Some(ticking));
+                on_cleanup(move || ticking.clear());
             }
         });
     }
