@@ -78,10 +78,10 @@ mod browser {
         error::AppError,
     };
 
-    /// How one chunk's upload went.
+    /// How sending one chunk or turn went.
     enum Sent {
         /// The server has it, or will never take it (the session's recording is final, the
-        /// bytes conflict, it is too large): either way it leaves the outbox.
+        /// bytes conflict, it is too large, the turn is invalid): either way it leaves the outbox.
         Done,
         /// The session no longer exists (deleted): the whole recording leaves the outbox.
         Gone,
@@ -95,6 +95,31 @@ mod browser {
             Ok(401 | 408 | 429) | Err(_) => Sent::Later,
             Ok(status) if status >= 500 => Sent::Later,
             Ok(_) => Sent::Done,
+        }
+    }
+
+    /// How a server function's answer about one piece of the attempt went.
+    fn answered<T>(result: Result<T, AppError>) -> Sent {
+        match result {
+            Ok(_) | Err(AppError::InvalidInput { .. }) => Sent::Done,
+            Err(AppError::NotFound { .. }) => Sent::Gone,
+            Err(error) => {
+                leptos::logging::warn!("recovery left for next time: {error}");
+                Sent::Later
+            }
+        }
+    }
+
+    /// Whether to go on with the attempt after `sent`: not when its session is gone (the attempt
+    /// is forgotten) or the server cannot take it now.
+    async fn go_on(outbox: &Outbox, key: &str, sent: Sent) -> Option<()> {
+        match sent {
+            Sent::Done => Some(()),
+            Sent::Gone => {
+                let _ = outbox.forget(key).await;
+                None
+            }
+            Sent::Later => None,
         }
     }
 
@@ -141,32 +166,13 @@ mod browser {
         let session = session_of(outbox, attempt).await?;
         let session = session.as_str();
         for (sequence, chunk) in outbox.pending(&attempt.key).await.ok()? {
-            match send(session, sequence, &chunk).await {
-                Sent::Done => {
-                    let _ = outbox.remove(&attempt.key, sequence).await;
-                }
-                Sent::Gone => {
-                    let _ = outbox.forget(&attempt.key).await;
-                    return None;
-                }
-                Sent::Later => return None,
-            }
+            go_on(outbox, &attempt.key, send(session, sequence, &chunk).await).await?;
+            let _ = outbox.remove(&attempt.key, sequence).await;
         }
         for turn in outbox.pending_turns(&attempt.key).await.ok()? {
-            match save_turn(session.to_owned(), turn.clone()).await {
-                // Saved, or refused for good (it could never be saved).
-                Ok(_) | Err(AppError::InvalidInput { .. }) => {
-                    let _ = outbox.remove_turn(&attempt.key, &turn.item_id).await;
-                }
-                Err(AppError::NotFound { .. }) => {
-                    let _ = outbox.forget(&attempt.key).await;
-                    return None;
-                }
-                Err(error) => {
-                    leptos::logging::warn!("recovery left for next time: {error}");
-                    return None;
-                }
-            }
+            let saved = save_turn(session.to_owned(), turn.clone()).await;
+            go_on(outbox, &attempt.key, answered(saved)).await?;
+            let _ = outbox.remove_turn(&attempt.key, &turn.item_id).await;
         }
         match recover_practice(session.to_owned()).await {
             Ok(recovered) => {
