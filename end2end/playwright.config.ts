@@ -2,7 +2,13 @@ import { defineConfig } from "@playwright/test";
 
 // script/test starts the app on a free port and passes it as BASE_URL. Chromium is Debian's
 // (/usr/bin/chromium): Playwright never downloads a browser here.
-const CALL_SPECS = [/simulator\.spec\.ts/, /practice\.spec\.ts/, /recovery\.spec\.ts/, /reconnect\.spec\.ts/];
+const CALL_SPECS = [
+  /simulator\.spec\.ts/,
+  /practice\.spec\.ts/,
+  /recovery\.spec\.ts/,
+  /reconnect\.spec\.ts/,
+  /feedback\.spec\.ts/,
+];
 
 export default defineConfig({
   testDir: "./tests",
@@ -65,6 +71,12 @@ export default defineConfig({
       use: { viewport: { width: 1280, height: 800 } },
       testMatch: /reconnect\.spec\.ts/,
       dependencies: ["recovery"],
+    },
+    {
+      name: "feedback",
+      use: { viewport: { width: 1280, height: 800 } },
+      testMatch: /feedback\.spec\.ts/,
+      dependencies: ["reconnect"],
     },
   ],
 });

@@ -19,6 +19,7 @@ use crate::{
         history::HistoryPage,
         not_found::NotFoundPage,
         practice::PracticePage,
+        progress::ProgressPage,
         shared::SharedPage,
         summary::SummaryPage,
         topic::TopicPage,
@@ -110,6 +111,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route path=path!("/practice/:id") view=SummaryPage ssr=SsrMode::Async />
                     <Route path=path!("/history") view=HistoryPage ssr=SsrMode::Async />
+                    <Route path=path!("/progress") view=ProgressPage ssr=SsrMode::Async />
                     <Route path=path!("/shared/:token") view=SharedPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async />

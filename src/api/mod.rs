@@ -3,6 +3,7 @@
 //! stay stable (`/api/<endpoint>`).
 
 pub mod auth;
+pub mod feedback;
 pub mod practice;
 pub mod topics;
 pub mod voice;

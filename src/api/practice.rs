@@ -127,11 +127,29 @@ pub async fn delete_practice(session: String) -> Result<(), AppError> {
 }
 
 /// Makes (or returns) a read-only link to the session; answers its URL. Owner only.
+/// `include_feedback` (a checkbox: present when ticked) shows the session's feedback on the link.
 #[server(endpoint = "practice/share")]
-pub async fn share_practice(session: String) -> Result<String, AppError> {
+pub async fn share_practice(
+    session: String,
+    include_feedback: Option<String>,
+) -> Result<String, AppError> {
     use crate::server::{auth, sharing, state::AppState};
     let user = auth::require_user().await?;
-    sharing::share(&AppState::current()?, &user, &session).await
+    let include = include_feedback.is_some_and(|v| v != "false");
+    sharing::share(&AppState::current()?, &user, &session, include).await
+}
+
+/// Shows (`include` = `true`) or hides the session's feedback on its share link. Owner only.
+#[server(endpoint = "practice/share-feedback")]
+pub async fn share_feedback(session: String, include: String) -> Result<(), AppError> {
+    use crate::server::{auth, sharing, state::AppState};
+    let user = auth::require_user().await?;
+    let include = match include.trim() {
+        "true" => true,
+        "false" => false,
+        _ => return Err(AppError::invalid("`include` must be true or false.")),
+    };
+    sharing::share_feedback(&AppState::current()?, &user, &session, include).await
 }
 
 /// Revokes the session's link: it stops working at once. Owner only.

@@ -75,6 +75,11 @@ fn AccountNav() -> impl IntoView {
                                 </A>
                             </li>
                             <li>
+                                <A href="/progress" attr:class=NAV_LINK>
+                                    "Progress"
+                                </A>
+                            </li>
+                            <li>
                                 <A href="/account" attr:class=NAV_LINK>
                                     "Account"
                                 </A>

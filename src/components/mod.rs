@@ -1,6 +1,8 @@
 //! Reusable view pieces.
 
+pub mod chart;
 pub mod feedback;
 pub mod form;
 pub mod layout;
+pub mod report;
 pub mod topic_card;

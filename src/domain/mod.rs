@@ -2,6 +2,8 @@
 
 pub mod account;
 pub mod call;
+pub mod feedback;
+pub mod fluency;
 pub mod practice;
 pub mod topic;
 pub mod transcript;

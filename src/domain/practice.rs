@@ -56,10 +56,13 @@ pub struct PracticeSession {
     /// The session's share link (a full URL) when the learner chose to share it (filled in when
     /// the learner reads the session).
     pub share_url: Option<String>,
+    /// The share link shows the session's feedback (the learner's choice).
+    #[serde(default)]
+    pub share_includes_feedback: bool,
 }
 
 /// What a share link shows: the conversation and its recording, nothing of the account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SharedSession {
     pub topic_title: String,
     pub started_at: DateTime<Utc>,
@@ -67,6 +70,8 @@ pub struct SharedSession {
     pub turns: Vec<super::transcript::SavedTurn>,
     /// The recording can be played (at `/api/shared/{token}/recording`).
     pub playable: bool,
+    /// The session's feedback, when the learner chose to show it on the link.
+    pub feedback: Option<super::feedback::Feedback>,
 }
 
 impl PracticeSession {
@@ -164,6 +169,8 @@ pub struct HistoryEntry {
     pub duration_secs: Option<u64>,
     pub turn_count: u32,
     pub state: SessionState,
+    /// The line about its feedback, once asked for.
+    pub feedback: Option<super::feedback::FeedbackLine>,
 }
 
 /// A page of history, newest first; `next` continues after its last entry.

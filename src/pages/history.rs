@@ -9,7 +9,10 @@ use leptos_router::{components::Redirect, hooks::use_query_map};
 use crate::{
     api::practice::{RecoverPractice, practice_history},
     components::feedback::{ErrorPanel, action_error},
-    domain::practice::{HistoryEntry, HistoryPage as Page, SessionState, clock},
+    domain::{
+        feedback::FeedbackLine,
+        practice::{HistoryEntry, HistoryPage as Page, SessionState, clock},
+    },
     error::AppError,
     pages::recovery::{RecoverButton, Recoveries},
 };
@@ -36,7 +39,10 @@ pub fn HistoryPage() -> impl IntoView {
         <div class="mx-auto max-w-3xl">
             <h1 class="text-3xl font-semibold tracking-tight text-stone-900">"Your sessions"</h1>
             <p class="mt-2 text-lg text-stone-600">
-                "Every conversation you have had, newest first. Only you can see them."
+                "Every conversation you have had, newest first. Only you can see them. "
+                <a href="/progress" class="focus-ring rounded font-medium text-teal-800 underline underline-offset-2 hover:text-teal-900">
+                    "See your progress"
+                </a>
             </p>
             <Transition fallback=|| view! { <HistorySkeleton /> }>
                 {move || Suspend::new(async move {
@@ -179,6 +185,14 @@ fn Entry(entry: HistoryEntry, recover: ServerAction<RecoverPractice>) -> impl In
                     {entry.topic_title.clone()}
                 </a>
                 <p class="mt-0.5 text-sm text-stone-600">{facts}</p>
+                {entry.feedback.map(|line| {
+                    let text = match line {
+                        FeedbackLine::Preparing => "Feedback being prepared…".to_owned(),
+                        FeedbackLine::Failed => "Feedback could not be prepared: open to try again".to_owned(),
+                        FeedbackLine::Ready(headline) => headline,
+                    };
+                    view! { <p class="mt-0.5 text-sm font-medium text-teal-900" data-testid="history-feedback">{text}</p> }
+                })}
             </div>
             <div class="flex items-center gap-3">
                 <span class=format!("rounded-full border px-3 py-1 text-sm font-medium {tone}")>

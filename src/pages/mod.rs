@@ -5,6 +5,7 @@ pub mod auth;
 pub mod history;
 pub mod not_found;
 pub mod practice;
+pub mod progress;
 pub mod recovery;
 pub mod replay;
 pub mod shared;

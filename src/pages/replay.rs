@@ -96,6 +96,10 @@ pub fn Replay(
     /// The learner is looking at their own session (not a shared link).
     #[prop(default = true)]
     own: bool,
+    /// Set to a turn's index to play it from its start (from outside: a correction chosen in the
+    /// feedback); the replay sets it back to `None`.
+    #[prop(optional)]
+    seek: Option<RwSignal<Option<usize>>>,
 ) -> impl IntoView {
     let player = Player {
         audio: NodeRef::new(),
@@ -127,6 +131,26 @@ pub fn Replay(
             button.scroll_into_view_with_scroll_into_view_options(&options);
         }
     });
+    if let Some(seek) = seek {
+        Effect::new(move |_| {
+            let Some(index) = seek.get() else {
+                return;
+            };
+            seek.set(None);
+            let Some(start) = starts.with_value(|starts| starts.get(index).copied()) else {
+                return;
+            };
+            player.chosen.set(Some(index));
+            player.seek(start, true);
+            #[cfg(feature = "hydrate")]
+            if let Some(button) = turn_button(index) {
+                let options = web_sys::ScrollIntoViewOptions::new();
+                options.set_block(web_sys::ScrollLogicalPosition::Center);
+                button.scroll_into_view_with_scroll_into_view_options(&options);
+                let _ = button.focus();
+            }
+        });
+    }
     let step = move |by: isize| {
         let from = player.chosen.get_untracked().or(heard.get_untracked());
         let next = match from {

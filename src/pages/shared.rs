@@ -8,7 +8,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::{
     api::practice::get_shared,
-    components::feedback::ErrorPanel,
+    components::{feedback::ErrorPanel, report::HowYouSpoke},
     domain::practice::{SharedSession, clock},
     pages::replay::Replay,
 };
@@ -53,6 +53,9 @@ fn Shared(shared: SharedSession, token: String) -> impl IntoView {
             <p class="text-sm font-medium uppercase tracking-wide text-teal-700">"A shared practice session"</p>
             <h1 class="mt-1 text-3xl font-semibold tracking-tight text-stone-900">{shared.topic_title.clone()}</h1>
             <p class="mt-2 text-lg text-stone-600" data-testid="shared-facts">{facts}</p>
+            {shared.feedback.map(|feedback| {
+                view! { <HowYouSpoke session=String::new() feedback=Some(feedback) ended=true own=false /> }
+            })}
             {if shared.playable {
                 view! { <Replay src=format!("/api/shared/{token}/recording") turns=shared.turns own=false /> }.into_any()
             } else {

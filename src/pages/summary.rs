@@ -8,13 +8,20 @@ use leptos_router::{
 };
 
 use crate::{
-    api::practice::{
-        DeletePractice, RecoverPractice, SharePractice, UnsharePractice, get_practice,
-        practice_turns,
+    api::{
+        feedback::{RemakeFeedback, get_feedback},
+        practice::{
+            DeletePractice, RecoverPractice, ShareFeedback, SharePractice, UnsharePractice,
+            get_practice, practice_turns,
+        },
     },
-    components::feedback::{ErrorPanel, action_error},
+    components::{
+        feedback::{ErrorPanel, action_error},
+        report::HowYouSpoke,
+    },
     domain::{
-        practice::{PracticeSession, Recording, SessionState, clock},
+        feedback::{Feedback, FeedbackStatus},
+        practice::{PracticeSession, PracticeStatus, Recording, SessionState, clock},
         transcript::{SavedTurn, Speaker},
     },
     error::AppError,
@@ -33,6 +40,7 @@ pub fn SummaryPage() -> impl IntoView {
     let sharing = Sharing {
         share: ServerAction::new(),
         unshare: ServerAction::new(),
+        feedback: ServerAction::new(),
     };
     let session = Resource::new(
         move || {
@@ -41,6 +49,7 @@ pub fn SummaryPage() -> impl IntoView {
                 recover.version().get(),
                 sharing.share.version().get(),
                 sharing.unshare.version().get(),
+                sharing.feedback.version().get(),
             )
         },
         |(id, ..)| async move {
@@ -49,13 +58,40 @@ pub fn SummaryPage() -> impl IntoView {
             Ok::<_, AppError>((session, turns))
         },
     );
+    // The feedback is read on its own, and again every moment while it is being prepared, so
+    // it appears without a reload.
+    let remake = ServerAction::<RemakeFeedback>::new();
+    let poll = RwSignal::new(0u32);
+    let feedback = Resource::new(
+        move || (id(), remake.version().get(), recover.version().get(), poll.get()),
+        |(id, ..)| get_feedback(id),
+    );
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let preparing = feedback.with(|f| {
+            matches!(f, Some(Ok(Some(Feedback { status: FeedbackStatus::Preparing, .. }))))
+        });
+        if preparing
+            && let Ok(timer) = set_timeout_with_handle(
+                move || {
+                    poll.try_update(|n| *n += 1);
+                },
+                std::time::Duration::from_millis(FEEDBACK_POLL_MS),
+            )
+        {
+            // The page going away (or the next reading) stops the timer.
+            on_cleanup(move || timer.clear());
+        }
+    });
     view! {
         <Transition fallback=|| {
             view! { <div role="status" aria-label="Loading" class="h-64 rounded-2xl bg-stone-100 motion-safe:animate-pulse"></div> }
         }>
             {move || Suspend::new(async move {
                 match session.await {
-                    Ok((session, turns)) => view! { <Summary session turns recover sharing /> }.into_any(),
+                    Ok((session, turns)) => {
+                        view! { <Summary session turns recover sharing feedback remake /> }.into_any()
+                    }
                     Err(AppError::Unauthorized) => {
                         view! { <Redirect path=format!("/sign-in?next=/practice/{}", id()) /> }.into_any()
                     }
@@ -72,12 +108,21 @@ pub fn SummaryPage() -> impl IntoView {
     }
 }
 
+/// How often the page looks again at feedback being prepared.
+#[cfg(feature = "hydrate")]
+const FEEDBACK_POLL_MS: u64 = 1_000;
+
+/// The session's feedback, refetched by the page while it is being prepared.
+type FeedbackResource = Resource<Result<Option<Feedback>, AppError>>;
+
 #[component]
 fn Summary(
     session: PracticeSession,
     turns: Vec<SavedTurn>,
     recover: ServerAction<RecoverPractice>,
     sharing: Sharing,
+    feedback: FeedbackResource,
+    remake: ServerAction<RemakeFeedback>,
 ) -> impl IntoView {
     let topic = session.topic.clone();
     let duration = session
@@ -123,6 +168,18 @@ fn Summary(
         None => "No recording was saved for this session.".to_owned(),
     };
     let playable = matches!(session.recording, Some(Recording::Ready { .. }));
+    // Choosing a correction plays its turn in the replay.
+    let seek = RwSignal::new(None::<usize>);
+    let play = playable.then(|| {
+        let ids: Vec<String> = turns.iter().map(|t| t.item_id.clone()).collect();
+        Callback::new(move |item: String| {
+            if let Some(index) = ids.iter().position(|id| *id == item) {
+                seek.set(Some(index));
+            }
+        })
+    });
+    let ended = session.status == PracticeStatus::Ended;
+    let session_id = session.id.clone();
     let recoverable = session.state == Some(SessionState::NeedsRecovery);
     let total = topic.vocabulary.len();
     let headline = match used {
@@ -136,6 +193,30 @@ fn Summary(
             <p class="text-sm font-medium uppercase tracking-wide text-teal-700">"Session summary"</p>
             <h1 class="mt-1 text-3xl font-semibold tracking-tight text-stone-900">{topic.title.clone()}</h1>
             <p class="mt-2 text-lg text-stone-600">{headline}</p>
+
+            <Transition fallback=|| {
+                view! { <div role="status" aria-label="Loading your feedback" class="mt-6 h-40 rounded-2xl bg-stone-100 motion-safe:animate-pulse"></div> }
+            }>
+                {move || {
+                    let session = session_id.clone();
+                    Suspend::new(async move {
+                        match feedback.await {
+                            Ok(feedback) => {
+                                view! { <HowYouSpoke session feedback ended remake=Some(remake) play /> }
+                                    .into_any()
+                            }
+                            Err(error) => {
+                                view! {
+                                    <p role="alert" class="mt-6 rounded-xl bg-red-50 p-4 text-red-900">
+                                        {format!("Your feedback could not be loaded: {error}")}
+                                    </p>
+                                }
+                                    .into_any()
+                            }
+                        }
+                    })
+                }}
+            </Transition>
 
             <dl class="mt-8 grid grid-cols-3 gap-3 sm:gap-4">
                 <Fact label="Duration" value=duration testid="summary-duration" />
@@ -174,7 +255,7 @@ fn Summary(
             </section>
 
             {if playable {
-                view! { <Replay src=format!("/api/practice/{}/recording", session.id) turns /> }.into_any()
+                view! { <Replay src=format!("/api/practice/{}/recording", session.id) turns seek /> }.into_any()
             } else {
                 view! { <Conversation turns /> }.into_any()
             }}
@@ -212,7 +293,12 @@ fn Summary(
                     "Choose another topic"
                 </a>
             </div>
-            <ShareSession session=session.id.clone() url=session.share_url.clone() sharing />
+            <ShareSession
+                session=session.id.clone()
+                url=session.share_url.clone()
+                with_feedback=session.share_includes_feedback
+                sharing
+            />
             <DeleteSession session=session.id.clone() />
         </div>
     }
@@ -220,8 +306,17 @@ fn Summary(
 
 /// Sharing is an explicit choice: a link anyone can open, shown while it exists, revocable.
 #[component]
-fn ShareSession(session: String, url: Option<String>, sharing: Sharing) -> impl IntoView {
-    let failed = move || action_error(sharing.share)().or_else(action_error(sharing.unshare));
+fn ShareSession(
+    session: String,
+    url: Option<String>,
+    with_feedback: bool,
+    sharing: Sharing,
+) -> impl IntoView {
+    let failed = move || {
+        action_error(sharing.share)()
+            .or_else(action_error(sharing.unshare))
+            .or_else(action_error(sharing.feedback))
+    };
     view! {
         <section
             aria-labelledby="share-heading"
@@ -250,6 +345,23 @@ fn ShareSession(session: String, url: Option<String>, sharing: Sharing) -> impl 
                             data-testid="share-url"
                             class="mt-2 w-full rounded-lg border border-stone-300 bg-stone-50 px-3 py-2 font-mono text-sm text-stone-800"
                         />
+                        <p class="mt-3 text-stone-700" data-testid="share-feedback-state">
+                            {if with_feedback {
+                                "The link also shows your feedback (figures and corrections)."
+                            } else {
+                                "Your feedback is not shown on the link."
+                            }}
+                        </p>
+                        <ActionForm action=sharing.feedback attr:class="mt-2">
+                            <input type="hidden" name="session" value=session.clone() />
+                            <input type="hidden" name="include" value=(!with_feedback).to_string() />
+                            <button
+                                type="submit"
+                                class="focus-ring inline-flex min-h-11 items-center rounded-xl border border-stone-300 bg-white px-5 font-medium text-stone-800 hover:bg-stone-50"
+                            >
+                                {if with_feedback { "Hide my feedback from the link" } else { "Show my feedback on the link" }}
+                            </button>
+                        </ActionForm>
                         <ActionForm action=sharing.unshare attr:class="mt-3">
                             <input type="hidden" name="session" value=session.clone() />
                             <button
@@ -269,6 +381,15 @@ fn ShareSession(session: String, url: Option<String>, sharing: Sharing) -> impl 
                         </p>
                         <ActionForm action=sharing.share attr:class="mt-3">
                             <input type="hidden" name="session" value=session.clone() />
+                            <label class="flex min-h-11 items-center gap-3 text-stone-800">
+                                <input
+                                    type="checkbox"
+                                    name="include_feedback"
+                                    value="true"
+                                    class="h-5 w-5 rounded border-stone-400 accent-teal-700"
+                                />
+                                "Also show my feedback (figures and corrections)"
+                            </label>
                             <button
                                 type="submit"
                                 class="focus-ring inline-flex min-h-11 items-center rounded-xl border border-teal-700 bg-white px-5 font-medium text-teal-800 hover:bg-teal-50"
@@ -290,6 +411,7 @@ fn ShareSession(session: String, url: Option<String>, sharing: Sharing) -> impl 
 struct Sharing {
     share: ServerAction<SharePractice>,
     unshare: ServerAction<UnsharePractice>,
+    feedback: ServerAction<ShareFeedback>,
 }
 
 /// Deleting the session, behind a disclosure that asks first (works without JavaScript too).

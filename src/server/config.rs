@@ -28,6 +28,24 @@ pub struct Config {
     /// turn) before history offers to recover it (1..=3600, default 60; chunks arrive every 4 s
     /// while a call goes on).
     pub practice_quiet_secs: NonZeroU32,
+    /// The coach's feedback on ended sessions.
+    pub feedback: FeedbackConfig,
+}
+
+/// The feedback job: the model that reviews the learner's speech (OpenAI's Responses API at the
+/// same base URL and key as the Realtime API, or the simulator's) and how the job runs.
+#[derive(Clone, Debug)]
+pub struct FeedbackConfig {
+    /// `FEEDBACK_MODEL` (default `gpt-5-mini`).
+    pub model: String,
+    /// `FEEDBACK_WORKERS`: feedback jobs this process runs at once (0..=16, default 2; 0: this
+    /// process only queues jobs, another runs them).
+    pub workers: u32,
+    /// `FEEDBACK_TIMEOUT_SECS`: how long one request to the model may take (1..=170, default 60).
+    pub timeout_secs: NonZeroU32,
+    /// `FEEDBACK_RETRY_SECS`: the wait before the second attempt; later ones wait 3x longer
+    /// (1..=600, default 5).
+    pub first_retry_secs: NonZeroU32,
 }
 
 /// `STORAGE_BACKEND`: `local` (default; files under `STORAGE_DIR`, default `.data/storage`) or
@@ -200,7 +218,24 @@ impl Config {
 
         let storage = storage(&get)?;
 
+        let feedback = FeedbackConfig {
+            model: get("FEEDBACK_MODEL")
+                .map_or_else(|| "gpt-5-mini".to_owned(), |m| m.trim().to_owned()),
+            workers: match get("FEEDBACK_WORKERS") {
+                None => 2,
+                Some(raw) => raw.trim().parse::<u32>().ok().filter(|n| *n <= 16).ok_or_else(
+                    || ConfigError::Invalid {
+                        name: "FEEDBACK_WORKERS",
+                        reason: format!("expected a whole number from 0 to 16, got `{raw}`"),
+                    },
+                )?,
+            },
+            timeout_secs: positive(&get, "FEEDBACK_TIMEOUT_SECS", 60, 170)?,
+            first_retry_secs: positive(&get, "FEEDBACK_RETRY_SECS", 5, 600)?,
+        };
+
         Ok(Config {
+            feedback,
             realtime,
             storage,
             database_url: SecretString::from(database_url),
@@ -323,6 +358,7 @@ impl fmt::Debug for Config {
             .field("realtime.simulated", &self.realtime.simulated)
             .field("realtime.base_url", &self.realtime.base_url)
             .field("realtime.model", &self.realtime.model)
+            .field("feedback", &self.feedback)
             .field(
                 "storage",
                 &match &self.storage {
@@ -540,6 +576,29 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn feedback_has_a_model_and_bounded_workers() {
+        let config = load(&[URL]).expect("valid");
+        assert_eq!(config.feedback.model, "gpt-5-mini");
+        assert_eq!(config.feedback.workers, 2);
+        assert_eq!(load(&[URL, ("FEEDBACK_WORKERS", "0")]).unwrap().feedback.workers, 0);
+        assert_eq!(config.feedback.timeout_secs.get(), 60);
+        let config = load(&[URL, ("FEEDBACK_MODEL", " gpt-4.1-mini ")]).expect("valid");
+        assert_eq!(config.feedback.model, "gpt-4.1-mini");
+        for (name, bad) in [
+            ("FEEDBACK_WORKERS", "-1"),
+            ("FEEDBACK_WORKERS", "17"),
+            ("FEEDBACK_TIMEOUT_SECS", "600"),
+            ("FEEDBACK_RETRY_SECS", "soon"),
+        ] {
+            let error = load(&[URL, (name, bad)]).unwrap_err();
+            assert!(
+                matches!(error, ConfigError::Invalid { name: n, .. } if n == name),
+                "{name}={bad}: {error}"
+            );
+        }
     }
 
     #[test]

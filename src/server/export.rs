@@ -2,7 +2,8 @@
 //! `recording.ogg` (when there is one), `transcript.json`, `transcript.vtt` (captions that play
 //! with the recording), `transcript.md` (readable) and `session.json`. The zip is written as it
 //! is sent (a zip stream with data descriptors) and the recording is read from storage a piece at
-//! a time, so a long session is never held in memory.
+//! a time, so a long session is never held in memory. `feedback.json` holds the coach's feedback
+//! when it was asked for.
 
 use std::io::Write;
 
@@ -20,12 +21,13 @@ use zip::{CompressionMethod, ZipWriter, write::SimpleFileOptions};
 
 use super::{
     auth::CurrentUser,
-    db::{practice, recordings, turns},
+    db::{feedback, practice, recordings, turns},
     state::AppState,
     storage::{ObjectKey, Storage},
 };
 use crate::{
     domain::{
+        feedback::Feedback,
         practice::{PracticeSession, Recording, clock},
         transcript::{SavedTurn, Speaker, TurnState},
     },
@@ -149,6 +151,12 @@ pub fn transcript_md(session: &PracticeSession, turns: &[SavedTurn]) -> String {
     md
 }
 
+/// `feedback.json`: the coach's feedback as the summary shows it (status, what was measured,
+/// the review), in the app's own field names.
+pub fn feedback_json(feedback: &Feedback) -> String {
+    serde_json::to_string_pretty(feedback).unwrap_or_else(|_| "{}".into())
+}
+
 /// `session.json`: the session's facts.
 pub fn session_json(session: &PracticeSession) -> String {
     let recording = match &session.recording {
@@ -260,12 +268,15 @@ pub async fn export(
             .map(|size| (state.storage.clone(), key, size)),
         _ => None,
     };
-    let files = vec![
+    let mut files = vec![
         ("session.json", session_json(&session)),
         ("transcript.json", transcript_json(&saved)),
         ("transcript.vtt", transcript_vtt(&saved)),
         ("transcript.md", transcript_md(&session, &saved)),
     ];
+    if let Some(feedback) = feedback::find(&state.db, user.id, id).await? {
+        files.push(("feedback.json", feedback_json(&feedback)));
+    }
 
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let runtime = tokio::runtime::Handle::current();

@@ -15,12 +15,14 @@ use super::{
         recordings, shares,
         turns::{self, TurnQueryError},
     },
+    feedback,
     finalize::{self, Finalize},
     state::AppState,
 };
 use crate::{
     domain::{
         call::{CallNote, DropCause},
+        feedback::{FeedbackLine, FeedbackStatus},
         practice::{
             HistoryEntry, HistoryPage, PracticeSession, PracticeStatus, Recording, SessionState,
             words_said,
@@ -90,6 +92,15 @@ pub async fn start(
     Ok(started.session)
 }
 
+fn check_turns(turn_count: u32) -> Result<(), AppError> {
+    if turn_count > MAX_TURNS {
+        return Err(AppError::invalid(format!(
+            "A session cannot have more than {MAX_TURNS} turns."
+        )));
+    }
+    Ok(())
+}
+
 /// How long ago a session made late (by recovery) may say it started.
 const LATE_START_DAYS: i64 = 30;
 
@@ -106,21 +117,19 @@ fn started_at(ms: i64, now: DateTime<Utc>) -> Result<DateTime<Utc>, AppError> {
 }
 
 /// Ends the session with what the call reported: the number of settled turns and the topic's
-/// words the learner used (anything else is ignored). Ending twice keeps the first end.
+/// words the learner used (anything else is ignored). Ending twice keeps the first end. The end
+/// and the request for the session's feedback are one transaction.
 #[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_id))]
 pub async fn end(
-    pool: &PgPool,
+    state: &AppState,
     user: &CurrentUser,
     raw_id: &str,
     turn_count: u32,
     words_used: Vec<String>,
 ) -> Result<PracticeSession, AppError> {
+    let pool = &state.db;
     let id = session_id(raw_id)?;
-    if turn_count > MAX_TURNS {
-        return Err(AppError::invalid(format!(
-            "A session cannot have more than {MAX_TURNS} turns."
-        )));
-    }
+    check_turns(turn_count)?;
     let session = practice::find(pool, user.id, id)
         .await?
         .ok_or_else(not_found)?;
@@ -132,14 +141,25 @@ pub async fn end(
         .cloned()
         .collect();
     let turns = i32::try_from(turn_count).unwrap_or(i32::MAX);
-    let ended = practice::end(pool, user.id, id, turns, &used)
+    state.feedback.ready().await?;
+    let mut tx = pool.begin().await?;
+    let ended_now = practice::end(&mut tx, user.id, id, turns, &used)
         .await?
         .ok_or_else(not_found)?;
-    tracing::info!(
-        turns = ended.turn_count,
-        words_used = ended.words_used.len(),
-        "practice session ended"
-    );
+    if ended_now {
+        feedback::request_in(&state.feedback, &mut tx, id).await?;
+    }
+    tx.commit().await?;
+    let ended = practice::find(pool, user.id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    if ended_now {
+        tracing::info!(
+            turns = ended.turn_count,
+            words_used = ended.words_used.len(),
+            "practice session ended"
+        );
+    }
     Ok(ended)
 }
 
@@ -165,6 +185,9 @@ pub async fn get(
     session.share_url = shares::token_of(pool, user.id, id)
         .await?
         .map(|token| super::sharing::share_url(state, &token));
+    session.share_includes_feedback = shares::includes_feedback(pool, user.id, id)
+        .await?
+        .unwrap_or(false);
     session.state = Some(SessionState::of(
         session.status,
         recording,
@@ -174,8 +197,10 @@ pub async fn get(
     Ok(session)
 }
 
-/// End, then finalize the recording. A recording that cannot be finalized now (storage down)
-/// does not undo the end: the session answers without it and can be finalized later.
+/// Finalize the recording, then end. End waits for every chunk to be uploaded, so the recording
+/// is made first and the feedback job queued by the end finds it. A recording that cannot be
+/// finalized now (storage down) does not stop the end: the session answers without it and can
+/// be finalized later.
 pub async fn end_and_finalize(
     state: &AppState,
     user: &CurrentUser,
@@ -183,11 +208,21 @@ pub async fn end_and_finalize(
     turn_count: u32,
     words_used: Vec<String>,
 ) -> Result<PracticeSession, AppError> {
-    let mut session = end(&state.db, user, raw_id, turn_count, words_used).await?;
     let id = session_id(raw_id)?;
-    match finalize::finalize(state, id, Finalize::Final).await {
-        Ok(recording) => session.recording = Some(recording),
-        Err(error) => tracing::warn!(%error, session_id = %id, "recording left for later"),
+    check_turns(turn_count)?;
+    practice::find(&state.db, user.id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let recording = match finalize::finalize(state, id, Finalize::Final).await {
+        Ok(recording) => Some(recording),
+        Err(error) => {
+            tracing::warn!(%error, session_id = %id, "recording left for later");
+            None
+        }
+    };
+    let mut session = end(state, user, raw_id, turn_count, words_used).await?;
+    if recording.is_some() {
+        session.recording = recording;
     }
     Ok(session)
 }
@@ -219,22 +254,33 @@ pub async fn recover(
     let session = practice::find(&state.db, user.id, id)
         .await?
         .ok_or_else(not_found)?;
+    let was_provisional = recordings::find(&state.db, id)
+        .await?
+        .is_some_and(|recording| recording.is_provisional());
     let recording = finalize::finalize(state, id, Finalize::Final).await?;
     if session.status == PracticeStatus::Live && end_unattended(state, &session, &recording).await?
     {
         tracing::info!("practice session ended by recovery");
     } else {
         // Ended already (by the server's sweep, or from history on another device): the turns
-        // the browser held came in since, so count again.
+        // the browser held came in since, so count again, and make the feedback again from
+        // what is now there.
         let (turn_count, used) = counts(state, &session).await?;
-        practice::recount(&state.db, id, turn_count, &used).await?;
+        state.feedback.ready().await?;
+        let mut tx = state.db.begin().await?;
+        let changed = practice::recount(&mut tx, id, turn_count, &used).await?;
+        if changed || was_provisional {
+            feedback::request_in(&state.feedback, &mut tx, id).await?;
+        }
+        tx.commit().await?;
     }
     tracing::info!("practice session recovered");
     get(state, user, raw_id).await
 }
 
 /// Ends a live session nobody attends, counting its saved turns and the topic's words the
-/// learner said in them, no later than its recording ends. False when it was no longer live.
+/// learner said in them, no later than its recording ends, and asks for its feedback in the same
+/// transaction. False when it was no longer live.
 async fn end_unattended(
     state: &AppState,
     session: &PracticeSession,
@@ -246,7 +292,14 @@ async fn end_unattended(
     };
     let (turn_count, used) = counts(state, session).await?;
     let id = session_id(&session.id)?;
-    Ok(practice::end_unattended(&state.db, id, turn_count, &used, recorded_ms).await?)
+    state.feedback.ready().await?;
+    let mut tx = state.db.begin().await?;
+    let ended = practice::end_unattended(&mut tx, id, turn_count, &used, recorded_ms).await?;
+    if ended {
+        feedback::request_in(&state.feedback, &mut tx, id).await?;
+    }
+    tx.commit().await?;
+    Ok(ended)
 }
 
 /// The session's saved turns and the topic's words the learner said in them.
@@ -311,6 +364,12 @@ pub async fn history(
                 .map(|end| u64::try_from((end - row.started_at).num_seconds()).unwrap_or(0)),
             turn_count: u32::try_from(row.turn_count).unwrap_or(0),
             state: SessionState::of(status, recording, row.idle_secs, quiet_secs),
+            feedback: match row.feedback_status.as_deref().and_then(FeedbackStatus::parse) {
+                None => None,
+                Some(FeedbackStatus::Preparing) => Some(FeedbackLine::Preparing),
+                Some(FeedbackStatus::Failed) => Some(FeedbackLine::Failed),
+                Some(FeedbackStatus::Ready) => row.feedback_headline.map(FeedbackLine::Ready),
+            },
         });
     }
     Ok(HistoryPage { entries, next })

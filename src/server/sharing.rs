@@ -6,11 +6,14 @@ use uuid::Uuid;
 
 use super::{
     auth::CurrentUser,
-    db::{practice, recordings, shares, turns},
+    db::{feedback, practice, recordings, shares, turns},
     state::AppState,
 };
 use crate::{
-    domain::practice::{Recording, SharedSession},
+    domain::{
+        feedback::FeedbackStatus,
+        practice::{Recording, SharedSession},
+    },
     error::AppError,
 };
 
@@ -27,16 +30,44 @@ pub fn share_url(state: &AppState, token: &str) -> String {
     format!("{}/shared/{token}", state.config.public_url)
 }
 
-/// Makes (or returns) the session's share link. Owner only.
+/// Makes (or returns) the session's share link, showing the session's feedback only when the
+/// learner chose to include it. Owner only.
 #[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_id))]
-pub async fn share(state: &AppState, user: &CurrentUser, raw_id: &str) -> Result<String, AppError> {
+pub async fn share(
+    state: &AppState,
+    user: &CurrentUser,
+    raw_id: &str,
+    include_feedback: bool,
+) -> Result<String, AppError> {
     let id = session_id(raw_id)?;
     let token = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
-    let token = shares::create(&state.db, user.id, id, &token)
+    let token = shares::create(&state.db, user.id, id, &token, include_feedback)
         .await?
         .ok_or_else(not_found)?;
     tracing::info!("practice session shared");
     Ok(share_url(state, &token))
+}
+
+/// Shows or hides the session's feedback on its link. Owner only; a session that is not shared
+/// is a conflict (make a link first).
+#[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_id))]
+pub async fn share_feedback(
+    state: &AppState,
+    user: &CurrentUser,
+    raw_id: &str,
+    include: bool,
+) -> Result<(), AppError> {
+    let id = session_id(raw_id)?;
+    practice::find(&state.db, user.id, id)
+        .await?
+        .ok_or_else(not_found)?;
+    if !shares::set_feedback(&state.db, user.id, id, include).await? {
+        return Err(AppError::Conflict {
+            message: "This session is not shared.".into(),
+        });
+    }
+    tracing::info!(include, "shared session's feedback shown or hidden");
+    Ok(())
 }
 
 /// Revokes the session's link (none is fine). Owner only.
@@ -67,11 +98,21 @@ pub async fn shared(state: &AppState, token: &str) -> Result<SharedSession, AppE
         recordings::find(&state.db, found.session).await?,
         Some(Recording::Ready { .. })
     );
+    // The feedback only when the learner chose to show it, and only once it is ready; never
+    // the learner's own baseline.
+    let feedback = if found.include_feedback {
+        feedback::find(&state.db, found.owner, found.session)
+            .await?
+            .filter(|f| f.status == FeedbackStatus::Ready)
+    } else {
+        None
+    };
     Ok(SharedSession {
         topic_title: session.topic.title.clone(),
         started_at: session.started_at,
         duration_secs: session.duration_secs(),
         turns: turns::list(&state.db, found.session).await?,
         playable,
+        feedback,
     })
 }

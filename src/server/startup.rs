@@ -44,6 +44,8 @@ pub enum StartupError {
     Http(#[source] reqwest::Error),
     #[error("the server failed while running")]
     Serve(#[source] std::io::Error),
+    #[error("could not start the feedback job")]
+    Jobs(#[source] super::jobs::JobsError),
 }
 
 impl From<sqlx::migrate::MigrateError> for StartupError {
@@ -68,6 +70,8 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         tracing::warn!(%error, "storage: the bucket could not be created or checked");
     }
     tracing::info!(backend = state.storage.backend(), "storage ready");
+    state.feedback.ready().await.map_err(StartupError::Jobs)?;
+    let worker = start_feedback_worker(&state).await?;
     spawn_housekeeping(&state);
 
     let listener = tokio::net::TcpListener::bind(addr)
@@ -79,8 +83,57 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(StartupError::Serve)?;
+    if let Some((worker, running)) = worker {
+        // Jobs in progress get a moment to finish; one that does not runs again after a
+        // restart (its heartbeat stops).
+        worker.shutdown();
+        if tokio::time::timeout(Duration::from_secs(10), running)
+            .await
+            .is_err()
+        {
+            tracing::warn!("feedback worker stopped with a job still running");
+        }
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The feedback worker on its own connection pool, `FEEDBACK_WORKERS` jobs at a time (none
+/// when it is 0: another process makes the feedback).
+async fn start_feedback_worker(
+    state: &AppState,
+) -> Result<
+    Option<(
+        underway::Worker<super::jobs::FeedbackTask>,
+        tokio::task::JoinHandle<()>,
+    )>,
+    StartupError,
+> {
+    let concurrency = state.config.feedback.workers;
+    if concurrency == 0 {
+        tracing::info!("feedback worker: off in this process (FEEDBACK_WORKERS=0)");
+        return Ok(None);
+    }
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(super::jobs::worker_pool_size(concurrency))
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(state.config.database_url())
+        .await
+        .map_err(StartupError::Database)?;
+    let worker = state
+        .feedback
+        .worker(pool, concurrency as usize)
+        .await
+        .map_err(StartupError::Jobs)?;
+    let running = worker.clone();
+    let handle = tokio::spawn(async move {
+        // Woken by LISTEN/NOTIFY; the poll finds retries whose wait is over.
+        if let Err(error) = running.run_every(jiff::ToSpan::seconds(1)).await {
+            tracing::error!(%error, "feedback worker stopped");
+        }
+    });
+    tracing::info!(concurrency, "feedback worker started");
+    Ok(Some((worker, handle)))
 }
 
 /// The name of the session cookie. It holds only the session id.
@@ -186,6 +239,14 @@ fn spawn_housekeeping(state: &AppState) {
                     .await
             {
                 tracing::warn!(%error, "abandoned-session sweep failed");
+            }
+            // Feedback whose job kept failing without giving up (a crash each time) is given up.
+            match super::db::feedback::give_up_stale(&state.db, super::feedback::STALE_AFTER_SECS)
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(sessions = n, "feedback given up after too long"),
+                Err(error) => tracing::warn!(%error, "stale-feedback sweep failed"),
             }
             // ...and, a week later, their recordings are made final with what arrived.
             if let Err(error) =

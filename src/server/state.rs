@@ -9,6 +9,8 @@ use sqlx::PgPool;
 use super::{
     auth::rate_limit::AuthLimits,
     config::Config,
+    feedback::{FeedbackDeps, review::Reviewer},
+    jobs::{FEEDBACK_ATTEMPTS, FeedbackJobs, FeedbackTask},
     realtime::{MintLimits, RealtimeClient},
     storage::Storage,
 };
@@ -26,6 +28,8 @@ pub struct AppState {
     pub storage: Storage,
     /// The local Realtime API, mounted at `/sim`, when no OpenAI key is configured.
     pub simulator: Option<realtime_sim::Simulator>,
+    /// Queues the feedback job (and builds its worker).
+    pub feedback: FeedbackJobs,
 }
 
 impl AppState {
@@ -41,13 +45,29 @@ impl AppState {
                 reply_latency: std::time::Duration::from_millis(realtime.sim_reply_latency_ms),
             })
         });
+        let storage = Storage::from_config(&config.storage);
+        let reviewer = Reviewer::new(
+            &realtime.base_url,
+            realtime.api_key.clone(),
+            &config.feedback.model,
+            std::time::Duration::from_secs(u64::from(config.feedback.timeout_secs.get())),
+        )?;
+        let deps = FeedbackDeps {
+            db: db.clone(),
+            storage: storage.clone(),
+            reviewer: Arc::new(reviewer),
+            max_attempts: FEEDBACK_ATTEMPTS,
+        };
+        let first_retry =
+            std::time::Duration::from_secs(u64::from(config.feedback.first_retry_secs.get()));
         Ok(AppState {
+            feedback: FeedbackJobs::new(db.clone(), FeedbackTask::new(deps, first_retry)),
             leptos_options,
             db,
             auth_limits: AuthLimits::new(config.auth_attempts_per_minute),
             realtime: Arc::new(RealtimeClient::new(realtime)?),
             mint_limits: MintLimits::default(),
-            storage: Storage::from_config(&config.storage),
+            storage,
             simulator,
             config: Arc::new(config),
         })

@@ -2,6 +2,8 @@
 //!
 //! - [`http`]: minting client secrets (`POST /v1/realtime/client_secrets`) and the JSON error body.
 //! - [`events`]: what travels on the `oai-events` data channel, both ways.
+//! - [`responses`]: the Responses API (`POST /v1/responses`) with structured output, which the
+//!   feedback job uses.
 //!
 //! Parsing is lenient where the API evolves (unknown fields are ignored, unknown event types
 //! become [`events::ServerEvent::Unknown`]) and strict where a mistake would be silent (required
@@ -9,6 +11,7 @@
 
 pub mod events;
 pub mod http;
+pub mod responses;
 pub mod session;
 
 pub use events::{ClientEvent, ServerEvent};

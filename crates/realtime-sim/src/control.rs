@@ -11,7 +11,10 @@ use std::{
 use axum::{Json, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 
-use crate::{Simulator, lock};
+use crate::{
+    Simulator, lock,
+    responses::{MAX_QUEUED, ResponseOutcome},
+};
 
 /// A fault for the next mint or call. Each is used once, in the order queued.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,12 +43,16 @@ pub struct Counters {
     pub audio_frames_received: u64,
     pub audio_frames_sent: u64,
     pub events_sent: u64,
+    /// Requests to `POST /v1/responses` that passed the API's checks.
+    pub responses: u64,
 }
 
 #[derive(Default)]
 pub(crate) struct Control {
     faults: Mutex<VecDeque<Fault>>,
     transcripts: Mutex<VecDeque<String>>,
+    responses: Mutex<VecDeque<ResponseOutcome>>,
+    responses_answered: AtomicU64,
     mints: AtomicU64,
     pub(crate) calls_started: AtomicU64,
     pub(crate) calls_active: AtomicU64,
@@ -75,6 +82,25 @@ impl Control {
         lock(&self.transcripts).push_back(text);
     }
 
+    /// Queues outcomes for the next Responses requests; refused (with how many wait) past
+    /// `MAX_QUEUED`.
+    pub(crate) fn queue_responses(&self, outcomes: Vec<ResponseOutcome>) -> Result<(), usize> {
+        let mut queue = lock(&self.responses);
+        if queue.len() + outcomes.len() > MAX_QUEUED {
+            return Err(queue.len());
+        }
+        queue.extend(outcomes);
+        Ok(())
+    }
+
+    pub(crate) fn next_response(&self) -> Option<ResponseOutcome> {
+        lock(&self.responses).pop_front()
+    }
+
+    pub(crate) fn count_response(&self) {
+        self.responses_answered.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn count_mint(&self) {
         self.mints.fetch_add(1, Ordering::Relaxed);
     }
@@ -88,6 +114,7 @@ impl Control {
             audio_frames_received: get(&self.audio_frames_received),
             audio_frames_sent: get(&self.audio_frames_sent),
             events_sent: get(&self.events_sent),
+            responses: get(&self.responses_answered),
         }
     }
 }
@@ -166,9 +193,10 @@ pub(crate) async fn counters(State(sim): State<Simulator>) -> Json<Counters> {
     Json(sim.inner.control.counters())
 }
 
-/// `POST /control/reset`: forget queued faults and transcripts.
+/// `POST /control/reset`: forget queued faults, transcripts and Responses outcomes.
 pub(crate) async fn reset(State(sim): State<Simulator>) -> StatusCode {
     lock(&sim.inner.control.faults).clear();
     lock(&sim.inner.control.transcripts).clear();
+    lock(&sim.inner.control.responses).clear();
     StatusCode::NO_CONTENT
 }

@@ -59,6 +59,10 @@ pub(crate) struct Conversation {
     close_when_drained: bool,
 }
 
+/// Audio kept before detected speech (`prefix_padding_ms`, the API's default): OpenAI's
+/// `audio_start_ms` includes it.
+const PREFIX_PADDING_MS: u64 = 300;
+
 const FOLLOW_UPS: &[&str] = &[
     "That's a good start. Can you tell me a little more about it?",
     "Interesting! Why do you think that is?",
@@ -168,10 +172,11 @@ impl Conversation {
         if self.server_vad() {
             let item_id = new_id("item");
             self.input_item = Some(item_id.clone());
+            // As OpenAI: the start includes the prefix padding kept before speech was detected.
             self.send(ServerEvent::SpeechStarted {
                 event_id: Some(new_id("event")),
                 item_id,
-                audio_start_ms: at_ms,
+                audio_start_ms: at_ms.saturating_sub(PREFIX_PADDING_MS),
             });
             // The learner talking over the coach stops the coach (barge-in).
             self.cancel_reply("turn_detected");
@@ -188,10 +193,12 @@ impl Conversation {
             return;
         }
         let item_id = self.input_item.take().unwrap_or_else(|| new_id("item"));
+        // As OpenAI: the end includes the silence that had to pass before speech counted as
+        // stopped.
         self.send(ServerEvent::SpeechStopped {
             event_id: Some(new_id("event")),
             item_id: item_id.clone(),
-            audio_end_ms: ended_ms,
+            audio_end_ms: ended_ms + silence_ms(&self.session),
         });
         self.commit_learner_turn(item_id, ended_ms - started_ms, sim);
         let auto_reply = self
@@ -805,15 +812,17 @@ mod conversation_tests {
         );
         assert!(matches!(
             h.events[1],
+            // Speech from 500 ms, less OpenAI's 300 ms prefix padding...
             ServerEvent::SpeechStarted {
-                audio_start_ms: 500,
+                audio_start_ms: 200,
                 ..
             }
         ));
         assert!(matches!(
             h.events[2],
+            // ...to 1500 ms, plus the 500 ms of silence that ended it.
             ServerEvent::SpeechStopped {
-                audio_end_ms: 1500,
+                audio_end_ms: 2000,
                 ..
             }
         ));

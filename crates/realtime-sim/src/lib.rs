@@ -7,12 +7,18 @@
 //! - `POST /v1/realtime/client_secrets`: mint an ephemeral key (`ek_…`) bound to a session config;
 //! - `POST /v1/realtime/calls`: SDP offer in, SDP answer out (real WebRTC);
 //! - `POST /v1/realtime/calls/{id}/hangup`;
-//! - `/control/…`: fault injection, queued transcripts and counters, for tests and demos.
+//! - `POST /v1/responses`: the Responses API with structured output, answered by a small rule
+//!   set (`review`) that recognises common learner errors;
+//! - `/control/…`: fault injection, queued transcripts, queued Responses outcomes and counters,
+//!   for tests and demos.
 
 mod calls;
 mod control;
 mod conversation;
 mod keys;
+mod responses;
+pub mod review;
+pub mod schema;
 pub mod speech;
 
 use std::{
@@ -28,6 +34,7 @@ use axum::{
 use secrecy::SecretString;
 
 pub use control::{Counters, Fault};
+pub use responses::{ResponseOutcome, TEXT_MODELS};
 
 /// The development standard key (also in `.env.example`): only ever valid against a simulator.
 pub const DEV_API_KEY: &str = "sk-sim-development-key";
@@ -79,6 +86,8 @@ impl Simulator {
             .route("/v1/realtime/client_secrets", post(keys::mint))
             .route("/v1/realtime/calls", post(calls::create_call))
             .route("/v1/realtime/calls/{call_id}/hangup", post(calls::hangup))
+            .route("/v1/responses", post(responses::create))
+            .route("/control/responses", post(responses::queue_outcomes))
             .route("/control/faults", post(control::queue_faults))
             .route("/control/transcripts", post(control::queue_transcripts))
             .route("/control/counters", get(control::counters))
@@ -94,6 +103,13 @@ impl Simulator {
     /// Queues a fault, as `POST /control/faults` does.
     pub fn queue_fault(&self, fault: Fault) {
         self.inner.control.queue_fault(fault);
+    }
+
+    /// Queues what the next Responses requests get, as `POST /control/responses` does.
+    pub fn queue_responses(&self, outcomes: Vec<ResponseOutcome>) {
+        if let Err(queued) = self.inner.control.queue_responses(outcomes) {
+            tracing::warn!(queued, "sim: too many Responses outcomes queued");
+        }
     }
 
     /// Queues what the next learner utterance "said", as `POST /control/transcripts` does.

@@ -2,7 +2,7 @@
 //! caller's is simply not found.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{CorruptRow, topics::TopicRow};
@@ -57,6 +57,7 @@ impl SessionRow {
             recording: None,
             state: None,
             share_url: None,
+            share_includes_feedback: false,
         })
     }
 }
@@ -111,32 +112,36 @@ pub async fn start(
 }
 
 /// Marks the session ended with what the call reported. Ending twice keeps the first end.
+/// `Some(true)` when this call ended it, `Some(false)` when it had ended before, `None` when
+/// there is no such session of theirs.
 pub async fn end(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     user_id: Uuid,
     id: Uuid,
     turn_count: i32,
     words_used: &[String],
-) -> Result<Option<PracticeSession>, PracticeQueryError> {
-    let updated = sqlx::query_scalar!(
-        r#"update practice_sessions
+) -> Result<Option<bool>, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"with before as (
+               select id, ended_at from practice_sessions
+               where id = $1 and user_id = $2
+               for update
+           )
+           update practice_sessions s
            set status = 'ended',
-               ended_at = coalesce(ended_at, greatest(now(), started_at)),
-               turn_count = case when ended_at is null then $3 else turn_count end,
-               words_used = case when ended_at is null then $4 else words_used end
-           where id = $1 and user_id = $2
-           returning id"#,
+               ended_at = coalesce(s.ended_at, greatest(now(), s.started_at)),
+               turn_count = case when s.ended_at is null then $3 else s.turn_count end,
+               words_used = case when s.ended_at is null then $4 else s.words_used end
+           from before
+           where s.id = before.id
+           returning (before.ended_at is null) as "ended_now!""#,
         id,
         user_id,
         turn_count,
         words_used
     )
-    .fetch_optional(pool)
-    .await?;
-    match updated {
-        Some(id) => find(pool, user_id, id).await,
-        None => Ok(None),
-    }
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn find(
@@ -242,7 +247,7 @@ pub async fn idle_secs(pool: &PgPool, id: Uuid) -> Result<i64, sqlx::Error> {
 /// ends (chunks uploaded later by recovery are no sign of the call going on). False when it was
 /// not live.
 pub async fn end_unattended(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     id: Uuid,
     turn_count: i32,
     words_used: &[String],
@@ -263,29 +268,30 @@ pub async fn end_unattended(
         words_used,
         recorded_ms
     )
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(ended.rows_affected() == 1)
 }
 
 /// Sets an ended session's counts again from its saved turns (turns may arrive after the server
-/// ended a session whose tab died).
+/// ended a session whose tab died). True when they changed.
 pub async fn recount(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     id: Uuid,
     turn_count: i32,
     words_used: &[String],
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query!(
         "update practice_sessions set turn_count = $2, words_used = $3
-         where id = $1 and status = 'ended'",
+         where id = $1 and status = 'ended'
+           and (turn_count, words_used) is distinct from ($2, $3)",
         id,
         turn_count,
         words_used
     )
-    .execute(pool)
+    .execute(conn)
     .await?;
-    Ok(())
+    Ok(changed.rows_affected() == 1)
 }
 
 /// Whose session this is (for the server's own housekeeping, which acts on any learner's).
@@ -309,6 +315,8 @@ pub struct HistoryRow {
     pub provisional: Option<bool>,
     pub duration_ms: Option<i32>,
     pub idle_secs: i64,
+    pub feedback_status: Option<String>,
+    pub feedback_headline: Option<String>,
 }
 
 /// A page of the learner's sessions, newest first, starting after `after` (the started-at
@@ -327,10 +335,12 @@ pub async fn history(
                   s.ended_at as "ended_at: DateTime<Utc>", s.turn_count, t.slug, t.title,
                   r.status as "recording_status?", r.provisional as "provisional?",
                   r.duration_ms as "duration_ms?",
-                  extract(epoch from now() - practice_last_seen(s.id))::bigint as "idle_secs!"
+                  extract(epoch from now() - practice_last_seen(s.id))::bigint as "idle_secs!",
+                  f.status as "feedback_status?", f.headline as "feedback_headline?"
            from practice_sessions s
            join topics t on t.id = s.topic_id
            left join recordings r on r.session_id = s.id
+           left join session_feedback f on f.session_id = s.id
            where s.user_id = $1
              and ($2::bigint is null
                   or (s.started_at, s.id)
