@@ -28,7 +28,7 @@ pub async fn remake_feedback(session: String) -> Result<Feedback, AppError> {
 
 /// The learner's progress across their latest sessions with feedback.
 #[server(endpoint = "feedback/progress", input = GetUrl)]
-pub async fn progress() -> Result<Progress, AppError> {
+pub async fn get_progress() -> Result<Progress, AppError> {
     use crate::server::{auth, feedback, state::AppState};
     let user = auth::require_user().await?;
     feedback::progress(&AppState::current()?, &user).await

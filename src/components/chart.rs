@@ -102,7 +102,7 @@ pub fn LineChart(
     view! {
         <section aria-labelledby=heading.clone() class="rounded-2xl border border-stone-200 bg-white p-5 shadow-sm" data-testid=format!("chart-{id}")>
             <div class="flex flex-wrap items-baseline justify-between gap-2">
-                <h2 id=heading class="text-lg font-semibold">{title}</h2>
+                <h2 id=heading.clone() class="text-lg font-semibold">{title}</h2>
                 <p class="text-sm text-stone-600">
                     "Latest: "<span class="font-semibold tabular-nums text-stone-900">{latest}</span>
                 </p>

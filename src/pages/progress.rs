@@ -7,7 +7,7 @@ use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
 use crate::{
-    api::feedback::progress,
+    api::feedback::get_progress,
     components::{
         chart::{LineChart, Point},
         feedback::ErrorPanel,
@@ -18,7 +18,7 @@ use crate::{
 
 #[component]
 pub fn ProgressPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| progress());
+    let data = Resource::new(|| (), |_| get_progress());
     view! {
         <Title text="Your progress" />
         <div class="mx-auto max-w-4xl">

@@ -20,7 +20,7 @@ use crate::{
         report::HowYouSpoke,
     },
     domain::{
-        feedback::{Feedback, FeedbackStatus},
+        feedback::Feedback,
         practice::{PracticeSession, PracticeStatus, Recording, SessionState, clock},
         transcript::{SavedTurn, Speaker},
     },
@@ -68,6 +68,7 @@ pub fn SummaryPage() -> impl IntoView {
     );
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
+        use crate::domain::feedback::FeedbackStatus;
         let preparing = feedback.with(|f| {
             matches!(f, Some(Ok(Some(Feedback { status: FeedbackStatus::Preparing, .. }))))
         });
@@ -333,6 +334,7 @@ fn ShareSession(
             </div>
             {match url {
                 Some(url) => {
+                    let session_for_feedback = session.clone();
                     view! {
                         <p class="mt-3 text-stone-700">
                             "Anyone with this link can play the recording and read the transcript (not your account):"
@@ -353,7 +355,7 @@ fn ShareSession(
                             }}
                         </p>
                         <ActionForm action=sharing.feedback attr:class="mt-2">
-                            <input type="hidden" name="session" value=session.clone() />
+                            <input type="hidden" name="session" value=session_for_feedback />
                             <input type="hidden" name="include" value=(!with_feedback).to_string() />
                             <button
                                 type="submit"

@@ -5,8 +5,9 @@
 //! commit together), takes tasks with `FOR UPDATE SKIP LOCKED` (safe with several app
 //! processes), wakes workers with LISTEN/NOTIFY, records heartbeats (a task whose process died
 //! runs again elsewhere), retries with backoff up to a bound, and keeps its tables in its own
-//! `underway` schema. Each running task holds a transaction and its connection, so workers get
-//! their own pool, sized for their concurrency.
+//! `underway` schema (created by our migration 0013, a copy of underway's own). Each running task
+//! holds a transaction and its connection, so workers get their own pool, sized for their
+//! concurrency.
 
 use std::{sync::Arc, time::Duration};
 
@@ -95,8 +96,6 @@ impl Task for FeedbackTask {
 pub enum JobsError {
     #[error(transparent)]
     Queue(#[from] underway::queue::Error),
-    #[error("underway's migrations failed")]
-    Migrate(#[source] sqlx::Error),
 }
 
 impl From<JobsError> for AppError {
@@ -122,14 +121,11 @@ impl FeedbackJobs {
         }
     }
 
-    /// The queue, made on first use: `underway`'s own migrations (in its schema, under the
-    /// migration lock, so several processes starting at once are safe) and the queue's row.
+    /// The queue, made on first use (its row in `underway.task_queue`; underway's tables come
+    /// with the app's migrations).
     pub async fn ready(&self) -> Result<Arc<Queue<FeedbackTask>>, JobsError> {
         self.queue
             .get_or_try_init(|| async {
-                underway::run_migrations(&self.pool)
-                    .await
-                    .map_err(JobsError::Migrate)?;
                 let queue = Queue::builder()
                     .name(FEEDBACK_QUEUE)
                     .pool(self.pool.clone())

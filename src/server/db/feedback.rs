@@ -30,6 +30,21 @@ pub async fn request(conn: &mut PgConnection, session: Uuid) -> Result<i32, sqlx
     .await
 }
 
+/// The first key of the feedback's advisory locks (two-key locks never meet the one-key locks
+/// of recordings and underway's tasks).
+const LOCK_CLASS: i32 = 0x5C0F_EED;
+
+/// One feedback maker per session at a time: held until `conn`'s transaction ends.
+pub async fn lock(conn: &mut PgConnection, session: Uuid) -> Result<(), sqlx::Error> {
+    let (high, low) = session.as_u64_pair();
+    sqlx::query("select pg_advisory_xact_lock($1, $2)")
+        .bind(LOCK_CLASS)
+        .bind((high ^ low) as i32)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Counts an attempt at `generation` of the session's feedback. `None` when there is nothing to
 /// make: the session is gone, a newer request superseded this one, or it is already made.
 pub async fn claim(
@@ -215,7 +230,7 @@ pub async fn baseline(
                  order by s.started_at desc
                  limit $3) latest"#,
         user_id,
-        before,
+        before as DateTime<Utc>,
         limit
     )
     .fetch_one(pool)
@@ -245,7 +260,7 @@ pub async fn earlier_words(
            left join lateral unnest(f.content_words) as w(word) on true
            where s.user_id = $1 and s.started_at < $2 and f.status = 'ready'"#,
         user_id,
-        before
+        before as DateTime<Utc>
     )
     .fetch_one(pool)
     .await?;

@@ -1,6 +1,7 @@
 //! Postgres: the pool, the migrations, and one module of queries per table.
 
 pub mod chunks;
+pub mod feedback;
 pub mod practice;
 pub mod recordings;
 pub mod shares;

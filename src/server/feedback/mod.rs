@@ -89,13 +89,9 @@ pub async fn make(
         tracing::warn!(%error, "feedback attempt failed");
         MakeError::Retry(COULD_NOT_PREPARE.into())
     };
-    sqlx::query!(
-        "select pg_advisory_xact_lock(hashtextextended('feedback:' || $1::text, 0))",
-        session
-    )
-    .execute(&mut *conn)
-    .await
-    .map_err(|e| retry(&e))?;
+    db::lock(&mut *conn, session)
+        .await
+        .map_err(|e| retry(&e))?;
     let Some(attempt) = db::claim(&deps.db, session, generation)
         .await
         .map_err(|e| retry(&e))?
