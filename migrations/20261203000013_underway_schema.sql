@@ -1,15 +1,16 @@
 -- The `underway` crate's own schema (the feedback job's queue, see src/server/jobs.rs), applied
 -- with the app's migrations so every database (development, tests, production) has it before the
 -- app starts. These are underway 0.2.0's migrations (crates.io `underway` 0.2.0, `migrations/`,
--- MIT OR Apache-2.0), in order, unchanged but for leaving out its private copy of sqlx's
--- migrations table: the app never calls `underway::run_migrations`. Upgrading underway means
--- adding its new migrations here as new ones of ours.
+-- MIT OR Apache-2.0), in order, unchanged but for two things: its private copy of sqlx's
+-- migrations table is left out (the app never calls `underway::run_migrations`), and its
+-- `search_path` keeps `public` after `underway`, so sqlx finds our migrations table to record
+-- this one. Upgrading underway means adding its new migrations as new ones of ours.
 
 -- underway 20240921151751_0.sql
 create schema if not exists underway;
 
 -- Force anything running this migration to use the right search path.
-set local search_path to underway;
+set local search_path to underway, public;
 
 
 create table underway.task_queue (
@@ -70,7 +71,7 @@ where concurrency_key is not null and state in ('pending', 'in_progress');
 
 -- underway 20241024174106_1.sql
 -- Force anything running this migration to use the right search path.
-set local search_path to underway;
+set local search_path to underway, public;
 
 -- function to notify about task changes
 create or replace function underway.task_change_notify()
@@ -94,7 +95,7 @@ execute procedure underway.task_change_notify();
 
 -- underway 20241105164503_2.sql
 -- Force anything running this migration to use the right search path.
-set local search_path to underway;
+set local search_path to underway, public;
 
 -- Remove attempt-specific columns from `task`
 alter table underway.task
@@ -147,7 +148,7 @@ create table underway.task_attempt (
 
 -- underway 20241110164319_3.sql
 -- Force anything running this migration to use the right search path.
-set local search_path to underway;
+set local search_path to underway, public;
 
 alter table underway.task
 add column if not exists heartbeat interval not null default interval '30 seconds';
@@ -157,7 +158,7 @@ add column if not exists last_heartbeat_at timestamp with time zone;
 
 -- underway 20241111174958_4.sql
 -- Force anything running this migration to use the right search path.
-set local search_path to underway;
+set local search_path to underway, public;
 
 -- Rename the 'name' column in 'task_schedule' to 'task_queue_name' for consistency.
 alter table underway.task_schedule
@@ -170,7 +171,7 @@ alter table underway.task_schedule
 
 -- underway 20241126224448_5.sql
 -- Force anything running this migration to use the right search path.
-set local search_path to underway;
+set local search_path to underway, public;
 
 alter table underway.task_attempt drop constraint task_attempt_task_id_task_queue_name_fkey;
 

@@ -98,16 +98,19 @@ pub async fn make(
     else {
         return Ok(Made::NothingToDo);
     };
-    let last = attempt >= deps.max_attempts;
     let outcome = attempt_once(deps, conn, session, generation).await;
-    let (reason, report) = match outcome {
+    let (reason, report, worth_retrying) = match outcome {
         Ok(made) => {
             tracing::info!(attempt, "feedback made");
             return Ok(made);
         }
-        Err(Failure { reason, report }) => (reason, report),
+        Err(Failure {
+            reason,
+            report,
+            worth_retrying,
+        }) => (reason, report, worth_retrying),
     };
-    if last {
+    if attempt >= deps.max_attempts || !worth_retrying {
         if let Err(error) = db::fail(&deps.db, session, generation, &reason, report.as_ref()).await
         {
             tracing::warn!(%error, "feedback failure not stored");
@@ -126,6 +129,8 @@ pub async fn make(
 struct Failure {
     reason: String,
     report: Option<FeedbackReport>,
+    /// False when another attempt would fail the same way (no quota, a refused request).
+    worth_retrying: bool,
 }
 
 impl Failure {
@@ -134,6 +139,7 @@ impl Failure {
         Failure {
             reason: COULD_NOT_PREPARE.into(),
             report: None,
+            worth_retrying: true,
         }
     }
 }
@@ -186,7 +192,9 @@ async fn attempt_once(
                 Review::Done(review)
             }
             Err(ReviewError::Refused(reason)) => Review::Unavailable { reason },
-            Err(ReviewError::Retry(reason) | ReviewError::Fatal(reason)) => {
+            Err(error) => {
+                let worth_retrying = matches!(error, ReviewError::Retry(_));
+                let reason = error.to_string();
                 return Err(Failure {
                     report: Some(FeedbackReport {
                         metrics,
@@ -195,6 +203,7 @@ async fn attempt_once(
                         },
                     }),
                     reason,
+                    worth_retrying,
                 });
             }
         }
