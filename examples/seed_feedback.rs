@@ -7,12 +7,8 @@
 
 use leptos::prelude::LeptosOptions;
 use speaking_coach::server::{
-    config::Config,
-    feedback::request_in,
-    finalize::RECORDING_MIME,
-    recording::read_webm,
-    state::AppState,
-    storage::ObjectKey,
+    config::Config, feedback::request_in, finalize::RECORDING_MIME, recording::read_webm,
+    state::AppState, storage::ObjectKey,
 };
 use uuid::Uuid;
 
@@ -38,7 +34,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .parse()?;
     let config = Config::load()?;
     let pool = sqlx::PgPool::connect(&std::env::var("DATABASE_URL")?).await?;
-    let options = LeptosOptions::builder().output_name("speaking-coach").build();
+    let options = LeptosOptions::builder()
+        .output_name("speaking-coach")
+        .build();
     let state = AppState::new(options, pool.clone(), config)?;
     state.feedback.ready().await?;
 
@@ -93,7 +91,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for id in &ids {
         state
             .storage
-            .put(&ObjectKey::recording(*id, "ogg"), ogg.clone(), RECORDING_MIME)
+            .put(
+                &ObjectKey::recording(*id, "ogg"),
+                ogg.clone(),
+                RECORDING_MIME,
+            )
             .await?;
     }
     sqlx::query(

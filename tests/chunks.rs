@@ -835,6 +835,7 @@ async fn an_export_holds_the_recording_and_the_transcript_in_every_form(db: PgPo
     assert_eq!(
         names,
         [
+            "feedback.json",
             "recording.ogg",
             "session.json",
             "transcript.json",
@@ -842,6 +843,9 @@ async fn an_export_holds_the_recording_and_the_transcript_in_every_form(db: PgPo
             "transcript.vtt"
         ]
     );
+    // Ending asked for the session's feedback; no worker runs here, so it is still being made.
+    let feedback: Value = serde_json::from_slice(&files["feedback.json"]).unwrap();
+    assert_eq!(feedback["status"], "Preparing");
     assert_eq!(
         files["recording.ogg"],
         recording(&storage, &id).await.unwrap()
@@ -1050,6 +1054,7 @@ async fn every_page_says_how_far_a_session_got(db: PgPool) {
     assert_eq!(
         files.keys().map(String::as_str).collect::<Vec<_>>(),
         [
+            "feedback.json",
             "session.json",
             "transcript.json",
             "transcript.md",

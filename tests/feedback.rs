@@ -113,8 +113,14 @@ impl Setup {
     /// A session where the learner made two common errors, with its recording, ended.
     async fn conversation(&self) -> String {
         let id = self.start().await;
-        self.say(&id, 0, "Coach", "Hi! What would you like today?", (0, 1_500))
-            .await;
+        self.say(
+            &id,
+            0,
+            "Coach",
+            "Hi! What would you like today?",
+            (0, 1_500),
+        )
+        .await;
         self.say(
             &id,
             1,
@@ -123,8 +129,14 @@ impl Setup {
             (1_700, 4_900),
         )
         .await;
-        self.say(&id, 2, "Coach", "Great choice. Anything else?", (5_000, 5_200))
-            .await;
+        self.say(
+            &id,
+            2,
+            "Coach",
+            "Great choice. Anything else?",
+            (5_000, 5_200),
+        )
+        .await;
         self.record(&id).await;
         let ended = self.end(&id).await;
         assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
@@ -407,10 +419,8 @@ async fn a_model_that_takes_too_long_is_retried(db: PgPool) {
 async fn unreadable_answers_are_retried_and_a_refusal_keeps_the_measurements(db: PgPool) {
     let s = setup(db.clone()).await;
     let id = s.conversation().await;
-    s.sim.queue_responses(vec![
-        ResponseOutcome::InvalidJson,
-        ResponseOutcome::Refusal,
-    ]);
+    s.sim
+        .queue_responses(vec![ResponseOutcome::InvalidJson, ResponseOutcome::Refusal]);
     let worker = s.worker().await;
     s.run_job(&worker).await;
     assert_eq!(
@@ -439,7 +449,11 @@ async fn a_session_without_learner_speech_asks_no_model(db: PgPool) {
     assert_eq!(feedback["status"], "Ready");
     assert_eq!(feedback["report"]["review"], "NotEnoughSpeech");
     assert_eq!(s.sim.counters().responses, 0);
-    assert_eq!(feedback["report"]["metrics"]["pauses"], Value::Null, "no recording");
+    assert_eq!(
+        feedback["report"]["metrics"]["pauses"],
+        Value::Null,
+        "no recording"
+    );
 }
 
 #[sqlx::test]
@@ -485,7 +499,10 @@ async fn two_workers_make_a_sessions_feedback_once(db: PgPool) {
     assert_eq!((rows[0].1.as_str(), rows[0].3), ("ready", 1), "made once");
     assert_eq!(s.sim.counters().responses, 1, "the model was asked once");
     let jobs = queued_jobs(&db).await;
-    assert!(jobs.iter().all(|(_, state)| state == "succeeded"), "{jobs:?}");
+    assert!(
+        jobs.iter().all(|(_, state)| state == "succeeded"),
+        "{jobs:?}"
+    );
 }
 
 #[sqlx::test]
@@ -517,7 +534,11 @@ async fn the_server_sweep_and_recovery_ask_for_feedback_too(db: PgPool) {
     s.run_job(&worker).await;
     let feedback = s.feedback(&id).await;
     assert_eq!(feedback["report"]["metrics"]["learner_turns"], 2);
-    assert_eq!(s.sim.counters().responses, 1, "the superseded job asked nothing");
+    assert_eq!(
+        s.sim.counters().responses,
+        1,
+        "the superseded job asked nothing"
+    );
 }
 
 #[sqlx::test]

@@ -103,6 +103,8 @@ pub fn HowYouSpoke(
 fn Preparing() -> impl IntoView {
     view! {
         <div data-testid="feedback-preparing">
+            // Without JavaScript the page cannot look again by itself: the browser reloads it.
+            <noscript inner_html=r#"<meta http-equiv="refresh" content="5">"#></noscript>
             <p role="status" class="mt-2 text-stone-700">
                 "Your feedback is being prepared. It appears here by itself in a moment."
             </p>
@@ -182,7 +184,12 @@ fn Ready(
 
 /// A headline figure with its plain reading.
 #[component]
-fn Figure(label: &'static str, value: String, reading: String, testid: &'static str) -> impl IntoView {
+fn Figure(
+    label: &'static str,
+    value: String,
+    reading: String,
+    testid: &'static str,
+) -> impl IntoView {
     view! {
         <div class="rounded-xl border border-stone-200 bg-stone-50 p-4">
             <dt class="text-sm text-stone-600">{label}</dt>
@@ -199,10 +206,9 @@ fn Figure(label: &'static str, value: String, reading: String, testid: &'static 
 #[component]
 fn Figures(metrics: SpeechMetrics, baseline: Option<Baseline>, own: bool) -> impl IntoView {
     let base = baseline.as_ref();
-    let pace = metrics.pace_wpm.map_or_else(
-        || "—".to_owned(),
-        |wpm| format!("{} wpm", wpm.round()),
-    );
+    let pace = metrics
+        .pace_wpm
+        .map_or_else(|| "—".to_owned(), |wpm| format!("{} wpm", wpm.round()));
     let fillers = metrics
         .fillers
         .per_100_words
@@ -590,7 +596,10 @@ mod tests {
             pace_reading(Some(120.0), None),
             "A comfortable conversational pace."
         );
-        assert_eq!(pace_reading(None, None), "Your turns were too short to time.");
+        assert_eq!(
+            pace_reading(None, None),
+            "Your turns were too short to time."
+        );
     }
 
     #[test]

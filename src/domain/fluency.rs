@@ -63,17 +63,17 @@ const ORDINARY_DOUBLES: &[&str] = &[
 
 /// Short words that say little about vocabulary: left out of "new words".
 const FUNCTION_WORDS: &[&str] = &[
-    "the", "and", "but", "for", "you", "your", "yours", "she", "her", "him", "his", "they",
-    "them", "their", "our", "ours", "its", "it's", "was", "were", "are", "is", "been", "being",
-    "have", "has", "had", "this", "that", "these", "those", "with", "from", "into", "onto",
-    "about", "there", "here", "then", "than", "what", "which", "who", "whom", "when", "where",
-    "why", "how", "not", "can", "could", "would", "should", "will", "shall", "may", "might",
-    "must", "did", "does", "done", "doing", "yes", "yeah", "okay", "also", "too", "very", "just",
-    "some", "any", "all", "one", "two", "out", "off", "over", "under", "again", "because", "so",
-    "if", "or", "of", "to", "in", "on", "at", "by", "an", "a", "i", "me", "my", "mine", "we",
-    "us", "he", "it", "be", "do", "am", "i'm", "i'd", "i've", "i'll", "don't", "didn't", "can't",
-    "won't", "isn't", "aren't", "wasn't", "that's", "there's", "let's", "you're", "we're",
-    "they're", "like", "well", "really", "much", "more", "most", "many",
+    "the", "and", "but", "for", "you", "your", "yours", "she", "her", "him", "his", "they", "them",
+    "their", "our", "ours", "its", "it's", "was", "were", "are", "is", "been", "being", "have",
+    "has", "had", "this", "that", "these", "those", "with", "from", "into", "onto", "about",
+    "there", "here", "then", "than", "what", "which", "who", "whom", "when", "where", "why", "how",
+    "not", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "did",
+    "does", "done", "doing", "yes", "yeah", "okay", "also", "too", "very", "just", "some", "any",
+    "all", "one", "two", "out", "off", "over", "under", "again", "because", "so", "if", "or", "of",
+    "to", "in", "on", "at", "by", "an", "a", "i", "me", "my", "mine", "we", "us", "he", "it", "be",
+    "do", "am", "i'm", "i'd", "i've", "i'll", "don't", "didn't", "can't", "won't", "isn't",
+    "aren't", "wasn't", "that's", "there's", "let's", "you're", "we're", "they're", "like", "well",
+    "really", "much", "more", "most", "many",
 ];
 
 /// One word of a turn, with what surrounds it.
@@ -147,14 +147,56 @@ fn fillers_in(tokens: &[Token]) -> Vec<&'static str> {
         "do", "did", "don't", "didn't", "if", "as", "would", "to", "what", "how", "you",
     ];
     const YOU_KNOW_AFTER: &[&str] = &[
-        "what", "how", "that", "where", "why", "who", "when", "if", "whether", "him", "her",
-        "them", "it", "me", "about", "the", "a", "an", "anything", "something", "anyone",
-        "someone", "everything", "nothing", "my", "your", "his", "their", "our", "this",
+        "what",
+        "how",
+        "that",
+        "where",
+        "why",
+        "who",
+        "when",
+        "if",
+        "whether",
+        "him",
+        "her",
+        "them",
+        "it",
+        "me",
+        "about",
+        "the",
+        "a",
+        "an",
+        "anything",
+        "something",
+        "anyone",
+        "someone",
+        "everything",
+        "nothing",
+        "my",
+        "your",
+        "his",
+        "their",
+        "our",
+        "this",
     ];
     const I_MEAN_AFTER: &[&str] = &["it", "that", "what", "to", "you", "him", "her", "them"];
     const KIND_OF_BEFORE: &[&str] = &[
-        "a", "the", "this", "that", "what", "some", "any", "one", "every", "which", "these",
-        "those", "same", "different", "another", "each", "no",
+        "a",
+        "the",
+        "this",
+        "that",
+        "what",
+        "some",
+        "any",
+        "one",
+        "every",
+        "which",
+        "these",
+        "those",
+        "same",
+        "different",
+        "another",
+        "each",
+        "no",
     ];
     let mut found = Vec::new();
     let word = |i: usize| tokens.get(i).map(|t| t.word.as_str());
@@ -201,7 +243,8 @@ fn fillers_in(tokens: &[Token]) -> Vec<&'static str> {
             // "like" as a filler is set off by a comma after it ("it was, like, great";
             // "like, I don't know"), never a verb after a subject ("I like it").
             "like"
-                if token.comma_after && !previous.is_some_and(|p| VERB_LIKE_BEFORE.contains(&p)) =>
+                if token.comma_after
+                    && !previous.is_some_and(|p| VERB_LIKE_BEFORE.contains(&p)) =>
             {
                 Some("like")
             }
@@ -224,7 +267,10 @@ fn repetitions_in(tokens: &[Token]) -> Vec<String> {
     'scan: while i < words.len() {
         for n in [3usize, 2] {
             if i + 2 * n <= words.len() && words[i..i + n] == words[i + n..i + 2 * n] {
-                let raw: Vec<&str> = tokens[i..i + 2 * n].iter().map(|t| t.raw.as_str()).collect();
+                let raw: Vec<&str> = tokens[i..i + 2 * n]
+                    .iter()
+                    .map(|t| t.raw.as_str())
+                    .collect();
                 found.push(raw.join(" "));
                 i += 2 * n;
                 continue 'scan;
@@ -286,7 +332,9 @@ pub fn content_words<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<String
         for token in tokens(text) {
             let word = token.word;
             if word.chars().count() >= 3
-                && word.chars().all(|c| c.is_alphabetic() || c == '\'' || c == '-')
+                && word
+                    .chars()
+                    .all(|c| c.is_alphabetic() || c == '\'' || c == '-')
                 && !FUNCTION_WORDS.contains(&word.as_str())
                 && !is_vocal_filler(&word)
                 && !FILLER_ADVERBS.contains(&word.as_str())
@@ -378,7 +426,9 @@ pub fn measure(turns: &[SavedTurn], padding: Padding, context: &Context<'_>) -> 
     let (paced_words, paced_ms) = figures
         .iter()
         .filter(|f| f.wpm.is_some())
-        .fold((0u64, 0u64), |(w, ms), f| (w + u64::from(f.words), ms + f.ms));
+        .fold((0u64, 0u64), |(w, ms), f| {
+            (w + u64::from(f.words), ms + f.ms)
+        });
     let pace_wpm = (paced_ms > 0).then(|| paced_words as f64 * 60_000.0 / paced_ms as f64);
 
     // The gap before each learner turn that follows a coach turn.
@@ -418,14 +468,13 @@ pub fn measure(turns: &[SavedTurn], padding: Padding, context: &Context<'_>) -> 
     let distinct: HashSet<&str> = all_words.iter().map(String::as_str).collect();
     let texts: Vec<&str> = spoken.iter().map(|turn| turn.text.as_str()).collect();
     let used = words_said(context.vocabulary, texts.iter().copied());
-    let (topic_words_used, topic_words_unused) = context
-        .vocabulary
-        .iter()
-        .zip(used)
-        .fold((Vec::new(), Vec::new()), |(mut yes, mut no), (word, used)| {
+    let (topic_words_used, topic_words_unused) = context.vocabulary.iter().zip(used).fold(
+        (Vec::new(), Vec::new()),
+        |(mut yes, mut no), (word, used)| {
             if used { &mut yes } else { &mut no }.push(word.clone());
             (yes, no)
-        });
+        },
+    );
     let content = content_words(texts.iter().copied());
     let (new_words, new_word_count) = match context.earlier_words {
         None => (None, 0),
@@ -669,7 +718,10 @@ mod tests {
     fn untranscribed_and_coach_turns_have_no_words() {
         let mut failed = learner("a", "", (0, 3_000));
         failed.state = TurnState::TranscriptionFailed;
-        let turns = [failed, coach("c", "Could you say that again?", (3_000, 5_000))];
+        let turns = [
+            failed,
+            coach("c", "Could you say that again?", (3_000, 5_000)),
+        ];
         let m = measured(&turns);
         assert_eq!(m.learner_turns, 1);
         assert_eq!(m.learner_words, 0);
@@ -689,7 +741,11 @@ mod tests {
         assert_eq!(m.fillers.per_100_words, Some(20.0));
         assert_eq!(
             m.fillers.top,
-            vec![("um".to_owned(), 2), ("uh".to_owned(), 1), ("you know".to_owned(), 1)]
+            vec![
+                ("um".to_owned(), 2),
+                ("uh".to_owned(), 1),
+                ("you know".to_owned(), 1)
+            ]
         );
     }
 
@@ -708,17 +764,26 @@ mod tests {
     fn like_you_know_and_i_mean_count_only_as_fillers() {
         let count = |text: &str| fillers_in(&tokens(text));
         assert_eq!(count("I like coffee."), Vec::<&str>::new());
-        assert_eq!(count("I'd like a cup of tea, like, a big one."), vec!["like"]);
+        assert_eq!(
+            count("I'd like a cup of tea, like, a big one."),
+            vec!["like"]
+        );
         assert_eq!(count("It was, like, amazing."), vec!["like"]);
         assert_eq!(count("Things like apples, and pears."), Vec::<&str>::new());
-        assert_eq!(count("Do you know where the station is?"), Vec::<&str>::new());
+        assert_eq!(
+            count("Do you know where the station is?"),
+            Vec::<&str>::new()
+        );
         assert_eq!(count("You know what I think?"), Vec::<&str>::new());
         assert_eq!(count("It's, you know, far."), vec!["you know"]);
         assert_eq!(count("I mean, it's fine."), vec!["I mean"]);
         assert_eq!(count("I mean it."), Vec::<&str>::new());
         assert_eq!(count("It's a kind of bread."), Vec::<&str>::new());
         assert_eq!(count("It's kind of far."), vec!["kind of"]);
-        assert_eq!(count("Basically I actually agree."), vec!["basically", "actually"]);
+        assert_eq!(
+            count("Basically I actually agree."),
+            vec!["basically", "actually"]
+        );
     }
 
     #[test]
@@ -731,7 +796,10 @@ mod tests {
             vec!["We can we can", "by by"]
         );
         // Ordinary doubles and fillers are not repetitions.
-        assert_eq!(found("He had had enough, very very much. Um um."), Vec::<String>::new());
+        assert_eq!(
+            found("He had had enough, very very much. Um um."),
+            Vec::<String>::new()
+        );
         assert_eq!(found("the theatre"), Vec::<String>::new());
         let m = measured(&[learner("a", "The the bus is late.", (0, 3_000))]);
         assert_eq!(m.repetitions.count, 1);
@@ -757,7 +825,10 @@ mod tests {
 
     #[test]
     fn mattr_is_measured_once_a_session_has_fifty_words() {
-        let text = (0..49).map(|n| format!("w{n}")).collect::<Vec<_>>().join(" ");
+        let text = (0..49)
+            .map(|n| format!("w{n}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         assert_eq!(measured(&[learner("a", &text, (0, 20_000))]).mattr, None);
         let text = format!("{text} w0");
         let m = measured(&[learner("a", &text, (0, 20_000))]);
@@ -767,7 +838,11 @@ mod tests {
 
     #[test]
     fn topic_words_and_new_words_are_listed() {
-        let vocabulary = vec!["small".to_owned(), "the bill".to_owned(), "large".to_owned()];
+        let vocabulary = vec![
+            "small".to_owned(),
+            "the bill".to_owned(),
+            "large".to_owned(),
+        ];
         let earlier: HashSet<String> = ["coffee".to_owned()].into();
         let turns = [learner(
             "a",
@@ -797,7 +872,12 @@ mod tests {
         );
         assert_eq!(
             later.new_words,
-            Some(vec!["small".to_owned(), "croissant".to_owned(), "bill".to_owned(), "please".to_owned()])
+            Some(vec![
+                "small".to_owned(),
+                "croissant".to_owned(),
+                "bill".to_owned(),
+                "please".to_owned()
+            ])
         );
         assert_eq!(later.new_word_count, 4);
     }

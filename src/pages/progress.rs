@@ -112,11 +112,7 @@ fn Charts(progress: Progress) -> impl IntoView {
         .into_any();
     }
     let count = progress.points.len();
-    let latest_level = progress
-        .points
-        .iter()
-        .rev()
-        .find_map(|p| p.level.clone());
+    let latest_level = progress.points.iter().rev().find_map(|p| p.level.clone());
     let pace = points(&progress, |p| p.pace_wpm);
     let fillers = points(&progress, |p| p.fillers_per_100_words);
     let share = points(&progress, |p| p.learner_share.map(|s| s * 100.0));

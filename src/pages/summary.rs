@@ -63,14 +63,27 @@ pub fn SummaryPage() -> impl IntoView {
     let remake = ServerAction::<RemakeFeedback>::new();
     let poll = RwSignal::new(0u32);
     let feedback = Resource::new(
-        move || (id(), remake.version().get(), recover.version().get(), poll.get()),
+        move || {
+            (
+                id(),
+                remake.version().get(),
+                recover.version().get(),
+                poll.get(),
+            )
+        },
         |(id, ..)| get_feedback(id),
     );
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         use crate::domain::feedback::FeedbackStatus;
         let preparing = feedback.with(|f| {
-            matches!(f, Some(Ok(Some(Feedback { status: FeedbackStatus::Preparing, .. }))))
+            matches!(
+                f,
+                Some(Ok(Some(Feedback {
+                    status: FeedbackStatus::Preparing,
+                    ..
+                })))
+            )
         });
         if preparing
             && let Ok(timer) = set_timeout_with_handle(

@@ -223,12 +223,15 @@ impl Config {
                 .map_or_else(|| "gpt-5-mini".to_owned(), |m| m.trim().to_owned()),
             workers: match get("FEEDBACK_WORKERS") {
                 None => 2,
-                Some(raw) => raw.trim().parse::<u32>().ok().filter(|n| *n <= 16).ok_or_else(
-                    || ConfigError::Invalid {
+                Some(raw) => raw
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= 16)
+                    .ok_or_else(|| ConfigError::Invalid {
                         name: "FEEDBACK_WORKERS",
                         reason: format!("expected a whole number from 0 to 16, got `{raw}`"),
-                    },
-                )?,
+                    })?,
             },
             timeout_secs: positive(&get, "FEEDBACK_TIMEOUT_SECS", 60, 170)?,
             first_retry_secs: positive(&get, "FEEDBACK_RETRY_SECS", 5, 600)?,
@@ -583,7 +586,13 @@ mod tests {
         let config = load(&[URL]).expect("valid");
         assert_eq!(config.feedback.model, "gpt-5-mini");
         assert_eq!(config.feedback.workers, 2);
-        assert_eq!(load(&[URL, ("FEEDBACK_WORKERS", "0")]).unwrap().feedback.workers, 0);
+        assert_eq!(
+            load(&[URL, ("FEEDBACK_WORKERS", "0")])
+                .unwrap()
+                .feedback
+                .workers,
+            0
+        );
         assert_eq!(config.feedback.timeout_secs.get(), 60);
         let config = load(&[URL, ("FEEDBACK_MODEL", " gpt-4.1-mini ")]).expect("valid");
         assert_eq!(config.feedback.model, "gpt-4.1-mini");

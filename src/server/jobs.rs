@@ -62,11 +62,7 @@ impl Task for FeedbackTask {
     type Input = FeedbackJob;
     type Output = ();
 
-    async fn execute(
-        &self,
-        mut tx: Transaction<'_, Postgres>,
-        job: FeedbackJob,
-    ) -> TaskResult<()> {
+    async fn execute(&self, mut tx: Transaction<'_, Postgres>, job: FeedbackJob) -> TaskResult<()> {
         match feedback::make(&self.deps, &mut tx, job.session, job.generation).await {
             Ok(_) => {
                 tx.commit().await?;
@@ -146,7 +142,14 @@ impl FeedbackJobs {
     ) -> Result<(), JobsError> {
         let queue = self.ready().await?;
         queue
-            .enqueue(conn, &*self.task, &FeedbackJob { session, generation })
+            .enqueue(
+                conn,
+                &*self.task,
+                &FeedbackJob {
+                    session,
+                    generation,
+                },
+            )
             .await?;
         Ok(())
     }

@@ -364,7 +364,11 @@ pub async fn history(
                 .map(|end| u64::try_from((end - row.started_at).num_seconds()).unwrap_or(0)),
             turn_count: u32::try_from(row.turn_count).unwrap_or(0),
             state: SessionState::of(status, recording, row.idle_secs, quiet_secs),
-            feedback: match row.feedback_status.as_deref().and_then(FeedbackStatus::parse) {
+            feedback: match row
+                .feedback_status
+                .as_deref()
+                .and_then(FeedbackStatus::parse)
+            {
                 None => None,
                 Some(FeedbackStatus::Preparing) => Some(FeedbackLine::Preparing),
                 Some(FeedbackStatus::Failed) => Some(FeedbackLine::Failed),

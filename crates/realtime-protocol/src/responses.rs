@@ -208,7 +208,10 @@ mod tests {
                            "content":[{"type":"refusal","refusal":"I can't help with that."}]}]}"#,
         )
         .unwrap();
-        assert_eq!(response.answer(), Answer::Refusal("I can't help with that."));
+        assert_eq!(
+            response.answer(),
+            Answer::Refusal("I can't help with that.")
+        );
     }
 
     #[test]

@@ -193,7 +193,11 @@ pub(crate) async fn create(
         Some(ResponseOutcome::Error { status, code }) => error_answer(status, code.as_deref()),
         Some(ResponseOutcome::Timeout { seconds }) => {
             tokio::time::sleep(Duration::from_secs(seconds.min(300))).await;
-            answer(&request.model, "completed", message(rules(&text, schema.as_ref())))
+            answer(
+                &request.model,
+                "completed",
+                message(rules(&text, schema.as_ref())),
+            )
         }
         Some(ResponseOutcome::InvalidJson) => answer(
             &request.model,
@@ -228,13 +232,19 @@ pub(crate) async fn create(
                     ApiError::new(
                         "server_error",
                         None,
-                        format!("Simulator: the queued answer does not follow the request's schema ({problem})."),
+                        format!(
+                            "Simulator: the queued answer does not follow the request's schema ({problem})."
+                        ),
                     ),
                 );
             }
             answer(&request.model, "completed", message(output.to_string()))
         }
-        None => answer(&request.model, "completed", message(rules(&text, schema.as_ref()))),
+        None => answer(
+            &request.model,
+            "completed",
+            message(rules(&text, schema.as_ref())),
+        ),
     }
 }
 

@@ -108,7 +108,10 @@ struct Word {
 fn words(text: &str) -> Vec<Word> {
     let mut out = Vec::new();
     let mut start = None;
-    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
         let part = c.is_alphanumeric() || c == '\'' || c == '’';
         match (start, part) {
             (None, true) => start = Some(i),
@@ -164,9 +167,7 @@ pub fn input_text(input: &Value) -> String {
 
 /// The sentence of `text` around bytes `start..end`.
 fn sentence_around(text: &str, start: usize, end: usize) -> (usize, usize) {
-    let from = text[..start]
-        .rfind(['.', '!', '?'])
-        .map_or(0, |i| i + 1);
+    let from = text[..start].rfind(['.', '!', '?']).map_or(0, |i| i + 1);
     let to = text[end..]
         .find(['.', '!', '?'])
         .map_or(text.len(), |i| end + i + 1);
@@ -287,13 +288,22 @@ pub fn review(input: &str) -> Value {
         None => "Try longer answers: add a reason with 'because'.".to_owned(),
     };
     let (level, reason) = if word_count < 75 {
-        (Value::Null, "There is not enough speech to estimate a level yet.".to_owned())
+        (
+            Value::Null,
+            "There is not enough speech to estimate a level yet.".to_owned(),
+        )
     } else if per_turn >= 15 && found.len() <= 1 {
         (json!("B2"), "Long, mostly accurate answers.".to_owned())
     } else if per_turn >= 8 {
-        (json!("B1"), "Connected answers with some errors.".to_owned())
+        (
+            json!("B1"),
+            "Connected answers with some errors.".to_owned(),
+        )
     } else {
-        (json!("A2"), "Short answers with simple sentences.".to_owned())
+        (
+            json!("A2"),
+            "Short answers with simple sentences.".to_owned(),
+        )
     };
     json!({
         "corrections": corrections,
@@ -341,14 +351,21 @@ mod tests {
 
     #[test]
     fn a_level_comes_with_enough_words() {
-        let long = format!("[1] {}", "I really enjoy talking about films and books. ".repeat(10));
+        let long = format!(
+            "[1] {}",
+            "I really enjoy talking about films and books. ".repeat(10)
+        );
         assert_eq!(review(&long)["cefr"]["level"], "B2");
     }
 
     #[test]
     fn input_items_are_read_as_text() {
-        let input = json!([{"role": "user", "content": [{"type": "input_text", "text": "[1] hi"}]}]);
+        let input =
+            json!([{"role": "user", "content": [{"type": "input_text", "text": "[1] hi"}]}]);
         assert_eq!(input_text(&input), "[1] hi");
-        assert_eq!(learner_turns("[1] hi\n[x] no\n[2]  there "), vec![(1, "hi".into()), (2, "there".into())]);
+        assert_eq!(
+            learner_turns("[1] hi\n[x] no\n[2]  there "),
+            vec![(1, "hi".into()), (2, "there".into())]
+        );
     }
 }

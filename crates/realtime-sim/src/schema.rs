@@ -55,16 +55,16 @@ fn check(schema: &Value, path: &mut Vec<String>) -> Result<(), String> {
     };
     for key in object.keys() {
         if !KEYWORDS.contains(&key.as_str()) {
-            return Err(format!(
-                "{}, '{key}' is not permitted.",
-                context(path)
-            ));
+            return Err(format!("{}, '{key}' is not permitted.", context(path)));
         }
     }
     let types = types_of(object);
     for kind in &types {
         if !TYPES.contains(&kind.as_str()) {
-            return Err(format!("{}, type '{kind}' is not supported.", context(path)));
+            return Err(format!(
+                "{}, type '{kind}' is not supported.",
+                context(path)
+            ));
         }
     }
     if types.iter().any(|t| t == "object") {
@@ -168,7 +168,10 @@ fn validate_at(value: &Value, schema: &Value, at: &str) -> Result<(), String> {
     if let Some(allowed) = object.get("enum").and_then(Value::as_array)
         && !allowed.contains(value)
     {
-        return Err(format!("{at}: {value} is not one of {}", Value::from(allowed.clone())));
+        return Err(format!(
+            "{at}: {value} is not one of {}",
+            Value::from(allowed.clone())
+        ));
     }
     if let Some(constant) = object.get("const")
         && constant != value
@@ -236,7 +239,11 @@ pub fn instance(schema: &Value) -> Value {
     let Some(object) = schema.as_object() else {
         return Value::Null;
     };
-    if let Some(first) = object.get("enum").and_then(Value::as_array).and_then(|e| e.first()) {
+    if let Some(first) = object
+        .get("enum")
+        .and_then(Value::as_array)
+        .and_then(|e| e.first())
+    {
         return first.clone();
     }
     if let Some(constant) = object.get("const") {
@@ -319,24 +326,42 @@ mod tests {
             .remove("additionalProperties");
         let error = check_strict(&schema).unwrap_err();
         assert!(
-            error.starts_with("In context=('properties', 'items', 'items'), 'additionalProperties'"),
+            error
+                .starts_with("In context=('properties', 'items', 'items'), 'additionalProperties'"),
             "{error}"
         );
         let mut schema = strict_schema();
         schema["required"] = json!(["items"]);
-        assert!(check_strict(&schema).unwrap_err().contains("Missing 'note'"));
+        assert!(
+            check_strict(&schema)
+                .unwrap_err()
+                .contains("Missing 'note'")
+        );
         let mut schema = strict_schema();
         schema["properties"]["note"]["minLength"] = json!(1);
-        assert!(check_strict(&schema).unwrap_err().contains("'minLength' is not permitted"));
+        assert!(
+            check_strict(&schema)
+                .unwrap_err()
+                .contains("'minLength' is not permitted")
+        );
         assert!(check_strict(&json!({"type": "array", "items": {}})).is_err());
     }
 
     #[test]
     fn answers_are_checked_field_by_field() {
         let schema = strict_schema();
-        assert_eq!(validate(&json!({"items": [{"n": 1}], "note": null}), &schema), Ok(()));
+        assert_eq!(
+            validate(&json!({"items": [{"n": 1}], "note": null}), &schema),
+            Ok(())
+        );
         assert!(validate(&json!({"items": [], "note": null}), &schema).is_err());
-        assert!(validate(&json!({"items": [{"n": 1}, {"n": 2}, {"n": 3}], "note": null}), &schema).is_err());
+        assert!(
+            validate(
+                &json!({"items": [{"n": 1}, {"n": 2}, {"n": 3}], "note": null}),
+                &schema
+            )
+            .is_err()
+        );
         assert!(validate(&json!({"items": [{"n": "1"}], "note": null}), &schema).is_err());
         assert!(validate(&json!({"items": [{"n": 1}], "note": "c"}), &schema).is_err());
         assert!(validate(&json!({"items": [{"n": 1}]}), &schema).is_err());

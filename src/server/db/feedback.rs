@@ -157,15 +157,16 @@ struct FeedbackRow {
 
 impl FeedbackRow {
     fn into_feedback(self) -> Feedback {
-        let report = self
-            .report
-            .and_then(|json| match serde_json::from_value::<FeedbackReport>(json) {
-                Ok(report) => Some(report),
-                Err(error) => {
-                    tracing::warn!(%error, "stored feedback no longer reads");
-                    None
-                }
-            });
+        let report =
+            self.report.and_then(
+                |json| match serde_json::from_value::<FeedbackReport>(json) {
+                    Ok(report) => Some(report),
+                    Err(error) => {
+                        tracing::warn!(%error, "stored feedback no longer reads");
+                        None
+                    }
+                },
+            );
         match FeedbackStatus::parse(&self.status) {
             Some(FeedbackStatus::Ready) if report.is_none() => Feedback {
                 status: FeedbackStatus::Failed,

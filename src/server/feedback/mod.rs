@@ -89,9 +89,7 @@ pub async fn make(
         tracing::warn!(%error, "feedback attempt failed");
         MakeError::Retry(COULD_NOT_PREPARE.into())
     };
-    db::lock(&mut *conn, session)
-        .await
-        .map_err(|e| retry(&e))?;
+    db::lock(&mut *conn, session).await.map_err(|e| retry(&e))?;
     let Some(attempt) = db::claim(&deps.db, session, generation)
         .await
         .map_err(|e| retry(&e))?
@@ -209,10 +207,21 @@ async fn attempt_once(
         }
     };
     let report = FeedbackReport { metrics, review };
-    let saved = db::save_ready(&mut *conn, id, generation, &report, &content, model.as_deref())
-        .await
-        .map_err(|e| internal(&e))?;
-    Ok(if saved { Made::Ready } else { Made::NothingToDo })
+    let saved = db::save_ready(
+        &mut *conn,
+        id,
+        generation,
+        &report,
+        &content,
+        model.as_deref(),
+    )
+    .await
+    .map_err(|e| internal(&e))?;
+    Ok(if saved {
+        Made::Ready
+    } else {
+        Made::NothingToDo
+    })
 }
 
 /// The learner's transcribed turns: (item id, text).

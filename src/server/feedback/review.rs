@@ -91,8 +91,8 @@ impl Reviewer {
     /// The request for a conversation about `topic`.
     pub fn request(&self, topic: &Topic, lines: &[Line]) -> ResponseRequest {
         // Reasoning models think before answering; a little is enough for this.
-        let reasoning = (self.model.starts_with("gpt-5") || self.model.starts_with('o'))
-            .then(|| Reasoning {
+        let reasoning =
+            (self.model.starts_with("gpt-5") || self.model.starts_with('o')).then(|| Reasoning {
                 effort: "low".to_owned(),
             });
         ResponseRequest {
@@ -531,8 +531,10 @@ mod tests {
         })];
         let with = |level: serde_json::Value| {
             checked(
-                answer(json!({"corrections": [], "rewrites": [], "strengths": [], "focus": "",
-                              "cefr": {"level": level, "reason": " Clear answers. "}})),
+                answer(
+                    json!({"corrections": [], "rewrites": [], "strengths": [], "focus": "",
+                              "cefr": {"level": level, "reason": " Clear answers. "}}),
+                ),
                 &lines,
                 "m",
             )
@@ -545,18 +547,36 @@ mod tests {
                 reason: "Clear answers.".into()
             }
         );
-        assert_eq!(with(json!("Z9")), LevelEstimate::NotEnoughSpeech { words: 80 });
-        assert_eq!(with(json!(null)), LevelEstimate::NotEnoughSpeech { words: 80 });
+        assert_eq!(
+            with(json!("Z9")),
+            LevelEstimate::NotEnoughSpeech { words: 80 }
+        );
+        assert_eq!(
+            with(json!(null)),
+            LevelEstimate::NotEnoughSpeech { words: 80 }
+        );
     }
 
     #[test]
     fn http_errors_are_classified_for_retrying() {
-        assert!(matches!(classify(429, Some("rate_limit_exceeded")), ReviewError::Retry(_)));
-        assert!(matches!(classify(429, Some("insufficient_quota")), ReviewError::Fatal(_)));
+        assert!(matches!(
+            classify(429, Some("rate_limit_exceeded")),
+            ReviewError::Retry(_)
+        ));
+        assert!(matches!(
+            classify(429, Some("insufficient_quota")),
+            ReviewError::Fatal(_)
+        ));
         assert!(matches!(classify(500, None), ReviewError::Retry(_)));
         assert!(matches!(classify(503, None), ReviewError::Retry(_)));
-        assert!(matches!(classify(401, Some("invalid_api_key")), ReviewError::Fatal(_)));
-        assert!(matches!(classify(400, Some("unknown_parameter")), ReviewError::Fatal(_)));
+        assert!(matches!(
+            classify(401, Some("invalid_api_key")),
+            ReviewError::Fatal(_)
+        ));
+        assert!(matches!(
+            classify(400, Some("unknown_parameter")),
+            ReviewError::Fatal(_)
+        ));
     }
 
     #[test]
