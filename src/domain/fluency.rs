@@ -208,21 +208,21 @@ fn fillers_in(tokens: &[Token]) -> Vec<&'static str> {
         // Two-word fillers first.
         let two = match pair {
             ("you", Some("know"))
-                if !previous.is_some_and(|p| YOU_KNOW_BEFORE.contains(&p))
-                    && !(word(i + 2).is_some_and(|n| YOU_KNOW_AFTER.contains(&n))
-                        && !tokens[i + 1].before_break) =>
+                if previous.is_none_or(|p| !YOU_KNOW_BEFORE.contains(&p))
+                    && (tokens[i + 1].before_break
+                        || word(i + 2).is_none_or(|n| !YOU_KNOW_AFTER.contains(&n))) =>
             {
                 Some("you know")
             }
             ("i", Some("mean"))
                 if token.after_break
                     && (tokens[i + 1].before_break
-                        || !word(i + 2).is_some_and(|n| I_MEAN_AFTER.contains(&n))) =>
+                        || word(i + 2).is_none_or(|n| !I_MEAN_AFTER.contains(&n))) =>
             {
                 Some("I mean")
             }
             ("kind", Some("of")) | ("sort", Some("of"))
-                if !previous.is_some_and(|p| KIND_OF_BEFORE.contains(&p)) && !token.after_break =>
+                if previous.is_none_or(|p| !KIND_OF_BEFORE.contains(&p)) && !token.after_break =>
             {
                 Some(if token.word == "kind" {
                     "kind of"

@@ -153,13 +153,12 @@ fn validate_at(value: &Value, schema: &Value, at: &str) -> Result<(), String> {
     let Some(object) = schema.as_object() else {
         return Ok(());
     };
-    if let Some(variants) = object.get("anyOf").and_then(Value::as_array) {
-        if !variants
+    if let Some(variants) = object.get("anyOf").and_then(Value::as_array)
+        && !variants
             .iter()
             .any(|variant| validate_at(value, variant, at).is_ok())
-        {
-            return Err(format!("{at}: matches no variant"));
-        }
+    {
+        return Err(format!("{at}: matches no variant"));
     }
     let types = types_of(object);
     if !types.is_empty() && !types.iter().any(|kind| is_type(value, kind)) {

@@ -32,7 +32,7 @@ pub async fn request(conn: &mut PgConnection, session: Uuid) -> Result<i32, sqlx
 
 /// The first key of the feedback's advisory locks (two-key locks never meet the one-key locks
 /// of recordings and underway's tasks).
-const LOCK_CLASS: i32 = 0x5C0F_EED;
+const LOCK_CLASS: i32 = 0x05C0_FEED;
 
 /// One feedback maker per session at a time: held until `conn`'s transaction ends.
 pub async fn lock(conn: &mut PgConnection, session: Uuid) -> Result<(), sqlx::Error> {
