@@ -13,10 +13,10 @@ pub struct Point {
 
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 220.0;
-const LEFT: f64 = 48.0;
+const LEFT: f64 = 90.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 16.0;
-const BOTTOM: f64 = 32.0;
+const BOTTOM: f64 = 36.0;
 
 /// The y range shown: the values' range with some room, or `fixed` when given.
 fn range(values: &[f64], fixed: Option<(f64, f64)>) -> (f64, f64) {
@@ -68,6 +68,9 @@ pub fn LineChart(
     /// A fixed y range (0 to 100 for a share).
     #[prop(optional)]
     fixed: Option<(f64, f64)>,
+    /// What to say when no session has a value yet.
+    #[prop(default = "Nothing to show yet.")]
+    empty: &'static str,
 ) -> impl IntoView {
     let values: Vec<Option<f64>> = points.iter().map(|p| p.value).collect();
     let placed = layout(&values, fixed);
@@ -108,7 +111,13 @@ pub fn LineChart(
                 </p>
             </div>
             <p class="mt-1 text-sm text-stone-600">{note}</p>
+            {present.is_empty().then(|| view! {
+                <p class="mt-3 rounded-xl bg-stone-100 p-4 text-stone-700" data-testid="chart-empty">
+                    {empty}
+                </p>
+            })}
             <svg
+                class:hidden=present.is_empty()
                 viewBox=format!("0 0 {WIDTH} {HEIGHT}")
                 class="mt-3 h-auto w-full"
                 aria-hidden="true"
@@ -119,7 +128,7 @@ pub fn LineChart(
                     .map(|(y, label)| {
                         view! {
                             <line x1=LEFT x2=WIDTH - RIGHT y1=y y2=y class="stroke-stone-200" stroke-width="1" />
-                            <text x=LEFT - 8.0 y=y + 4.0 text-anchor="end" class="fill-stone-500 text-[12px]">{label}</text>
+                            <text x=LEFT - 8.0 y=y + 4.0 text-anchor="end" class="fill-stone-500 text-[16px]">{label}</text>
                         }
                     })
                     .collect_view()}
@@ -131,8 +140,8 @@ pub fn LineChart(
                         view! { <circle cx=*x cy=*y r="5" class="fill-white stroke-teal-700" stroke-width="2.5" data-testid="chart-point" /> }
                     })
                     .collect_view()}
-                <text x=LEFT y=HEIGHT - 8.0 text-anchor="start" class="fill-stone-500 text-[12px]">{first}</text>
-                <text x=WIDTH - RIGHT y=HEIGHT - 8.0 text-anchor="end" class="fill-stone-500 text-[12px]">{last}</text>
+                <text x=LEFT y=HEIGHT - 8.0 text-anchor="start" class="fill-stone-500 text-[16px]">{first}</text>
+                <text x=WIDTH - RIGHT y=HEIGHT - 8.0 text-anchor="end" class="fill-stone-500 text-[16px]">{last}</text>
             </svg>
             <details class="mt-2">
                 <summary class="focus-ring cursor-pointer rounded text-sm font-medium text-stone-700">

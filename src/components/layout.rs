@@ -20,19 +20,20 @@ pub fn Layout(children: Children) -> impl IntoView {
                 "Skip to content"
             </a>
             <header class="border-b border-stone-200 bg-white">
-                <div class="mx-auto flex h-16 w-full max-w-5xl items-center justify-between gap-4 px-4 sm:px-6">
+                // Phones: the name on one row, the navigation on the next; wider screens: one row.
+                <div class="mx-auto flex w-full max-w-5xl flex-wrap items-center justify-between gap-x-4 px-4 py-1 sm:h-16 sm:flex-nowrap sm:px-6 sm:py-0">
                     <a
                         href="/"
                         aria-label="Speaking Coach, home"
                         class="focus-ring -mx-2 flex min-h-11 shrink-0 items-center gap-2 whitespace-nowrap rounded-lg px-2 text-lg font-semibold tracking-tight text-stone-900"
                     >
                         <Logo />
-                        // On narrow phones the logo alone leaves room for the navigation.
-                        <span class="hidden min-[440px]:inline">"Speaking Coach"</span>
+                        <span>"Speaking Coach"</span>
                     </a>
-                    <nav aria-label="Main">
-                        <ul class="flex items-center gap-1">
-                            <li>
+                    <nav aria-label="Main" class="w-full sm:w-auto">
+                        <ul class="flex items-center justify-end gap-1">
+                            // On phones the name above already leads to the topics.
+                            <li class="hidden sm:block">
                                 <A href="/topics" attr:class=NAV_LINK>
                                     "Topics"
                                 </A>
@@ -56,7 +57,7 @@ pub fn Layout(children: Children) -> impl IntoView {
     }
 }
 
-const NAV_LINK: &str = "focus-ring flex min-h-11 items-center whitespace-nowrap rounded-lg px-2.5 sm:px-3 text-base font-medium text-stone-600 hover:bg-stone-100 hover:text-stone-900 aria-[current=page]:text-teal-800";
+const NAV_LINK: &str = "focus-ring flex min-h-11 items-center whitespace-nowrap rounded-lg px-1.5 text-[15px] sm:px-3 sm:text-base font-medium text-stone-600 hover:bg-stone-100 hover:text-stone-900 aria-[current=page]:text-teal-800";
 
 /// "Sign in" for visitors; "Account" and "Sign out" for signed-in learners.
 #[component]

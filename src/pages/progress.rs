@@ -165,6 +165,7 @@ fn Charts(progress: Progress) -> impl IntoView {
                 points=levels
                 format=level_name
                 fixed=(1.0, 6.0)
+                empty="No level estimated yet: it takes about 75 of your words in one session."
             />
         </div>
         <p class="mt-8">

@@ -223,6 +223,63 @@ fn match_case(said: &str, becomes: &str) -> String {
     }
 }
 
+/// `text` with every error the rules know corrected and its vocal fillers left out.
+fn fix_all(text: &str) -> String {
+    let mut text = text.trim().to_owned();
+    // Each pass fixes one error; a turn holds a handful at most.
+    for _ in 0..20 {
+        let words = words(&text);
+        let found = RULES.iter().find_map(|rule| {
+            let n = rule.said.len();
+            (0..words.len().saturating_sub(n - 1)).find_map(|at| {
+                let window = &words[at..at + n];
+                window
+                    .iter()
+                    .zip(rule.said)
+                    .all(|(w, s)| w.lower == *s)
+                    .then(|| (window[0].start, window[n - 1].end, rule.becomes))
+            })
+        });
+        let Some((start, end, becomes)) = found else {
+            break;
+        };
+        let replaced = match_case(&text[start..], becomes);
+        text.replace_range(start..end, &replaced);
+    }
+    let mut kept = String::new();
+    let mut skip_comma = false;
+    let mut last = 0;
+    for word in words(&text) {
+        if FILLERS.contains(&word.lower.as_str()) {
+            kept.push_str(&text[last..word.start]);
+            last = word.end;
+            skip_comma = true;
+            continue;
+        }
+        let between = &text[last..word.start];
+        kept.push_str(if skip_comma {
+            between.trim_start_matches(',')
+        } else {
+            between
+        });
+        kept.push_str(&text[word.start..word.end]);
+        last = word.end;
+        skip_comma = false;
+    }
+    let rest = &text[last..];
+    kept.push_str(if skip_comma {
+        rest.trim_start_matches(',')
+    } else {
+        rest
+    });
+    let tidy = kept.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut chars = tidy.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => tidy,
+    }
+}
+
 /// The review of a conversation, in the feedback schema's shape.
 pub fn review(input: &str) -> Value {
     let turns = learner_turns(input);
@@ -248,17 +305,23 @@ pub fn review(input: &str) -> Value {
         })
         .collect();
 
-    // Rewrites: sentences with a correction, said right; else the longest turn, more fully.
-    let mut rewrites: Vec<Value> = found
+    // Rewrites: whole turns said again without their errors and fillers, longest first; else
+    // the longest turn, with a reason added.
+    let mut by_length: Vec<&(u64, String)> = turns.iter().collect();
+    by_length.sort_by_key(|(_, text)| std::cmp::Reverse(text.len()));
+    let mut rewrites: Vec<Value> = by_length
         .iter()
-        .take(2)
-        .map(|f| {
-            json!({"turn": f.turn, "original": f.original, "better": f.corrected,
-                   "why": "The same idea, said correctly."})
+        .filter_map(|(turn, text)| {
+            let better = fix_all(text);
+            (better != text.trim()).then(|| {
+                json!({"turn": turn, "original": text.trim(), "better": better,
+                       "why": "All of it, said correctly and without fillers."})
+            })
         })
+        .take(2)
         .collect();
     if rewrites.is_empty()
-        && let Some((turn, text)) = turns.iter().max_by_key(|(_, t)| t.len())
+        && let Some((turn, text)) = by_length.first()
     {
         let said = text.trim().trim_end_matches(['.', '!', '?']);
         rewrites.push(json!({
@@ -335,6 +398,19 @@ mod tests {
         assert_eq!(review["rewrites"].as_array().unwrap().len(), 2);
         assert_eq!(review["strengths"].as_array().unwrap().len(), 2);
         assert_eq!(review["cefr"]["level"], Value::Null);
+    }
+
+    #[test]
+    fn a_rewrite_says_the_whole_turn_again_without_errors_or_fillers() {
+        assert_eq!(
+            fix_all("Um, I am agree, she don't like it, uh, more better."),
+            "I agree, she doesn't like it, better."
+        );
+        let review = review("[1] Tea is more better.\n[2] Um, I am agree with you.");
+        let rewrites = review["rewrites"].as_array().unwrap();
+        assert_eq!(rewrites[0]["turn"], 2);
+        assert_eq!(rewrites[0]["better"], "I agree with you.");
+        assert_eq!(rewrites[1]["better"], "Tea is better.");
     }
 
     #[test]
