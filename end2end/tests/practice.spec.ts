@@ -168,6 +168,7 @@ test("a spoken practice session: greeting, learner turn, reply, words ticked, su
     ]).toString(),
   );
   expect(Object.keys(listing).sort()).toEqual([
+    "feedback.json",
     "recording.ogg",
     "session.json",
     "transcript.json",
@@ -177,6 +178,8 @@ test("a spoken practice session: greeting, learner turn, reply, words ticked, su
   expect(listing["recording.ogg"]).toBeGreaterThan(10_000);
   expect(JSON.parse(listing["transcript.json"]).map((turn: { text: string }) => turn.text)).toEqual(shown);
   expect(listing["transcript.vtt"]).toMatch(/^WEBVTT\n/);
+  // Ending the session asked for the coach's feedback in the same transaction.
+  expect(["Preparing", "Ready"]).toContain(JSON.parse(listing["feedback.json"]).status);
   expect(listing["transcript.vtt"]).toContain(`<v You>${LEARNER_SAYS}`);
 
   // The summary is a real page: it reloads from the server.

@@ -232,3 +232,179 @@ async fn hanging_up_an_unknown_call_is_404_and_needs_the_standard_key() {
     let response = router.clone().oneshot(hangup("ek_whatever")).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
+
+const RESPONSES: &str = "/v1/responses";
+
+fn response_body(schema: Value) -> Value {
+    json!({
+        "model": "gpt-5-mini",
+        "input": "Conversation:\n[1] I am agree with you.\n",
+        "text": {"format": {"type": "json_schema", "name": "feedback", "strict": true, "schema": schema}},
+        "store": false
+    })
+}
+
+fn small_schema() -> Value {
+    json!({"type": "object", "additionalProperties": false, "required": ["focus"],
+           "properties": {"focus": {"type": "string"}}})
+}
+
+#[tokio::test]
+async fn responses_answer_in_openais_shape_with_json_that_follows_the_schema() {
+    let sim = simulator();
+    let schema = small_schema();
+    let (status, body) = post(
+        &sim.router(),
+        RESPONSES,
+        Some(DEV_API_KEY),
+        response_body(schema.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["object"], "response");
+    assert_eq!(body["status"], "completed");
+    assert!(body["id"].as_str().unwrap().starts_with("resp_"));
+    let message = &body["output"][0];
+    assert_eq!(
+        (message["type"].as_str(), message["role"].as_str()),
+        (Some("message"), Some("assistant"))
+    );
+    let text = message["content"][0]["text"].as_str().unwrap();
+    let answer: Value = serde_json::from_str(text).unwrap();
+    assert_eq!(realtime_sim::schema::validate(&answer, &schema), Ok(()));
+    assert_eq!(sim.counters().responses, 1);
+}
+
+#[tokio::test]
+async fn responses_refuse_what_openai_refuses() {
+    let sim = simulator();
+    let router = sim.router();
+    let code = |body: &Value| body["error"]["code"].as_str().map(str::to_owned);
+    let param = |body: &Value| body["error"]["param"].as_str().map(str::to_owned);
+
+    let (status, body) = post(&router, RESPONSES, None, response_body(small_schema())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(code(&body).as_deref(), Some("invalid_api_key"));
+    // A client secret is not the standard key.
+    let (status, _) = post(
+        &router,
+        RESPONSES,
+        Some("ek_nothing"),
+        response_body(small_schema()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let mut unknown = response_body(small_schema());
+    unknown["temprature"] = json!(1);
+    let (status, body) = post(&router, RESPONSES, Some(DEV_API_KEY), unknown).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (code(&body).as_deref(), param(&body).as_deref()),
+        (Some("unknown_parameter"), Some("temprature"))
+    );
+
+    let mut no_model = response_body(small_schema());
+    no_model.as_object_mut().unwrap().remove("model");
+    let (_, body) = post(&router, RESPONSES, Some(DEV_API_KEY), no_model).await;
+    assert_eq!(code(&body).as_deref(), Some("missing_required_parameter"));
+
+    let mut model = response_body(small_schema());
+    model["model"] = json!("gpt-imaginary");
+    let (_, body) = post(&router, RESPONSES, Some(DEV_API_KEY), model).await;
+    assert_eq!(code(&body).as_deref(), Some("model_not_found"));
+
+    let mut reasoning = response_body(small_schema());
+    reasoning["model"] = json!("gpt-4.1-mini");
+    reasoning["reasoning"] = json!({"effort": "low"});
+    let (_, body) = post(&router, RESPONSES, Some(DEV_API_KEY), reasoning).await;
+    assert_eq!(code(&body).as_deref(), Some("unsupported_parameter"));
+
+    // strict: every property required, no others allowed.
+    let loose = json!({"type": "object", "properties": {"focus": {"type": "string"}}});
+    let (status, body) = post(&router, RESPONSES, Some(DEV_API_KEY), response_body(loose)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(code(&body).as_deref(), Some("invalid_json_schema"));
+    assert_eq!(param(&body).as_deref(), Some("text.format.schema"));
+    assert_eq!(
+        sim.counters().responses,
+        0,
+        "none of these reached the model"
+    );
+}
+
+#[tokio::test]
+async fn queued_outcomes_come_back_in_order() {
+    let sim = simulator();
+    let router = sim.router();
+    let (status, _) = post(
+        &router,
+        "/control/responses",
+        None,
+        json!({"outcomes": [
+            {"kind": "error", "status": 429},
+            {"kind": "error", "status": 429, "code": "insufficient_quota"},
+            {"kind": "error", "status": 500},
+            {"kind": "refusal"},
+            {"kind": "incomplete"},
+            {"kind": "failed"},
+            {"kind": "invalid_json"},
+            {"kind": "answer", "output": {"focus": "Say it slowly."}}
+        ]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let next = || {
+        let router = router.clone();
+        async move {
+            post(
+                &router,
+                RESPONSES,
+                Some(DEV_API_KEY),
+                response_body(small_schema()),
+            )
+            .await
+        }
+    };
+    let (status, body) = next().await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limit_exceeded"))
+    );
+    let (status, body) = next().await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("insufficient_quota"))
+    );
+    let (status, body) = next().await;
+    assert_eq!(
+        (status, body["error"]["type"].as_str()),
+        (StatusCode::INTERNAL_SERVER_ERROR, Some("server_error"))
+    );
+    let (_, body) = next().await;
+    assert_eq!(body["output"][0]["content"][0]["type"], "refusal");
+    let (_, body) = next().await;
+    assert_eq!(
+        (
+            body["status"].as_str(),
+            body["incomplete_details"]["reason"].as_str()
+        ),
+        (Some("incomplete"), Some("max_output_tokens"))
+    );
+    let (_, body) = next().await;
+    assert_eq!(
+        (body["status"].as_str(), body["error"]["code"].as_str()),
+        (Some("failed"), Some("server_error"))
+    );
+    let (_, body) = next().await;
+    let text = body["output"][0]["content"][0]["text"].as_str().unwrap();
+    assert!(serde_json::from_str::<Value>(text).is_err(), "{text}");
+    let (_, body) = next().await;
+    assert_eq!(
+        body["output"][0]["content"][0]["text"],
+        r#"{"focus":"Say it slowly."}"#
+    );
+    // Then the rule set again.
+    let (status, _) = next().await;
+    assert_eq!(status, StatusCode::OK);
+}
