@@ -336,3 +336,38 @@ test("without IndexedDB (storage blocked) the session is still saved whole", asy
   expect(await recordedSeconds(page)).toBeGreaterThan(3);
   expect(warnings.some((warning) => warning.includes("recording kept in page memory only"))).toBe(true);
 });
+
+test("ending while the coach is mid-sentence keeps what it said, marked interrupted, and the summary stays sound", async ({
+  page,
+  baseURL,
+}) => {
+  test.setTimeout(60_000);
+  await signUp(page, baseURL!, "end-mid-sentence");
+  await openCheck(page);
+  await startQuietly(page);
+  // The greeting is being spoken: its first words are on the page, the rest still to come.
+  const coach = page.locator('[data-speaker="coach"]').first();
+  await expect(coach.locator("[data-turn-text]")).toContainText("Hi!", { timeout: 15_000 });
+  await expect(coach).toHaveAttribute("data-state", "InProgress");
+  const heard = (await coach.locator("[data-turn-text]").textContent())!.trim();
+  await page.getByRole("button", { name: "End" }).click();
+  await expect(page).toHaveURL(/\/practice\/[0-9a-f-]{36}$/, { timeout: 60_000 });
+  const session = page.url().split("/").pop()!;
+
+  // Kept as far as it got, marked interrupted, on the summary and in what was stored.
+  const saved = page.getByTestId("saved-transcript").locator("li");
+  await expect(saved).toHaveCount(1);
+  await expect(saved.first()).toContainText("Interrupted");
+  await expect(saved.first().locator("[data-turn-text]")).toContainText(heard);
+  const stored = await page.request.get(`/api/practice/turns?session=${session}`);
+  expect(stored.status()).toBe(200);
+  const turns = (await stored.json()) as { speaker: string; state: string; text: string }[];
+  expect(turns.map((turn) => [turn.speaker, turn.state])).toEqual([["Coach", "Interrupted"]]);
+  expect(turns[0].text.startsWith(heard)).toBe(true);
+
+  // Nothing the call page started outlives it: its timers (the 10 s connection timeout among
+  // them) fire while the learner reads the summary, and the page stays error-free (the fixture
+  // fails the test on any console error or uncaught exception).
+  await page.waitForTimeout(12_000);
+  await expect(saved).toHaveCount(1);
+});

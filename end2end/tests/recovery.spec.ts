@@ -260,3 +260,68 @@ test("history shows a session whose page is gone, and recovers it with one click
     await elsewhere.close();
   }
 });
+
+test("signed out mid-call: the call goes on, the page asks to sign in again, and then everything is saved", async ({
+  page,
+  context,
+  baseURL,
+}) => {
+  test.setTimeout(150_000);
+  await watchMicrophone(context);
+  const { email, password } = await signUp(page, baseURL!, "signed-out");
+  const AGAIN = "Could I also have a croissant?";
+  await queueTranscripts(page, [LEARNER_SAYS, AGAIN]);
+  await openCheck(page);
+  await startQuietly(page);
+  await greetAndAnswer(page);
+
+  // The learner signs out in another tab: the server forgets the sign-in this call page used.
+  const other = await context.newPage();
+  await other.goto("/account");
+  await waitForHydration(other);
+  await other.getByRole("main").getByRole("button", { name: "Sign out" }).click();
+  await expect(other).toHaveURL(/\/$/);
+  await other.close();
+
+  // The next chunk upload is refused (401): the page keeps it, says why and how to go on.
+  const problem = page.getByTestId("saving-problem");
+  await expect(problem).toContainText("You've been signed out", { timeout: 15_000 });
+  await expect(page.getByTestId("call-status")).toContainText("Live");
+  // Still talking while signed out: this turn waits too.
+  await page.evaluate(() => (window as any).__mic.speak());
+  const again = page.locator('[data-speaker="learner"]').filter({ hasText: AGAIN });
+  await expect(again).toHaveAttribute("data-state", "Final", { timeout: 25_000 });
+  await page.evaluate(() => (window as any).__mic.quiet());
+  await expect(page.getByTestId("saving")).toContainText("saving…");
+
+  // Sign in again from the page's own link, in a new tab; the call page stays as it is.
+  const [signIn] = await Promise.all([
+    context.waitForEvent("page"),
+    page.getByTestId("sign-in-again").click(),
+  ]);
+  await signIn.waitForLoadState();
+  await waitForHydration(signIn);
+  await signIn.getByLabel("Email").fill(email);
+  await signIn.getByLabel("Password").fill(password);
+  await signIn.getByRole("button", { name: "Sign in" }).click();
+  await expect(signIn).toHaveURL(/\/history$/);
+  await signIn.close();
+
+  // Everything held back goes up by itself: the note goes, and all is saved.
+  await expect(problem).toHaveCount(0, { timeout: 15_000 });
+  await expect(page.getByTestId("saving")).toContainText("saved", { timeout: 15_000 });
+  await expect(page.getByTestId("call-status")).toContainText("Live");
+  const said = await page.locator('[data-state="Final"] [data-turn-text]').allTextContents();
+  const elapsed = await elapsedSeconds(page);
+  await page.getByRole("button", { name: "End" }).click();
+  await expect(page).toHaveURL(/\/practice\/[0-9a-f-]{36}$/, { timeout: 60_000 });
+
+  // Every turn, the one said while signed out included, and a recording of the whole call.
+  const saved = page.getByTestId("saved-transcript").locator("li");
+  expect(await saved.locator("[data-turn-text]").allTextContents()).toEqual(said);
+  await expect(saved.filter({ hasText: AGAIN })).toHaveCount(1);
+  await expect(page.getByTestId("summary-recording")).not.toContainText("missing");
+  const recorded = await recordedSeconds(page);
+  expect(recorded).toBeGreaterThanOrEqual(elapsed - 1);
+  expect(recorded).toBeLessThanOrEqual(elapsed + 2);
+});

@@ -133,9 +133,9 @@ impl CallState {
             (S::Live { .. }, E::CoachStoppedSpeaking) => Some(S::Live {
                 coach_speaking: false,
             }),
-            (S::Live { .. } | S::Connecting, E::ConnectionLost) => {
-                Some(S::Reconnecting { attempt: 1 })
-            }
+            (S::Live { .. }, E::ConnectionLost) => Some(S::Reconnecting { attempt: 1 }),
+            // A call lost before it came up has no session to carry on: it failed to start.
+            (S::Connecting, E::ConnectionLost) => Some(S::Failed(CallFailure::ConnectionLost)),
             (S::Reconnecting { attempt }, E::ConnectionLost) if *attempt < Self::MAX_RECONNECTS => {
                 Some(S::Reconnecting {
                     attempt: attempt + 1,
@@ -290,6 +290,16 @@ mod tests {
         }
         assert_eq!(
             state.on(ConnectionLost).unwrap(),
+            CallState::Failed(CallFailure::ConnectionLost)
+        );
+    }
+
+    #[test]
+    fn a_call_lost_while_it_is_being_opened_failed_to_start() {
+        use CallEvent::*;
+        let connecting = run(&[CheckStarted, MicReady, SecretReady, StartPressed]).unwrap();
+        assert_eq!(
+            connecting.on(ConnectionLost).unwrap(),
             CallState::Failed(CallFailure::ConnectionLost)
         );
     }

@@ -5,6 +5,7 @@ pub mod call;
 pub mod feedback;
 pub mod fluency;
 pub mod practice;
+pub mod saving;
 pub mod topic;
 pub mod transcript;
 pub mod voice;

@@ -75,51 +75,37 @@ mod browser {
             outbox::{self, Attempt, Outbox},
             upload::put_chunk,
         },
+        domain::saving::Retry,
         error::AppError,
     };
 
-    /// How sending one chunk or turn went.
-    enum Sent {
-        /// The server has it, or will never take it (the session's recording is final, the
-        /// bytes conflict, it is too large, the turn is invalid): either way it leaves the outbox.
-        Done,
-        /// The session no longer exists (deleted): the whole recording leaves the outbox.
-        Gone,
-        /// Offline, server trouble, or signed out: try again next time.
-        Later,
-    }
-
-    async fn send(session: &str, sequence: u32, chunk: &web_sys::Blob) -> Sent {
+    /// Sends one chunk: `None` when the server has it, else how it failed (classed as the live
+    /// page classes it).
+    async fn send(session: &str, sequence: u32, chunk: &web_sys::Blob) -> Option<Retry> {
         match put_chunk(session, sequence, chunk).await {
-            Ok(404) => Sent::Gone,
-            Ok(401 | 408 | 429) | Err(_) => Sent::Later,
-            Ok(status) if status >= 500 => Sent::Later,
-            Ok(_) => Sent::Done,
+            Ok(status) => Retry::after_status(status),
+            Err(_) => Some(Retry::Now),
         }
     }
 
     /// How a server function's answer about one piece of the attempt went.
-    fn answered<T>(result: Result<T, AppError>) -> Sent {
-        match result {
-            Ok(_) | Err(AppError::InvalidInput { .. }) => Sent::Done,
-            Err(AppError::NotFound { .. }) => Sent::Gone,
-            Err(error) => {
-                leptos::logging::warn!("recovery left for next time: {error}");
-                Sent::Later
-            }
-        }
+    fn answered<T>(result: Result<T, AppError>) -> Option<Retry> {
+        let error = result.err()?;
+        leptos::logging::warn!("recovery: {error}");
+        Some(Retry::after_error(&error))
     }
 
-    /// Whether to go on with the attempt after `sent`: not when its session is gone (the attempt
-    /// is forgotten) or the server cannot take it now.
-    async fn go_on(outbox: &Outbox, key: &str, sent: Sent) -> Option<()> {
-        match sent {
-            Sent::Done => Some(()),
-            Sent::Gone => {
+    /// Whether to go on with the attempt after sending one piece of it. A piece the server has,
+    /// or will never take, leaves the outbox; a session that is gone takes the whole attempt with
+    /// it; offline, server trouble or being signed out leave everything for next time.
+    async fn go_on(outbox: &Outbox, key: &str, failed: Option<Retry>) -> Option<()> {
+        match failed {
+            None | Some(Retry::Never) => Some(()),
+            Some(Retry::Gone) => {
                 let _ = outbox.forget(key).await;
                 None
             }
-            Sent::Later => None,
+            Some(Retry::Now | Retry::Later) => None,
         }
     }
 
@@ -150,14 +136,16 @@ mod browser {
                 let _ = outbox.save(&made).await;
                 Some(session.id)
             }
-            Err(AppError::InvalidInput { .. } | AppError::NotFound { .. }) => {
-                let _ = outbox.forget(&attempt.key).await;
-                None
-            }
-            Err(error) => {
-                leptos::logging::warn!("recovery left for next time: {error}");
-                None
-            }
+            Err(error) => match Retry::after_error(&error) {
+                Retry::Never | Retry::Gone => {
+                    let _ = outbox.forget(&attempt.key).await;
+                    None
+                }
+                Retry::Now | Retry::Later => {
+                    leptos::logging::warn!("recovery left for next time: {error}");
+                    None
+                }
+            },
         }
     }
 
@@ -183,7 +171,7 @@ mod browser {
                     topic: recovered.topic.title,
                 })
             }
-            Err(AppError::NotFound { .. }) => {
+            Err(error) if Retry::after_error(&error) == Retry::Gone => {
                 let _ = outbox.forget(&attempt.key).await;
                 None
             }

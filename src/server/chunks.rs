@@ -16,11 +16,11 @@ use axum::{
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
 use super::{
     auth::CurrentUser,
-    db::{chunks, practice, recordings},
+    db::{chunks, recordings},
+    owned::owned,
     state::AppState,
     storage::ObjectKey,
 };
@@ -52,8 +52,7 @@ pub async fn put_chunk(
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<ChunkReceipt>), AppError> {
-    let not_found = || AppError::not_found("practice session");
-    let session = Uuid::parse_str(&raw_session).map_err(|_| not_found())?;
+    let session = owned(&state.db, &user, &raw_session).await?.id;
     let sequence = raw_sequence
         .parse::<u32>()
         .ok()
@@ -63,9 +62,6 @@ pub async fn put_chunk(
                 "The chunk number must be a whole number from 0 to {MAX_SEQUENCE}."
             ))
         })?;
-    practice::find(&state.db, user.id, session)
-        .await?
-        .ok_or_else(not_found)?;
     if recordings::find(&state.db, session)
         .await?
         .is_some_and(|done| !done.is_provisional())

@@ -16,12 +16,12 @@ use axum::{
 use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::mpsc;
-use uuid::Uuid;
 use zip::{CompressionMethod, ZipWriter, write::SimpleFileOptions};
 
 use super::{
     auth::CurrentUser,
-    db::{feedback, practice, recordings, turns},
+    db::{feedback, recordings, turns},
+    owned::{Owned, owned},
     state::AppState,
     storage::{ObjectKey, Storage},
 };
@@ -252,11 +252,7 @@ pub async fn export(
     user: CurrentUser,
     Path(raw_session): Path<String>,
 ) -> Result<Response, AppError> {
-    let not_found = || AppError::not_found("practice session");
-    let id = Uuid::parse_str(&raw_session).map_err(|_| not_found())?;
-    let mut session = practice::find(&state.db, user.id, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let Owned { id, mut session } = owned(&state.db, &user, &raw_session).await?;
     session.recording = recordings::find(&state.db, id).await?;
     let saved = turns::list(&state.db, id).await?;
     let key = ObjectKey::recording(id, "ogg");

@@ -11,6 +11,7 @@ pub mod feedback;
 pub mod finalize;
 pub mod health;
 pub mod jobs;
+pub mod owned;
 pub mod practice;
 pub mod realtime;
 pub mod recording;

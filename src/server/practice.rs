@@ -17,6 +17,7 @@ use super::{
     },
     feedback,
     finalize::{self, Finalize},
+    owned::{Owned, not_found, owned},
     state::AppState,
 };
 use crate::{
@@ -53,11 +54,7 @@ impl From<PracticeQueryError> for AppError {
 /// The most turns one session may report: far more than an hour of conversation holds.
 pub const MAX_TURNS: u32 = 10_000;
 
-fn not_found() -> AppError {
-    AppError::not_found("practice session")
-}
-
-/// A session id from a URL or a request: anything that is not a UUID names no session.
+/// The id of a session read from the database.
 fn session_id(raw: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(raw.trim()).map_err(|_| not_found())
 }
@@ -128,11 +125,8 @@ pub async fn end(
     words_used: Vec<String>,
 ) -> Result<PracticeSession, AppError> {
     let pool = &state.db;
-    let id = session_id(raw_id)?;
     check_turns(turn_count)?;
-    let session = practice::find(pool, user.id, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let Owned { id, session } = owned(pool, user, raw_id).await?;
     let used: Vec<String> = session
         .topic
         .vocabulary
@@ -171,10 +165,7 @@ pub async fn get(
     raw_id: &str,
 ) -> Result<PracticeSession, AppError> {
     let pool = &state.db;
-    let id = session_id(raw_id)?;
-    let mut session = practice::find(pool, user.id, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let Owned { id, mut session } = owned(pool, user, raw_id).await?;
     session.recording = recordings::find(pool, id).await?;
     let recording = session.recording.as_ref().map(|recording| {
         (
@@ -208,11 +199,8 @@ pub async fn end_and_finalize(
     turn_count: u32,
     words_used: Vec<String>,
 ) -> Result<PracticeSession, AppError> {
-    let id = session_id(raw_id)?;
     check_turns(turn_count)?;
-    practice::find(&state.db, user.id, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let id = owned(&state.db, user, raw_id).await?.id;
     let recording = match finalize::finalize(state, id, Finalize::Final).await {
         Ok(recording) => Some(recording),
         Err(error) => {
@@ -233,10 +221,7 @@ pub async fn finalize_recording(
     user: &CurrentUser,
     raw_id: &str,
 ) -> Result<Recording, AppError> {
-    let id = session_id(raw_id)?;
-    practice::find(&state.db, user.id, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let id = owned(&state.db, user, raw_id).await?.id;
     finalize::finalize(state, id, Finalize::Final).await
 }
 
@@ -250,10 +235,7 @@ pub async fn recover(
     user: &CurrentUser,
     raw_id: &str,
 ) -> Result<PracticeSession, AppError> {
-    let id = session_id(raw_id)?;
-    let session = practice::find(&state.db, user.id, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let Owned { id, session } = owned(&state.db, user, raw_id).await?;
     let was_provisional = recordings::find(&state.db, id)
         .await?
         .is_some_and(|recording| recording.is_provisional());
@@ -394,13 +376,10 @@ pub async fn save_turn(
     raw_id: &str,
     turn: &SavedTurn,
 ) -> Result<bool, AppError> {
-    let id = session_id(raw_id)?;
+    let id = owned(pool, user, raw_id).await?.id;
     if let Some(problem) = turn.problem() {
         return Err(AppError::invalid(problem));
     }
-    practice::find(pool, user.id, id)
-        .await?
-        .ok_or_else(not_found)?;
     Ok(turns::upsert(pool, id, turn).await?)
 }
 
@@ -411,10 +390,7 @@ pub async fn turns(
     user: &CurrentUser,
     raw_id: &str,
 ) -> Result<Vec<SavedTurn>, AppError> {
-    let id = session_id(raw_id)?;
-    practice::find(pool, user.id, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let id = owned(pool, user, raw_id).await?.id;
     Ok(turns::list(pool, id).await?)
 }
 
@@ -423,10 +399,7 @@ pub async fn turns(
 /// outcome is the same.
 #[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_id))]
 pub async fn delete(state: &AppState, user: &CurrentUser, raw_id: &str) -> Result<(), AppError> {
-    let id = session_id(raw_id)?;
-    practice::find(&state.db, user.id, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let id = owned(&state.db, user, raw_id).await?.id;
     for key in state.storage.list(&ObjectKey::session_prefix(id)).await? {
         state.storage.delete(&key).await?;
     }
@@ -447,10 +420,7 @@ pub async fn note_call(
     cause: Option<DropCause>,
     attempt: u32,
 ) -> Result<(), AppError> {
-    let id = session_id(raw_id)?;
-    practice::find(pool, user.id, id)
-        .await?
-        .ok_or_else(not_found)?;
+    owned(pool, user, raw_id).await?;
     tracing::info!(?note, ?cause, attempt, "practice call event");
     Ok(())
 }

@@ -16,7 +16,8 @@ use uuid::Uuid;
 
 use super::{
     auth::CurrentUser,
-    db::{practice, recordings, shares},
+    db::{recordings, shares},
+    owned::owned,
     state::AppState,
     storage::{ObjectKey, StorageError},
 };
@@ -79,11 +80,7 @@ pub async fn get_recording(
     Path(raw_session): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let not_found = || AppError::not_found("recording");
-    let session = Uuid::parse_str(&raw_session).map_err(|_| not_found())?;
-    practice::find(&state.db, user.id, session)
-        .await?
-        .ok_or_else(not_found)?;
+    let session = owned(&state.db, &user, &raw_session).await?.id;
     serve(&state, session, &headers).await
 }
 

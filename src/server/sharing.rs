@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::{
     auth::CurrentUser,
     db::{feedback, practice, recordings, shares, turns},
+    owned::{not_found, owned},
     state::AppState,
 };
 use crate::{
@@ -16,14 +17,6 @@ use crate::{
     },
     error::AppError,
 };
-
-fn not_found() -> AppError {
-    AppError::not_found("practice session")
-}
-
-fn session_id(raw: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(raw.trim()).map_err(|_| not_found())
-}
 
 /// The link's address.
 pub fn share_url(state: &AppState, token: &str) -> String {
@@ -39,7 +32,7 @@ pub async fn share(
     raw_id: &str,
     include_feedback: bool,
 ) -> Result<String, AppError> {
-    let id = session_id(raw_id)?;
+    let id = owned(&state.db, user, raw_id).await?.id;
     let token = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
     let token = shares::create(&state.db, user.id, id, &token, include_feedback)
         .await?
@@ -57,10 +50,7 @@ pub async fn share_feedback(
     raw_id: &str,
     include: bool,
 ) -> Result<(), AppError> {
-    let id = session_id(raw_id)?;
-    practice::find(&state.db, user.id, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let id = owned(&state.db, user, raw_id).await?.id;
     if !shares::set_feedback(&state.db, user.id, id, include).await? {
         return Err(AppError::Conflict {
             message: "This session is not shared.".into(),
@@ -73,10 +63,7 @@ pub async fn share_feedback(
 /// Revokes the session's link (none is fine). Owner only.
 #[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_id))]
 pub async fn unshare(state: &AppState, user: &CurrentUser, raw_id: &str) -> Result<(), AppError> {
-    let id = session_id(raw_id)?;
-    practice::find(&state.db, user.id, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let id = owned(&state.db, user, raw_id).await?.id;
     if shares::revoke(&state.db, user.id, id).await? {
         tracing::info!("practice session share revoked");
     }

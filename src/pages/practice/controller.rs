@@ -3,7 +3,11 @@
 //! (`domain::transcript`), and the view renders those signals. Browser only.
 //!
 //! Rules that keep it sound: browser callbacks never drop the object that fired them (teardown is
-//! deferred with `spawn_local`), and signals are never set while `Gear` is borrowed.
+//! deferred with `spawn_local`), signals are never set while `Gear` is borrowed, and a task that
+//! waits reads the page only through `try_` accessors afterwards (the page may be gone by then:
+//! nothing that outlives it may touch its signals).
+
+mod saving;
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -18,12 +22,10 @@ use realtime_protocol::{
 };
 use web_sys::Blob;
 
+use self::saving::{discard, keep, keep_lost, persist_turn, register, remember, wrap_up};
 use super::Practice;
 use crate::{
-    api::{
-        practice::{end_practice, note_call, save_turn, start_practice},
-        voice::start_voice_call,
-    },
+    api::{practice::note_call, voice::start_voice_call},
     browser::{
         Interval, JsError,
         call::{ConnectError, Lost, Peer, PeerSignal},
@@ -33,12 +35,10 @@ use crate::{
         random_uuid,
         recorder::Recorder,
         sleep, timing,
-        upload::put_chunk,
     },
     domain::{
         call::{CallEvent, CallFailure, CallNote, CallState, DropCause},
-        practice::words_used,
-        transcript::{Change, SavedTurn, Speaker, TurnState},
+        transcript::{Change, SavedTurn, Speaker},
         voice::VoiceCallSecret,
     },
     error::AppError,
@@ -99,13 +99,14 @@ fn now_secs() -> f64 {
     js_sys::Date::now() / 1000.0
 }
 
-/// Feeds an event to the state machine; false (and no change) when it does not apply now.
+/// Feeds an event to the state machine; false (and no change) when it does not apply now or the
+/// page is gone.
 fn transition(p: Practice, event: CallEvent) -> bool {
-    let next = p.state.with_untracked(|state| state.clone().on(event).ok());
-    match next {
-        Some(next) => {
-            p.state.set(next);
-            true
+    match p.state.try_with_untracked(|state| state.clone().on(event)) {
+        Some(Ok(next)) => p.state.try_set(next).is_none(),
+        Some(Err(rejected)) => {
+            leptos::logging::debug_warn!("call event ignored: {rejected}");
+            false
         }
         None => false,
     }
@@ -117,7 +118,7 @@ fn fail(p: Practice, failure: CallFailure) {
     if transition(p, CallEvent::Failed(failure)) {
         spawn_local(async move {
             release(p).await;
-            if p.session_id.get_untracked().is_none() {
+            if p.session_id.try_get_untracked() == Some(None) {
                 // Let the recorder's last chunk land in the outbox, so it goes with the rest.
                 for _ in 0..20 {
                     if p.gear
@@ -132,22 +133,6 @@ fn fail(p: Practice, failure: CallFailure) {
             }
         });
     }
-}
-
-/// Forgets this page's recording: the outbox copy, the queue and the lock.
-async fn discard(p: Practice) {
-    let Some((outbox, key, lock)) = p.gear.try_update_value(|gear| {
-        gear.unsent.clear();
-        (gear.outbox.clone(), gear.key.clone(), gear.lock.take())
-    }) else {
-        return;
-    };
-    if let Some(outbox) = outbox
-        && let Err(error) = outbox.forget(&key).await
-    {
-        leptos::logging::warn!("recording left in the outbox: {}", error.message);
-    }
-    drop(lock);
 }
 
 /// Releases every browser object; the recorder delivers its last chunk first.
@@ -167,7 +152,7 @@ async fn release(p: Practice) {
         recorder.finish().await;
     }
     drop(mic);
-    p.mic_level.set(0.0);
+    p.mic_level.try_set(0.0);
 }
 
 /// The pre-call check: the browser, the microphone and the call secret, all at once.
@@ -180,7 +165,7 @@ pub fn check(p: Practice) {
     if !transition(p, event) {
         return;
     }
-    p.problem.set(None);
+    p.problem.try_set(None);
     if !calls_supported() {
         fail(p, CallFailure::Unsupported);
         return;
@@ -203,7 +188,7 @@ pub fn check(p: Practice) {
             Ok(mut mic) => {
                 mic.on_ended(move || mic_lost(p));
                 let meter = mic.meter().ok();
-                p.gear.update_value(|gear| {
+                p.gear.try_update_value(|gear| {
                     gear.mic = Some(mic);
                     gear.meter = meter;
                 });
@@ -218,7 +203,7 @@ pub fn check(p: Practice) {
     });
     spawn_local(async move {
         if let Some(secret) = mint(p).await {
-            p.gear.update_value(|gear| gear.secret = Some(secret));
+            p.gear.try_update_value(|gear| gear.secret = Some(secret));
             if transition(p, CallEvent::SecretReady) {
                 prepare_peer(p);
             }
@@ -228,7 +213,9 @@ pub fn check(p: Practice) {
 
 /// A fresh call secret, or `None` after failing the page with the reason.
 async fn mint(p: Practice) -> Option<VoiceCallSecret> {
-    let slug = p.topic.with_value(|topic| topic.slug.as_str().to_owned());
+    let slug = p
+        .topic
+        .try_with_value(|topic| topic.slug.as_str().to_owned())?;
     match start_voice_call(slug).await {
         Ok(secret) => {
             timing::mark(timing::MINTED);
@@ -239,7 +226,7 @@ async fn mint(p: Practice) -> Option<VoiceCallSecret> {
             None
         }
         Err(error) => {
-            p.problem.set(Some(error.to_string()));
+            p.problem.try_set(Some(error.to_string()));
             fail(p, CallFailure::CoachUnavailable);
             None
         }
@@ -253,15 +240,16 @@ fn watch_meter(p: Practice) {
             .try_update_value(|gear| gear.meter.as_mut().map(LevelMeter::level))
             .flatten();
         if let Some(level) = level {
-            p.mic_level.set(level);
+            p.mic_level.try_set(level);
         }
     });
-    p.gear.update_value(|gear| gear.meter_timer = timer.ok());
+    p.gear
+        .try_update_value(|gear| gear.meter_timer = timer.ok());
 }
 
 /// Once ready, make the call's offer ahead of Start.
 fn prepare_peer(p: Practice) {
-    if p.state.get_untracked() != CallState::Ready {
+    if p.state.try_get_untracked() != Some(CallState::Ready) {
         return;
     }
     let made = p.gear.try_update_value(|gear| {
@@ -290,11 +278,11 @@ pub fn start(p: Practice) {
         return;
     }
     timing::mark(timing::START);
-    p.problem.set(None);
-    p.transcript.set(Default::default());
-    p.session_id.set(None);
-    p.live_since.set(None);
-    p.coach_heard.set(false);
+    p.problem.try_set(None);
+    p.transcript.try_set(Default::default());
+    p.session_id.try_set(None);
+    p.live_since.try_set(None);
+    p.coach_heard.try_set(false);
     // The recorder's audio context is made here, inside the click, so it is allowed to run.
     let topic = p.topic.with_value(|topic| topic.slug.as_str().to_owned());
     let owner = p.owner.get_value();
@@ -321,12 +309,14 @@ pub fn start(p: Practice) {
         }))
     });
     match recorder.flatten() {
-        Some(Ok(recorder)) => p.gear.update_value(|gear| {
-            gear.recorder = Some(recorder);
-            gear.recording_since = timing::now();
-            gear.stamps.clear();
-            gear.unsaved.clear();
-        }),
+        Some(Ok(recorder)) => {
+            p.gear.try_update_value(|gear| {
+                gear.recorder = Some(recorder);
+                gear.recording_since = timing::now();
+                gear.stamps.clear();
+                gear.unsaved.clear();
+            });
+        }
         _ => {
             fail(p, CallFailure::Unsupported);
             return;
@@ -334,14 +324,15 @@ pub fn start(p: Practice) {
     }
     spawn_local(async move {
         if let Err(message) = connect(p).await {
-            p.problem.set(Some(message.to_owned()));
+            p.problem.try_set(Some(message.to_owned()));
             fail(p, CallFailure::CoachUnavailable);
             return;
         }
         timing::mark(timing::ANSWERED);
         sleep(CONNECT_TIMEOUT_MS).await;
-        if p.state.get_untracked() == CallState::Connecting {
-            p.problem.set(Some(
+        // The page may be gone by now (ended and left): then there is nothing to time out.
+        if p.state.try_get_untracked() == Some(CallState::Connecting) {
+            p.problem.try_set(Some(
                 "The call could not be completed. Check your connection and try again.".into(),
             ));
             fail(p, CallFailure::CoachUnavailable);
@@ -353,7 +344,7 @@ pub fn start(p: Practice) {
 async fn connect(p: Practice) -> Result<(), &'static str> {
     let mut renewed = false;
     loop {
-        let secret = p.gear.with_value(|gear| gear.secret.clone());
+        let secret = p.gear.try_with_value(|gear| gear.secret.clone()).flatten();
         let secret = match secret {
             Some(secret) if (secret.expires_at as f64) - now_secs() > SECRET_MARGIN_SECS => secret,
             _ => {
@@ -366,17 +357,21 @@ async fn connect(p: Practice) -> Result<(), &'static str> {
                 secret
             }
         };
-        let Some(connecting) = p.gear.with_value(|gear| {
-            gear.peer
-                .as_ref()
-                .map(|peer| peer.connect(&secret, ANSWER_TIMEOUT_MS))
-        }) else {
+        let Some(connecting) = p
+            .gear
+            .try_with_value(|gear| {
+                gear.peer
+                    .as_ref()
+                    .map(|peer| peer.connect(&secret, ANSWER_TIMEOUT_MS))
+            })
+            .flatten()
+        else {
             return Err("The call could not be set up in this browser.");
         };
         match connecting.await {
             Ok(_) => return Ok(()),
             Err(ConnectError::Unauthorized) if !renewed => {
-                p.gear.update_value(|gear| gear.secret = None);
+                p.gear.try_update_value(|gear| gear.secret = None);
             }
             Err(ConnectError::Unauthorized) => {
                 return Err("Your call pass expired and could not be renewed. Please try again.");
@@ -420,10 +415,13 @@ fn on_signal(p: Practice, generation: u32, signal: PeerSignal) {
             if transition(p, CallEvent::Connected) {
                 p.gear
                     .update_value(|gear| gear.connected_at = timing::now());
-                p.live_since.set(Some(timing::now()));
-                p.clock.set(timing::now());
-                let clock = Interval::new(1_000, move || p.clock.set(timing::now()));
-                p.gear.update_value(|gear| gear.clock_timer = clock.ok());
+                p.live_since.try_set(Some(timing::now()));
+                p.clock.try_set(timing::now());
+                let clock = Interval::new(1_000, move || {
+                    p.clock.try_set(timing::now());
+                });
+                p.gear
+                    .try_update_value(|gear| gear.clock_timer = clock.ok());
                 // From now on there is a session to keep, made by the server or, if it cannot be
                 // reached before the page goes, by recovery.
                 let noted = p.gear.try_update_value(|gear| {
@@ -439,7 +437,7 @@ fn on_signal(p: Practice, generation: u32, signal: PeerSignal) {
         }
         PeerSignal::Event(event) => on_event(p, event),
         PeerSignal::CoachStream(stream) => {
-            p.gear.update_value(|gear| {
+            p.gear.try_update_value(|gear| {
                 if let Some(recorder) = gear.recorder.as_mut() {
                     let _ = recorder.add_coach(&stream);
                 }
@@ -457,6 +455,13 @@ fn on_signal(p: Practice, generation: u32, signal: PeerSignal) {
 }
 
 fn on_event(p: Practice, event: ServerEvent) {
+    // Once the learner ended (or the call failed for good), what the old call still says is moot.
+    let over = p
+        .state
+        .try_with_untracked(|state| matches!(state, CallState::Ended | CallState::Failed(_)));
+    if over != Some(false) {
+        return;
+    }
     let change = p
         .transcript
         .try_update(|transcript| transcript.apply(&event))
@@ -487,7 +492,8 @@ fn on_event(p: Practice, event: ServerEvent) {
 fn stamp_and_save(p: Practice, index: usize) {
     let Some(turn) = p
         .transcript
-        .with_untracked(|t| t.turns().get(index).cloned())
+        .try_with_untracked(|t| t.turns().get(index).cloned())
+        .flatten()
     else {
         return;
     };
@@ -528,196 +534,6 @@ fn stamp_and_save(p: Practice, index: usize) {
     }
 }
 
-/// What the page says while a turn has been waiting long to be saved.
-const TURNS_WAITING: &str =
-    "Part of this conversation is not saved yet. We keep trying: check your connection.";
-
-/// Saves a settled turn now, or once the session row exists. The turn waits in the outbox until
-/// the server has it, so a tab that goes away first leaves it to recovery. A failing save is
-/// retried with backoff for as long as the page lives (End waits for it); only a refusal gives up.
-fn persist_turn(p: Practice, turn: SavedTurn) {
-    let (key, outbox) = p
-        .gear
-        .with_value(|gear| (gear.key.clone(), gear.outbox.clone()));
-    let Some(session) = p.session_id.get_untracked() else {
-        // Kept in the outbox too, for recovery to send should the page go before the session
-        // row is made.
-        if let Some(outbox) = outbox {
-            let (key, turn) = (key, turn.clone());
-            spawn_local(async move {
-                if let Err(error) = outbox.put_turn(&key, &turn).await {
-                    leptos::logging::warn!("turn kept in memory only: {}", error.message);
-                }
-            });
-        }
-        p.gear.update_value(|gear| gear.unsaved.push(turn));
-        return;
-    };
-    p.pending_turns.update(|pending| *pending += 1);
-    spawn_local(async move {
-        if let Some(outbox) = &outbox
-            && let Err(error) = outbox.put_turn(&key, &turn).await
-        {
-            leptos::logging::warn!("turn kept in memory only: {}", error.message);
-        }
-        let mut wait = 500;
-        let mut failures = 0;
-        loop {
-            match save_turn(session.clone(), turn.clone()).await {
-                Ok(_) => break,
-                Err(AppError::InvalidInput { message }) => {
-                    leptos::logging::warn!("turn not saved: {message}");
-                    break;
-                }
-                Err(error) => {
-                    leptos::logging::warn!("turn not saved yet: {error}");
-                    failures += 1;
-                    if failures == 4 {
-                        p.problem.try_set(Some(TURNS_WAITING.into()));
-                    }
-                    sleep(wait).await;
-                    wait = (wait * 2).min(15_000);
-                    // The page is gone (its signals with it): recovery sends the turn.
-                    if p.pending_turns.try_get_untracked().is_none() {
-                        return;
-                    }
-                }
-            }
-        }
-        if let Some(outbox) = &outbox
-            && let Err(error) = outbox.remove_turn(&key, &turn.item_id).await
-        {
-            leptos::logging::warn!("saved turn left in the outbox: {}", error.message);
-        }
-        p.pending_turns.try_update(|pending| *pending -= 1);
-        if p.pending_turns.try_get_untracked() == Some(0)
-            && p.problem.try_get_untracked().flatten().as_deref() == Some(TURNS_WAITING)
-        {
-            p.problem.try_set(None);
-        }
-    });
-}
-
-/// Saves the attempt in the outbox (in the background: a failure only costs the crash copy).
-fn remember(outbox: Option<Rc<Outbox>>, attempt: Attempt) {
-    let Some(outbox) = outbox else {
-        return;
-    };
-    spawn_local(async move {
-        if let Err(error) = outbox.save(&attempt).await {
-            leptos::logging::warn!("recording not noted in the outbox: {}", error.message);
-        }
-    });
-}
-
-/// A chunk from the recorder: written to the outbox first, then queued for upload.
-fn keep(p: Practice, chunk: Blob) {
-    let Some((sequence, key, outbox)) = p.gear.try_update_value(|gear| {
-        let sequence = gear.next_sequence;
-        gear.next_sequence += 1;
-        gear.writing += 1;
-        (sequence, gear.key.clone(), gear.outbox.clone())
-    }) else {
-        return;
-    };
-    spawn_local(async move {
-        if let Some(outbox) = outbox
-            && let Err(error) = outbox.put(&key, sequence, &chunk).await
-        {
-            leptos::logging::warn!("chunk {sequence} kept in memory only: {}", error.message);
-        }
-        p.gear.update_value(|gear| {
-            gear.writing -= 1;
-            let at = gear.unsent.partition_point(|(n, _)| *n < sequence);
-            gear.unsent.insert(at, (sequence, chunk));
-        });
-        upload(p);
-    });
-}
-
-/// Uploads the recorded chunks in order while the learner speaks, each retried with backoff until
-/// the server has it, then dropped from the outbox. One upload loop at a time; it starts once the
-/// session row exists.
-fn upload(p: Practice) {
-    let Some(session) = p.session_id.get_untracked() else {
-        return;
-    };
-    let start = p
-        .gear
-        .try_update_value(|gear| !std::mem::replace(&mut gear.uploading, true))
-        .unwrap_or(false);
-    if !start {
-        return;
-    }
-    spawn_local(async move {
-        let mut backoff = 500;
-        loop {
-            let next = p
-                .gear
-                .try_update_value(|gear| {
-                    let next = gear.unsent.front().cloned();
-                    gear.uploading = next.is_some();
-                    next
-                })
-                .flatten();
-            let Some((sequence, blob)) = next else {
-                p.saving.set(false);
-                return;
-            };
-            p.saving.set(true);
-            match put_chunk(&session, sequence, &blob).await {
-                // Stored, or already there. A refusal (4xx) will not change on retry: give up on
-                // that piece rather than block the rest.
-                Ok(status) if status < 500 && status != 408 && status != 429 => {
-                    if !(200..300).contains(&status) {
-                        leptos::logging::warn!("recording chunk {sequence} refused ({status})");
-                    }
-                    let acknowledged = p.gear.try_update_value(|gear| {
-                        gear.unsent.pop_front();
-                        (gear.key.clone(), gear.outbox.clone())
-                    });
-                    if let Some((key, Some(outbox))) = acknowledged
-                        && let Err(error) = outbox.remove(&key, sequence).await
-                    {
-                        leptos::logging::warn!(
-                            "chunk {sequence} left in the outbox: {}",
-                            error.message
-                        );
-                    }
-                    backoff = 500;
-                }
-                other => {
-                    leptos::logging::warn!(
-                        "recording chunk {sequence} not uploaded yet: {other:?}"
-                    );
-                    sleep(backoff).await;
-                    backoff = (backoff * 2).min(15_000);
-                }
-            }
-        }
-    });
-}
-
-/// Waits (up to `limit_ms`) until every recorded chunk and every settled turn is on the server.
-async fn uploaded(p: Practice, limit_ms: i32) -> bool {
-    let mut waited = 0;
-    loop {
-        let done = p
-            .gear
-            .try_with_value(|gear| gear.unsent.is_empty() && gear.writing == 0)
-            .unwrap_or(true)
-            && p.pending_turns.try_get_untracked().unwrap_or(0) == 0;
-        if done {
-            return true;
-        }
-        if waited >= limit_ms {
-            return false;
-        }
-        sleep(100).await;
-        waited += 100;
-    }
-}
-
 /// Marks the moment the coach's voice is first actually audible on the remote track.
 fn watch_coach_audio(p: Practice) {
     let watch = Interval::new(10, move || {
@@ -731,85 +547,24 @@ fn watch_coach_audio(p: Practice) {
             .unwrap_or(0.0);
         if level > AUDIBLE {
             timing::mark(timing::FIRST_AUDIO);
-            p.coach_heard.set(true);
-            spawn_local(async move { p.gear.update_value(|gear| gear.audio_watch = None) });
+            p.coach_heard.try_set(true);
+            spawn_local(async move {
+                p.gear.try_update_value(|gear| gear.audio_watch = None);
+            });
         }
     });
-    p.gear.update_value(|gear| gear.audio_watch = watch.ok());
-}
-
-/// What the page says while the session row could not be made yet.
-const NOT_STARTED: &str =
-    "This session isn't saved yet: we keep trying. You can keep talking; check your connection.";
-
-/// Creates the session row once the call is up, retrying with backoff for as long as the page
-/// lives (what is said and recorded meanwhile waits in the outbox).
-async fn register(p: Practice) {
-    let slug = p.topic.with_value(|topic| topic.slug.as_str().to_owned());
-    let key = p.gear.with_value(|gear| gear.key.clone());
-    let mut wait = 500;
-    let mut failures = 0;
-    // `None`: the page is gone (recovery makes the session from the outbox); `Some(false)`: the
-    // learner started another call since.
-    let current = {
-        let key = key.clone();
-        move || p.gear.try_with_value(|gear| gear.key == key)
-    };
-    loop {
-        match start_practice(slug.clone(), key.clone(), None).await {
-            Ok(_) if current() != Some(true) => return,
-            Ok(session) => {
-                let noted = p.gear.try_update_value(|gear| {
-                    let attempt = gear.attempt.as_mut()?;
-                    attempt.session = Some(session.id.clone());
-                    Some((gear.outbox.clone(), attempt.clone()))
-                });
-                if let Some(Some((outbox, attempt))) = noted {
-                    remember(outbox, attempt);
-                }
-                p.session_id.set(Some(session.id));
-                upload(p);
-                let unsaved = p
-                    .gear
-                    .try_update_value(|gear| std::mem::take(&mut gear.unsaved))
-                    .unwrap_or_default();
-                for turn in unsaved {
-                    persist_turn(p, turn);
-                }
-                if p.problem.try_get_untracked().flatten().as_deref() == Some(NOT_STARTED) {
-                    p.problem.try_set(None);
-                }
-                return;
-            }
-            // Refused for good (an unknown topic, a key used for another one): retrying is no use.
-            Err(error @ (AppError::InvalidInput { .. } | AppError::NotFound { .. })) => {
-                leptos::logging::warn!("session not started: {error}");
-                p.problem.try_set(Some(error.to_string()));
-                return;
-            }
-            Err(error) => {
-                leptos::logging::warn!("session not started yet: {error}");
-                failures += 1;
-                if failures == 4 {
-                    p.problem.try_set(Some(NOT_STARTED.into()));
-                }
-                sleep(wait).await;
-                wait = (wait * 2).min(15_000);
-                if current() != Some(true) {
-                    return;
-                }
-            }
-        }
-    }
+    p.gear
+        .try_update_value(|gear| gear.audio_watch = watch.ok());
 }
 
 fn send(p: Practice, event: &ClientEvent) -> bool {
     p.gear
-        .with_value(|gear| gear.peer.as_ref().is_some_and(|peer| peer.send(event)))
+        .try_with_value(|gear| gear.peer.as_ref().is_some_and(|peer| peer.send(event)))
+        .unwrap_or(false)
 }
 
 fn set_mic_open(p: Practice, open: bool) {
-    p.gear.with_value(|gear| {
+    p.gear.try_with_value(|gear| {
         if let Some(mic) = gear.mic.as_ref() {
             mic.set_muted(!open);
         }
@@ -841,15 +596,15 @@ fn turn_detection(push_to_talk: bool) -> ClientEvent {
 }
 
 pub fn set_muted(p: Practice, muted: bool) {
-    p.muted.set(muted);
+    p.muted.try_set(muted);
     if !p.push_to_talk.get_untracked() {
         set_mic_open(p, !muted);
     }
 }
 
 pub fn set_push_to_talk(p: Practice, on: bool) {
-    p.push_to_talk.set(on);
-    p.holding.set(false);
+    p.push_to_talk.try_set(on);
+    p.holding.try_set(false);
     if matches!(p.state.get_untracked(), CallState::Live { .. }) {
         send(p, &turn_detection(on));
     }
@@ -864,7 +619,7 @@ pub fn hold(p: Practice) {
     let CallState::Live { coach_speaking } = p.state.get_untracked() else {
         return;
     };
-    p.holding.set(true);
+    p.holding.try_set(true);
     if coach_speaking {
         send(p, &ClientEvent::ResponseCancel);
         send(p, &ClientEvent::OutputAudioClear);
@@ -878,7 +633,7 @@ pub fn release_hold(p: Practice) {
     if !p.holding.get_untracked() {
         return;
     }
-    p.holding.set(false);
+    p.holding.try_set(false);
     set_mic_open(p, false);
     send(p, &ClientEvent::InputAudioCommit);
     send(p, &ClientEvent::ResponseCreate { response: None });
@@ -888,12 +643,17 @@ pub fn release_hold(p: Practice) {
 /// recorder keeps recording the microphone while a new call is opened (`reconnect`). A call that
 /// never came up fails like any other start that did not work: it has no session to keep.
 fn lost(p: Practice, cause: DropCause) {
-    match p.state.get_untracked() {
+    let Some(state) = p.state.try_get_untracked() else {
+        return; // the page is gone
+    };
+    match state {
         CallState::Live { .. } if transition(p, CallEvent::ConnectionLost) => {
             spawn_local(reconnect(p, cause));
         }
         // A reconnection attempt's own call was lost: `reconnect` moves on to the next one.
-        CallState::Reconnecting { .. } => p.gear.update_value(|gear| gear.attempt_lost = true),
+        CallState::Reconnecting { .. } => {
+            p.gear.try_update_value(|gear| gear.attempt_lost = true);
+        }
         CallState::Connecting => fail(p, CallFailure::ConnectionLost),
         _ => {}
     }
@@ -919,7 +679,7 @@ async fn reconnect(p: Practice, cause: DropCause) {
     for index in open {
         stamp_and_save(p, index);
     }
-    p.gear.update_value(|gear| {
+    p.gear.try_update_value(|gear| {
         gear.generation += 1;
         gear.peer = None;
     });
@@ -942,7 +702,7 @@ async fn reconnect(p: Practice, cause: DropCause) {
             return; // the learner ended the session meanwhile
         }
         transition(p, CallEvent::ConnectionLost);
-        if let CallState::Failed(_) = p.state.get_untracked() {
+        if let Some(CallState::Failed(_)) = p.state.try_get_untracked() {
             note(p, CallNote::GaveUp, Some(cause), attempt);
             keep_lost(p).await;
             return;
@@ -953,7 +713,10 @@ async fn reconnect(p: Practice, cause: DropCause) {
 /// One attempt at a new call for the session: a fresh secret, a new peer, the offer, and the
 /// channel opening (then `resume` carries the conversation over).
 async fn call_again(p: Practice) -> Result<(), String> {
-    let slug = p.topic.with_value(|topic| topic.slug.as_str().to_owned());
+    let slug = p
+        .topic
+        .try_with_value(|topic| topic.slug.as_str().to_owned())
+        .ok_or("the page is gone")?;
     let secret = start_voice_call(slug)
         .await
         .map_err(|error| format!("no secret: {error}"))?;
@@ -1027,8 +790,8 @@ fn resume(p: Practice) {
     if transition(p, CallEvent::Reconnected) {
         p.gear
             .update_value(|gear| gear.connected_at = timing::now());
-        p.reconnects.update(|n| *n += 1);
-        p.back.set(true);
+        p.reconnects.try_update(|n| *n += 1);
+        p.back.try_set(true);
         spawn_local(async move {
             sleep(BACK_NOTICE_MS).await;
             p.back.try_set(false);
@@ -1040,12 +803,15 @@ fn resume(p: Practice) {
 /// one the call pauses (the coach hears silence, the recording goes on) until the learner picks
 /// an input.
 fn mic_lost(p: Practice) {
-    match p.state.get_untracked() {
+    let Some(state) = p.state.try_get_untracked() else {
+        return;
+    };
+    match state {
         CallState::Connecting | CallState::Live { .. } | CallState::Reconnecting { .. } => {
-            if p.mic_lost.get_untracked() {
+            if p.mic_lost.try_get_untracked() != Some(false) {
                 return;
             }
-            p.mic_lost.set(true);
+            p.mic_lost.try_set(true);
             note(p, CallNote::MicLost, None, 0);
             list_inputs(p);
         }
@@ -1074,7 +840,7 @@ pub fn use_input(p: Practice, device: String) {
             Ok(mic) => mic,
             Err(error) => {
                 leptos::logging::warn!("microphone not opened: {error:?}");
-                p.problem.set(Some(
+                p.problem.try_set(Some(
                     "That microphone could not be opened. Check it is plugged in, or choose another one."
                         .into(),
                 ));
@@ -1086,7 +852,8 @@ pub fn use_input(p: Practice, device: String) {
         mic.on_ended(move || mic_lost(p));
         let replacing = p
             .gear
-            .with_value(|gear| gear.peer.as_ref().map(|peer| peer.replace_mic(&mic)));
+            .try_with_value(|gear| gear.peer.as_ref().map(|peer| peer.replace_mic(&mic)))
+            .flatten();
         let replaced = match replacing {
             Some(Ok(replacing)) => replacing.await.map(|_| ()).map_err(JsError::from),
             Some(Err(error)) => Err(error),
@@ -1095,14 +862,14 @@ pub fn use_input(p: Practice, device: String) {
         if let Err(error) = replaced {
             leptos::logging::warn!("microphone not switched in the call: {}", error.message);
         }
-        let open = if p.push_to_talk.get_untracked() {
-            p.holding.get_untracked()
+        let open = if p.push_to_talk.try_get_untracked() == Some(true) {
+            p.holding.try_get_untracked() == Some(true)
         } else {
-            !p.muted.get_untracked()
+            p.muted.try_get_untracked() == Some(false)
         };
         mic.set_muted(!open);
         let meter = mic.meter().ok();
-        p.gear.update_value(|gear| {
+        p.gear.try_update_value(|gear| {
             if let Some(recorder) = gear.recorder.as_mut()
                 && let Err(error) = recorder.add_mic(mic.stream())
             {
@@ -1111,8 +878,8 @@ pub fn use_input(p: Practice, device: String) {
             gear.meter = meter;
             gear.mic = Some(mic);
         });
-        p.problem.set(None);
-        p.mic_lost.set(false);
+        p.problem.try_set(None);
+        p.mic_lost.try_set(false);
         note(p, CallNote::MicBack, None, 0);
     });
 }
@@ -1134,105 +901,20 @@ pub fn end(p: Practice) {
     if !transition(p, CallEvent::EndPressed) {
         return;
     }
+    // A sentence the coach (or the learner) was in the middle of is kept as far as it got, marked
+    // interrupted, as when the call drops.
+    let open = p
+        .transcript
+        .try_update(|transcript| transcript.settle_open())
+        .unwrap_or_default();
+    for index in open {
+        stamp_and_save(p, index);
+    }
     spawn_local(async move {
         if let Some(id) = wrap_up(p).await {
-            p.finished.set(Some(id));
+            p.finished.try_set(Some(id));
         }
     });
-}
-
-/// Stops the call and the recorder, sends every chunk, then ends the session (which makes its
-/// recording for good) and forgets the browser's copy. Until the chunks are up the session is not
-/// ended: if the learner leaves first, recovery sends them next time.
-async fn wrap_up(p: Practice) -> Option<String> {
-    release(p).await;
-    wait_for_session(p).await;
-    upload(p);
-    if !uploaded(p, 20_000).await {
-        p.problem.set(Some(
-            "Part of this conversation is still being saved. Keep this page open for a moment; if \
-             you leave, the recording is sent the next time you open Speaking Coach."
-                .into(),
-        ));
-        while !uploaded(p, 60_000).await {}
-        p.problem.set(None);
-    }
-    let id = save(p).await?;
-    discard(p).await;
-    Some(id)
-}
-
-/// Saves the session a call that could not be brought back leaves behind; the failure panel
-/// links to its summary once it is saved, or says why not.
-async fn keep_lost(p: Practice) {
-    match wrap_up(p).await {
-        Some(id) => {
-            p.kept.try_set(Some(id));
-        }
-        // `save` says what went wrong, except when the session row was never made.
-        None if p.problem.try_get_untracked() == Some(None) => {
-            p.problem.try_set(Some(
-                "We couldn't save this session. Check your connection.".into(),
-            ));
-        }
-        None => {}
-    }
-}
-
-/// The session row is made when the call comes up; give a start still in flight a moment.
-async fn wait_for_session(p: Practice) {
-    for _ in 0..20 {
-        // `None`: the page is gone (its signals disposed).
-        let (Some(session), Some(live_since)) = (
-            p.session_id.try_get_untracked(),
-            p.live_since.try_get_untracked(),
-        ) else {
-            return;
-        };
-        if session.is_some() || live_since.is_none() {
-            return;
-        }
-        sleep(250).await;
-    }
-}
-
-/// Marks the session ended with its counts. `None` when there is no session (the call never
-/// came up) or it could not be saved (then `problem` says so).
-async fn save(p: Practice) -> Option<String> {
-    wait_for_session(p).await;
-    // A page left while saving has no signals any more: its outbox copy is recovered instead.
-    let id = p.session_id.try_get_untracked().flatten()?;
-    let vocabulary = p.topic.try_with_value(|topic| topic.vocabulary.clone())?;
-    let (turns, words) = p.transcript.try_with_untracked(|transcript| {
-        let turns = transcript
-            .turns()
-            .iter()
-            .filter(|turn| turn.state != TurnState::InProgress)
-            .count();
-        let words = vocabulary
-            .iter()
-            .zip(words_used(&vocabulary, transcript))
-            .filter(|(_, used)| *used)
-            .map(|(word, _)| word.clone())
-            .collect::<Vec<_>>();
-        (turns, words)
-    })?;
-    for wait in [500, 1_000, 2_000, 4_000, 0] {
-        match end_practice(id.clone(), turns as u32, words.clone()).await {
-            Ok(_) => return Some(id),
-            Err(error) => {
-                leptos::logging::warn!("session not ended yet: {error}");
-                if wait == 0 {
-                    break;
-                }
-                sleep(wait).await;
-            }
-        }
-    }
-    p.problem.set(Some(
-        "We couldn't save the end of this session. Check your connection.".into(),
-    ));
-    None
 }
 
 /// Leaving the page: everything stops now (the page's signals are about to go).

@@ -19,6 +19,7 @@ use crate::{
         Topic,
         call::{CallFailure, CallState},
         practice::{clock, words_used},
+        saving::SaveTrouble,
         transcript::{Speaker, Transcript, Turn, TurnState},
     },
     error::AppError,
@@ -44,8 +45,11 @@ pub struct Practice {
     live_since: RwSignal<Option<f64>>,
     clock: RwSignal<f64>,
     session_id: RwSignal<Option<String>>,
-    /// A detail for the learner about the latest failure or saving trouble.
+    /// A detail for the learner about the latest failure (why the coach could not be reached, a
+    /// microphone that would not open).
     problem: RwSignal<Option<String>>,
+    /// Why part of the session is not saved yet, while that lasts.
+    trouble: RwSignal<Option<SaveTrouble>>,
     /// Set when the session is saved after End: the page moves to its summary.
     finished: RwSignal<Option<String>>,
     /// Set when a session whose call could not be brought back is saved: the failure panel links
@@ -83,6 +87,7 @@ impl Practice {
             clock: RwSignal::new(0.0),
             session_id: RwSignal::new(None),
             problem: RwSignal::new(None),
+            trouble: RwSignal::new(None),
             finished: RwSignal::new(None),
             kept: RwSignal::new(None),
             saving: RwSignal::new(false),
@@ -737,22 +742,33 @@ fn CallControls(p: Practice) -> impl IntoView {
                     }}
                 </span>
             </p>
-            // Saving trouble that lasts (the mic-lost panel says its own).
-            {move || {
-                p.problem
-                    .get()
-                    .filter(|_| !p.mic_lost.get())
-                    .map(|problem| {
-                        view! {
-                            <p
-                                role="status"
-                                data-testid="saving-problem"
-                                class="rounded-lg bg-amber-50 px-3 py-2 text-sm text-amber-900"
-                            >
-                                {problem}
-                            </p>
-                        }
-                    })
+            // Saving trouble that lasts, or another problem (the mic-lost panel says its own).
+            {move || match (p.trouble.get(), p.problem.get().filter(|_| !p.mic_lost.get())) {
+                (Some(trouble), _) => {
+                    view! {
+                        <div
+                            role="status"
+                            data-testid="saving-problem"
+                            class="rounded-lg bg-amber-50 px-3 py-2 text-sm text-amber-900"
+                        >
+                            <TroubleNote trouble />
+                        </div>
+                    }
+                        .into_any()
+                }
+                (None, Some(problem)) => {
+                    view! {
+                        <p
+                            role="status"
+                            data-testid="saving-problem"
+                            class="rounded-lg bg-amber-50 px-3 py-2 text-sm text-amber-900"
+                        >
+                            {problem}
+                        </p>
+                    }
+                        .into_any()
+                }
+                (None, None) => ().into_any(),
             }}
             <div class="flex flex-wrap gap-3">
                 <button
@@ -825,11 +841,16 @@ fn EndedPanel(p: Practice) -> impl IntoView {
     let slug = p.topic.with_value(|topic| topic.slug.as_str().to_owned());
     view! {
         <section class="mt-8 rounded-2xl border border-stone-200 bg-white p-8 text-center shadow-sm">
-            {move || match p.problem.get() {
+            {move || match p.trouble.get().map(Err).or(p.problem.get().map(Ok)) {
                 Some(problem) => {
                     view! {
                         <h2 class="text-xl font-semibold text-stone-900">"Your session has ended"</h2>
-                        <p class="mt-2 text-lg text-stone-700">{problem}</p>
+                        <div class="mt-2 text-lg text-stone-700" data-testid="saving-problem">
+                            {match problem {
+                                Ok(problem) => view! { <p>{problem}</p> }.into_any(),
+                                Err(trouble) => view! { <TroubleNote trouble /> }.into_any(),
+                            }}
+                        </div>
                         <a
                             href=format!("/topics/{slug}")
                             class="focus-ring mt-6 inline-flex min-h-11 items-center rounded-xl border border-stone-300 px-5 font-medium"
@@ -949,15 +970,17 @@ fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
         );
     // What became of the session a lost call leaves behind: saving, saved, or a problem saving.
     let kept = move || {
-        lost.then(|| match (p.kept.get(), p.problem.get()) {
+        lost.then(|| match (p.kept.get(), p.trouble.get()) {
             (Some(_), _) => view! {
                 <p class="mt-2 text-lg leading-relaxed text-stone-700">
                     "Everything said and recorded until then is saved in your summary, and you can start a new conversation whenever you're ready."
                 </p>
             }
             .into_any(),
-            (None, Some(problem)) => view! {
-                <p class="mt-2 text-lg leading-relaxed text-stone-700">{problem}</p>
+            (None, Some(trouble)) => view! {
+                <div class="mt-2 text-lg leading-relaxed text-stone-700">
+                    <TroubleNote trouble />
+                </div>
             }
             .into_any(),
             (None, None) => view! {
@@ -1034,5 +1057,28 @@ fn PracticeSkeleton() -> impl IntoView {
             <div class="mt-4 h-8 w-2/3 rounded bg-stone-200"></div>
             <div class="mt-8 h-64 rounded-2xl bg-stone-100"></div>
         </div>
+    }
+}
+
+/// Why part of the session is not saved yet. Signed out, it offers a sign-in in a new tab: this
+/// page (and its call) must stay open meanwhile.
+#[component]
+fn TroubleNote(trouble: SaveTrouble) -> impl IntoView {
+    view! {
+        <p>{trouble.message()}</p>
+        {(trouble == SaveTrouble::SignedOut)
+            .then(|| {
+                view! {
+                    <a
+                        href="/sign-in?next=/history"
+                        target="_blank"
+                        rel="noopener"
+                        data-testid="sign-in-again"
+                        class="focus-ring mt-2 inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-4 font-semibold text-white hover:bg-teal-800"
+                    >
+                        "Sign in again (opens a new tab)"
+                    </a>
+                }
+            })}
     }
 }

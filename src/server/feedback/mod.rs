@@ -17,6 +17,7 @@ use super::{
     auth::CurrentUser,
     db::{feedback as db, practice, recordings, turns},
     jobs::FeedbackJobs,
+    owned::{Owned, not_found, owned},
     state::AppState,
     storage::{ObjectKey, Storage},
 };
@@ -279,14 +280,6 @@ async fn pauses(
     }
 }
 
-fn not_found() -> AppError {
-    AppError::not_found("practice session")
-}
-
-fn session_id(raw: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(raw.trim()).map_err(|_| not_found())
-}
-
 /// The feedback on the learner's session: `None` while the session goes on (or, for a session
 /// from before feedback existed, until the learner asks for it).
 #[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_id))]
@@ -295,10 +288,7 @@ pub async fn get(
     user: &CurrentUser,
     raw_id: &str,
 ) -> Result<Option<Feedback>, AppError> {
-    let id = session_id(raw_id)?;
-    let session = practice::find(&state.db, user.id, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let Owned { id, session } = owned(&state.db, user, raw_id).await?;
     let Some(mut feedback) = db::find(&state.db, user.id, id).await? else {
         return Ok(None);
     };
@@ -317,10 +307,7 @@ pub async fn remake(
     user: &CurrentUser,
     raw_id: &str,
 ) -> Result<Feedback, AppError> {
-    let id = session_id(raw_id)?;
-    let session = practice::find(&state.db, user.id, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let Owned { id, session } = owned(&state.db, user, raw_id).await?;
     if session.status != PracticeStatus::Ended {
         return Err(AppError::Conflict {
             message: "Feedback comes once the session has ended.".into(),
