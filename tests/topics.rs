@@ -5,7 +5,7 @@ use speaking_coach::{
     domain::{CefrLevel, TopicSlug},
     error::AppError,
     server::{
-        db::{self, CorruptRow, topics::TopicQueryError},
+        db::{self, CorruptRow},
         topics,
     },
 };
@@ -79,7 +79,7 @@ async fn a_corrupt_row_is_an_internal_error_not_a_panic(pool: PgPool) {
     // The query layer names the broken row for the log; healthy rows still load one by one.
     assert!(matches!(
         db::topics::list(&pool).await,
-        Err(TopicQueryError::Corrupt(CorruptRow {
+        Err(db::Error::Corrupt(CorruptRow {
             table: "topics",
             ..
         }))

@@ -60,7 +60,7 @@ pub async fn my_account() -> Result<Account, AppError> {
 /// Deletes the account and everything in it. `confirm` must be `"delete"` (the checkbox).
 #[server(endpoint = "account/delete")]
 pub async fn delete_account(confirm: Option<String>) -> Result<(), AppError> {
-    use crate::server::{auth, state::AppState};
+    use crate::server::{account, auth, state::AppState};
     let user = auth::require_user().await?;
     if confirm.as_deref() != Some("delete") {
         return Err(AppError::invalid(
@@ -68,7 +68,7 @@ pub async fn delete_account(confirm: Option<String>) -> Result<(), AppError> {
         ));
     }
     let state = AppState::current()?;
-    auth::delete_account(&state, &auth::request_session()?, &user).await?;
+    account::delete(&state, &auth::request_session()?, &user).await?;
     leptos_axum::redirect("/account-deleted");
     Ok(())
 }

@@ -12,5 +12,5 @@ pub async fn start_voice_call(topic: String) -> Result<VoiceCallSecret, AppError
     let user = auth::require_user().await?;
     let state = AppState::current()?;
     let topic = topics::get(&state.db, &topic).await?;
-    realtime::start_call(&state.realtime, &state.mint_limits, &user, &topic).await
+    realtime::start_call(&state.realtime, &state.mint_limits, user.id, &topic).await
 }

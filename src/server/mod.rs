@@ -1,6 +1,7 @@
 //! Everything that only runs on the server: configuration, state, start-up, telemetry, the
 //! database and the use cases that server functions call.
 
+pub mod account;
 pub mod auth;
 pub mod chunks;
 pub mod config;

@@ -9,12 +9,7 @@ use super::storage::{ObjectKey, Storage};
 
 use super::{
     auth::CurrentUser,
-    db::{
-        CorruptRow,
-        practice::{self, PracticeQueryError},
-        recordings, shares,
-        turns::{self, TurnQueryError},
-    },
+    db::{CorruptRow, practice, recordings, shares, turns},
     feedback,
     finalize::{self, Finalize},
     owned::{Owned, not_found, owned},
@@ -32,24 +27,6 @@ use crate::{
     },
     error::AppError,
 };
-
-impl From<TurnQueryError> for AppError {
-    fn from(error: TurnQueryError) -> Self {
-        match error {
-            TurnQueryError::Database(error) => error.into(),
-            TurnQueryError::Corrupt(error) => error.into(),
-        }
-    }
-}
-
-impl From<PracticeQueryError> for AppError {
-    fn from(error: PracticeQueryError) -> Self {
-        match error {
-            PracticeQueryError::Database(error) => error.into(),
-            PracticeQueryError::Corrupt(error) => error.into(),
-        }
-    }
-}
 
 /// The most turns one session may report: far more than an hour of conversation holds.
 pub const MAX_TURNS: u32 = 10_000;

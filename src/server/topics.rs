@@ -2,20 +2,11 @@
 
 use sqlx::PgPool;
 
-use super::db::topics::{self, TopicQueryError};
+use super::db::topics;
 use crate::{
     domain::{Topic, TopicSlug},
     error::AppError,
 };
-
-impl From<TopicQueryError> for AppError {
-    fn from(error: TopicQueryError) -> Self {
-        match error {
-            TopicQueryError::Database(error) => error.into(),
-            TopicQueryError::Corrupt(error) => error.into(),
-        }
-    }
-}
 
 #[tracing::instrument(skip_all)]
 pub async fn list(pool: &PgPool) -> Result<Vec<Topic>, AppError> {

@@ -160,24 +160,6 @@ pub async fn user_of(state: &AppState, session: &Session) -> Result<Option<Curre
     }
 }
 
-/// Deletes the account and everything it owns, then ends the session.
-#[tracing::instrument(skip_all, fields(user_id = %user.id))]
-pub async fn delete_account(
-    state: &AppState,
-    session: &Session,
-    user: &CurrentUser,
-) -> Result<(), AppError> {
-    let sessions = super::db::practice::ids_of_user(&state.db, user.id).await?;
-    users::delete(&state.db, user.id).await?;
-    end_session(session).await?;
-    // The rows went with the account (cascade); now the recordings in storage.
-    for id in sessions {
-        super::practice::delete_objects(&state.storage, id).await;
-    }
-    tracing::info!("account deleted");
-    Ok(())
-}
-
 /// The session of the request a server function is answering.
 pub fn request_session() -> Result<Session, AppError> {
     leptos::prelude::use_context::<Parts>()

@@ -37,6 +37,24 @@ pub struct CorruptRow {
     pub reason: String,
 }
 
+/// What a query fails with: the database, or a row the domain does not allow.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Corrupt(#[from] CorruptRow),
+}
+
+impl From<Error> for crate::error::AppError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Database(error) => error.into(),
+            Error::Corrupt(error) => error.into(),
+        }
+    }
+}
+
 impl From<CorruptRow> for crate::error::AppError {
     fn from(error: CorruptRow) -> Self {
         super::error::internal("database row", &error)

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{CorruptRow, topics::TopicRow};
+use super::{CorruptRow, Error, topics::TopicRow};
 use crate::domain::practice::{PracticeSession, PracticeStatus};
 
 struct SessionRow {
@@ -62,14 +62,6 @@ impl SessionRow {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum PracticeQueryError {
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error(transparent)]
-    Corrupt(#[from] CorruptRow),
-}
-
 /// What a start found: the session, and whether this call created it.
 pub struct Started {
     pub session: PracticeSession,
@@ -84,7 +76,7 @@ pub async fn start(
     topic_slug: &str,
     client_key: Uuid,
     started_at: Option<DateTime<Utc>>,
-) -> Result<Option<Started>, PracticeQueryError> {
+) -> Result<Option<Started>, Error> {
     let inserted = sqlx::query_scalar!(
         r#"insert into practice_sessions (user_id, topic_id, client_key, started_at)
            select $1, id, $3, coalesce($4, now()) from topics where slug = $2
@@ -148,7 +140,7 @@ pub async fn find(
     pool: &PgPool,
     user_id: Uuid,
     id: Uuid,
-) -> Result<Option<PracticeSession>, PracticeQueryError> {
+) -> Result<Option<PracticeSession>, Error> {
     let row = sqlx::query_as!(
         SessionRow,
         r#"select s.id, s.status, s.started_at as "started_at: DateTime<Utc>",

@@ -2,7 +2,7 @@
 
 use sqlx::PgPool;
 
-use super::CorruptRow;
+use super::{CorruptRow, Error};
 use crate::domain::{CefrLevel, Topic, TopicSlug};
 
 pub(super) struct TopicRow {
@@ -34,16 +34,8 @@ impl TopicRow {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum TopicQueryError {
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error(transparent)]
-    Corrupt(#[from] CorruptRow),
-}
-
 /// Every topic in the curated order: easiest level first, then by position within a level.
-pub async fn list(pool: &PgPool) -> Result<Vec<Topic>, TopicQueryError> {
+pub async fn list(pool: &PgPool) -> Result<Vec<Topic>, Error> {
     let rows = sqlx::query_as!(
         TopicRow,
         r#"select slug, title, summary, level, goal, vocabulary, suggested_minutes
@@ -59,7 +51,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Topic>, TopicQueryError> {
 }
 
 /// The topic with this slug, if there is one.
-pub async fn find(pool: &PgPool, slug: &TopicSlug) -> Result<Option<Topic>, TopicQueryError> {
+pub async fn find(pool: &PgPool, slug: &TopicSlug) -> Result<Option<Topic>, Error> {
     let row = sqlx::query_as!(
         TopicRow,
         r#"select slug, title, summary, level, goal, vocabulary, suggested_minutes

@@ -3,7 +3,7 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::CorruptRow;
+use super::{CorruptRow, Error};
 use crate::domain::transcript::{SavedTurn, Speaker, TurnState};
 
 fn speaker_code(speaker: Speaker) -> &'static str {
@@ -54,17 +54,9 @@ pub async fn upsert(pool: &PgPool, session: Uuid, turn: &SavedTurn) -> Result<bo
     Ok(changed.is_some())
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum TurnQueryError {
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error(transparent)]
-    Corrupt(#[from] CorruptRow),
-}
-
 /// A session's turns in spoken order: by where they start in the recording, then as the page
 /// placed them.
-pub async fn list(pool: &PgPool, session: Uuid) -> Result<Vec<SavedTurn>, TurnQueryError> {
+pub async fn list(pool: &PgPool, session: Uuid) -> Result<Vec<SavedTurn>, Error> {
     let rows = sqlx::query!(
         r#"select item_id, speaker, text, state, start_ms, end_ms, position
            from transcript_turns

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::{
     domain::{Topic, voice::VoiceCallSecret},
     error::AppError,
-    server::{auth::CurrentUser, error::internal},
+    server::error::internal,
 };
 pub use client::{MintError, RealtimeClient};
 
@@ -35,15 +35,15 @@ impl MintLimits {
     }
 }
 
-/// A client secret for `user` to talk with the coach about `topic`.
-#[tracing::instrument(skip_all, fields(user_id = %user.id, topic = %topic.slug))]
+/// A client secret for the learner `user_id` to talk with the coach about `topic`.
+#[tracing::instrument(skip_all, fields(user_id = %user_id, topic = %topic.slug))]
 pub async fn start_call(
     client: &RealtimeClient,
     limits: &MintLimits,
-    user: &CurrentUser,
+    user_id: Uuid,
     topic: &Topic,
 ) -> Result<VoiceCallSecret, AppError> {
-    if let Err(not_until) = limits.0.check_key(&user.id) {
+    if let Err(not_until) = limits.0.check_key(&user_id) {
         let wait = not_until.wait_time_from(governor::clock::Clock::now(
             &governor::clock::DefaultClock::default(),
         ));
