@@ -9,10 +9,8 @@ use leptos_router::{
 };
 
 use crate::{
-    api::auth::current_account,
     components::layout::Layout,
-    domain::account::Account,
-    error::AppError,
+    contexts,
     pages::{
         account::{AccountDeletedPage, AccountPage},
         auth::{SignInPage, SignUpPage},
@@ -26,34 +24,6 @@ use crate::{
         topics::TopicsPage,
     },
 };
-
-/// Counts completed account actions (sign in, up, out, delete) so the header refetches the
-/// current account after each.
-#[derive(Clone, Copy)]
-pub struct AuthVersion(RwSignal<usize>);
-
-/// The signed-in learner's account (`None` for a visitor), refetched after every account action.
-#[derive(Clone, Copy)]
-pub struct CurrentAccount(pub Resource<Result<Option<Account>, AppError>>);
-
-/// A server action for an account form. Create it in the page that shows the form: there it picks
-/// up the error of a form posted without JavaScript (carried back in the URL). Each completed
-/// submission makes the header look at the account again.
-pub fn auth_action<S>() -> ServerAction<S>
-where
-    S: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
-    S::Output: Send + Sync + 'static,
-{
-    let action = ServerAction::<S>::new();
-    if let Some(AuthVersion(version)) = use_context::<AuthVersion>() {
-        Effect::watch(
-            move || action.version().get(),
-            move |_, _, _| version.update(|v| *v += 1),
-            false,
-        );
-    }
-    action
-}
 
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -80,11 +50,8 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     mark_hydrated();
 
-    let version = RwSignal::new(0);
-    provide_context(AuthVersion(version));
-    let account = Resource::new(move || version.get(), |_| current_account());
-    provide_context(CurrentAccount(account));
-    crate::pages::recovery::Recoveries::provide();
+    contexts::account::provide();
+    contexts::recovery::Recoveries::provide();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/speaking-coach.css" />

@@ -8,6 +8,7 @@ pub mod app;
 #[cfg(feature = "hydrate")]
 pub mod browser;
 pub mod components;
+pub mod contexts;
 pub mod domain;
 pub mod error;
 pub mod pages;

@@ -5,8 +5,8 @@ use leptos_router::components::A;
 
 use crate::{
     api::auth::SignOut,
-    app::{CurrentAccount, auth_action},
-    pages::recovery::RecoveryNotice,
+    components::recovery::RecoveryNotice,
+    contexts::account::{CurrentAccount, auth_action},
 };
 
 #[component]

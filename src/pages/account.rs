@@ -6,11 +6,11 @@ use leptos_router::components::Redirect;
 
 use crate::{
     api::auth::{DeleteAccount, SignOut, my_account},
-    app::auth_action,
     components::{
         feedback::ErrorPanel,
         form::{FormError, SubmitButton},
     },
+    contexts::account::auth_action,
     domain::account::Account,
     error::AppError,
 };

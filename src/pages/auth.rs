@@ -7,8 +7,8 @@ use leptos_router::{components::A, hooks::use_query_map};
 
 use crate::{
     api::auth::{SignIn, SignUp},
-    app::auth_action,
     components::form::{Field, FormError, SubmitButton},
+    contexts::account::auth_action,
     domain::account::safe_return_path,
 };
 

@@ -9,12 +9,13 @@ use leptos_router::{components::Redirect, hooks::use_query_map};
 use crate::{
     api::practice::{RecoverPractice, practice_history},
     components::feedback::{ErrorPanel, action_error},
+    components::recovery::RecoverButton,
+    contexts::recovery::Recoveries,
     domain::{
         feedback::FeedbackLine,
         practice::{HistoryEntry, HistoryPage as Page, SessionState, clock},
     },
     error::AppError,
-    pages::recovery::{RecoverButton, Recoveries},
 };
 
 #[component]

@@ -6,8 +6,6 @@ pub mod history;
 pub mod not_found;
 pub mod practice;
 pub mod progress;
-pub mod recovery;
-pub mod replay;
 pub mod shared;
 pub mod summary;
 pub mod topic;

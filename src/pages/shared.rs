@@ -8,9 +8,9 @@ use leptos_router::hooks::use_params_map;
 
 use crate::{
     api::practice::get_shared,
+    components::replay::Replay,
     components::{feedback::ErrorPanel, report::HowYouSpoke},
     domain::practice::{SharedSession, clock},
-    pages::replay::Replay,
 };
 
 #[component]

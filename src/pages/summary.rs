@@ -17,6 +17,8 @@ use crate::{
     },
     components::{
         feedback::{ErrorPanel, action_error},
+        recovery::RecoverButton,
+        replay::{Replay, turn_label},
         report::HowYouSpoke,
     },
     domain::{
@@ -25,10 +27,6 @@ use crate::{
         transcript::{SavedTurn, Speaker},
     },
     error::AppError,
-    pages::{
-        recovery::RecoverButton,
-        replay::{Replay, turn_label},
-    },
 };
 
 #[component]

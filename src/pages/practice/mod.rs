@@ -15,6 +15,7 @@ use leptos_router::{
 use crate::{
     api::{auth::my_account, topics::get_topic},
     components::feedback::ErrorPanel,
+    contexts::recovery::Recoveries,
     domain::{
         Topic,
         call::{CallFailure, CallState},
@@ -23,7 +24,6 @@ use crate::{
         transcript::{Speaker, Transcript, Turn, TurnState},
     },
     error::AppError,
-    pages::recovery::Recoveries,
 };
 
 /// The page's state: signals the view reads, plus (in the browser) the media objects behind them.
