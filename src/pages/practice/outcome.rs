@@ -1,0 +1,244 @@
+//! How a call ends: saving after End, a failure with its way forward, and what the page says
+//! while part of the session waits to be saved.
+
+use leptos::prelude::*;
+
+use super::{Practice, actions};
+use crate::domain::{call::CallFailure, saving::SaveTrouble};
+
+/// After End, while the session is saved (then the summary opens).
+#[component]
+pub(super) fn EndedPanel(p: Practice) -> impl IntoView {
+    let slug = p.topic.with_value(|topic| topic.slug.as_str().to_owned());
+    view! {
+        <section class="mt-8 rounded-2xl border border-stone-200 bg-white p-8 text-center shadow-sm">
+            {move || match p.trouble.get().map(Err).or(p.problem.get().map(Ok)) {
+                Some(problem) => {
+                    view! {
+                        <h2 class="text-xl font-semibold text-stone-900">"Your session has ended"</h2>
+                        <div class="mt-2 text-lg text-stone-700" data-testid="saving-problem">
+                            {match problem {
+                                Ok(problem) => view! { <p>{problem}</p> }.into_any(),
+                                Err(trouble) => view! { <TroubleNote trouble /> }.into_any(),
+                            }}
+                        </div>
+                        <a
+                            href=format!("/topics/{slug}")
+                            class="focus-ring mt-6 inline-flex min-h-11 items-center rounded-xl border border-stone-300 px-5 font-medium"
+                        >
+                            "Back to the topic"
+                        </a>
+                    }
+                        .into_any()
+                }
+                None if p.session_id.get().is_none() && p.live_since.get().is_none() => {
+                    view! {
+                        <h2 class="text-xl font-semibold text-stone-900">"Call cancelled"</h2>
+                        <p class="mt-2 text-lg text-stone-700">"Nothing was saved."</p>
+                        <a
+                            href=format!("/topics/{slug}/practice")
+                            rel="external"
+                            class="focus-ring mt-6 inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-5 font-semibold text-white"
+                        >
+                            "Start again"
+                        </a>
+                    }
+                        .into_any()
+                }
+                None => {
+                    view! {
+                        <div role="status" class="text-lg text-stone-700">
+                            <p class="font-semibold text-stone-900">"Session ended"</p>
+                            <p class="mt-1">"Saving your session…"</p>
+                        </div>
+                    }
+                        .into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+/// What went wrong, in a learner's words, and the way forward.
+#[component]
+pub(super) fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
+    let slug = p.topic.with_value(|topic| topic.slug.as_str().to_owned());
+    let (title, body): (&str, String) = match &failure {
+        CallFailure::MicDenied => (
+            "Speaking Coach can't hear you",
+            "Your browser blocked the microphone. Click the microphone or lock icon in the address bar, allow the microphone for this site, then try again.".into(),
+        ),
+        CallFailure::NoMic => (
+            "No microphone found",
+            "Connect a headset or a microphone, then try again.".into(),
+        ),
+        CallFailure::MicBusy => (
+            "Your microphone is busy",
+            "Another app or browser tab is using it. Close that, then try again.".into(),
+        ),
+        CallFailure::InsecureContext => (
+            "Voice practice needs a secure connection",
+            "Open Speaking Coach with an https:// address to use your microphone.".into(),
+        ),
+        CallFailure::Unsupported => (
+            "This browser can't run voice practice",
+            "Please use a recent Chrome, Edge, Firefox or Safari.".into(),
+        ),
+        CallFailure::CoachUnavailable => (
+            "We couldn't reach your coach",
+            p.problem
+                .get_untracked()
+                .unwrap_or_else(|| "The coach is unavailable right now. Please try again in a moment.".into()),
+        ),
+        // Counted down below.
+        CallFailure::TooManyAttempts { .. } => ("Too many attempts", String::new()),
+        CallFailure::ConnectionLost if p.live_since.get_untracked().is_none() => (
+            "The connection to your coach dropped",
+            "It dropped while the call was starting, before anything was recorded. Please try again."
+                .into(),
+        ),
+        CallFailure::ConnectionLost => (
+            "The connection to your coach dropped",
+            "We tried to reconnect several times and could not reach your coach.".into(),
+        ),
+    };
+    // A session that was going on: it is saved, and there is no trying again.
+    let lost = failure == CallFailure::ConnectionLost && p.live_since.get_untracked().is_some();
+    // Seconds until the server takes another attempt, counted down in the browser.
+    let wait = RwSignal::new(match failure {
+        CallFailure::TooManyAttempts { retry_after_secs } => retry_after_secs,
+        _ => 0,
+    });
+    if wait.get_untracked() > 0 {
+        Effect::new(move |_| {
+            let handle = StoredValue::new(None::<IntervalHandle>);
+            let tick = move || {
+                wait.update(|left| *left = left.saturating_sub(1));
+                if wait.get_untracked() == 0
+                    && let Some(Some(done)) = handle.try_get_value()
+                {
+                    done.clear();
+                }
+            };
+            if let Ok(ticking) = set_interval_with_handle(tick, std::time::Duration::from_secs(1)) {
+                handle.set_value(Some(ticking));
+                on_cleanup(move || ticking.clear());
+            }
+        });
+    }
+    let waiting = matches!(failure, CallFailure::TooManyAttempts { .. }).then_some(move || {
+        match wait.get() {
+            0 => "You can try again now.".to_owned(),
+            1 => "Please wait 1 second, then try again.".to_owned(),
+            secs => format!("Please wait {secs} seconds, then try again."),
+        }
+    });
+    // Trying again cannot help a browser without what calls need, or a page served insecurely.
+    let retry = !lost
+        && !matches!(
+            failure,
+            CallFailure::Unsupported | CallFailure::InsecureContext
+        );
+    // What became of the session a lost call leaves behind: saving, saved, or a problem saving.
+    let kept = move || {
+        lost.then(|| match (p.kept.get(), p.trouble.get()) {
+            (Some(_), _) => view! {
+                <p class="mt-2 text-lg leading-relaxed text-stone-700">
+                    "Everything said and recorded until then is saved in your summary, and you can start a new conversation whenever you're ready."
+                </p>
+            }
+            .into_any(),
+            (None, Some(trouble)) => view! {
+                <div class="mt-2 text-lg leading-relaxed text-stone-700">
+                    <TroubleNote trouble />
+                </div>
+            }
+            .into_any(),
+            (None, None) => view! {
+                <p role="status" class="mt-2 text-lg leading-relaxed text-stone-700">
+                    "Saving everything said and recorded until then…"
+                </p>
+            }
+            .into_any(),
+        })
+    };
+    view! {
+        <section
+            role="alert"
+            class="mt-8 max-w-2xl rounded-2xl border border-red-200 bg-white p-6 shadow-sm"
+        >
+            <h2 class="text-xl font-semibold text-stone-900">{title}</h2>
+            <p class="mt-2 text-lg leading-relaxed text-stone-700 empty:hidden">{body}</p>
+            {waiting
+                .map(|waiting| {
+                    view! {
+                        <p class="mt-2 text-lg leading-relaxed text-stone-700" aria-live="polite">
+                            {waiting}
+                        </p>
+                    }
+                })}
+            {kept}
+            <div class="mt-6 flex flex-wrap gap-3">
+                {retry
+                    .then(|| {
+                        view! {
+                            <button
+                                type="button"
+                                on:click=move |_| actions::check(p)
+                                disabled=move || { wait.get() > 0 }
+                                class="focus-ring inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-5 text-base font-semibold text-white hover:bg-teal-800 disabled:cursor-not-allowed disabled:opacity-50 disabled:hover:bg-teal-700"
+                            >
+                                {move || match wait.get() {
+                                    0 => "Try again".to_owned(),
+                                    secs => format!("Try again in {secs} s"),
+                                }}
+                            </button>
+                        }
+                    })}
+                {move || {
+                    p.kept
+                        .get()
+                        .map(|id| {
+                            view! {
+                                <a
+                                    href=format!("/practice/{id}")
+                                    class="focus-ring inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-5 text-base font-semibold text-white hover:bg-teal-800"
+                                >
+                                    "See your summary"
+                                </a>
+                            }
+                        })
+                }}
+                <a
+                    href=format!("/topics/{slug}")
+                    class="focus-ring inline-flex min-h-11 items-center rounded-xl border border-stone-300 px-5 text-base font-medium text-stone-800 hover:bg-stone-50"
+                >
+                    "Back to the topic"
+                </a>
+            </div>
+        </section>
+    }
+}
+
+/// Why part of the session is not saved yet. Signed out, it offers a sign-in in a new tab: this
+/// page (and its call) must stay open meanwhile.
+#[component]
+pub(super) fn TroubleNote(trouble: SaveTrouble) -> impl IntoView {
+    view! {
+        <p>{trouble.message()}</p>
+        {(trouble == SaveTrouble::SignedOut)
+            .then(|| {
+                view! {
+                    <a
+                        href="/sign-in?next=/history"
+                        target="_blank"
+                        rel="noopener"
+                        data-testid="sign-in-again"
+                        class="focus-ring mt-2 inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-4 font-semibold text-white hover:bg-teal-800"
+                    >
+                        "Sign in again (opens a new tab)"
+                    </a>
+                }
+            })}
+    }
+}
