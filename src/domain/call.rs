@@ -152,6 +152,15 @@ impl CallState {
         next.ok_or(InvalidTransition { state: self, event })
     }
 
+    /// How long to wait before reconnection attempt `attempt` (1-based): a quick first try,
+    /// then 1, 2, 4 and 8 s.
+    pub fn reconnect_wait_ms(attempt: u32) -> u32 {
+        match attempt {
+            0 | 1 => 250,
+            n => 1_000 << (n - 2).min(4),
+        }
+    }
+
     fn checked(mic_ready: bool, secret_ready: bool) -> CallState {
         if mic_ready && secret_ready {
             CallState::Ready
@@ -292,6 +301,14 @@ mod tests {
             state.on(ConnectionLost).unwrap(),
             CallState::Failed(CallFailure::ConnectionLost)
         );
+    }
+
+    #[test]
+    fn reconnection_attempts_wait_longer_each_time() {
+        let waits: Vec<_> = (1..=CallState::MAX_RECONNECTS + 2)
+            .map(CallState::reconnect_wait_ms)
+            .collect();
+        assert_eq!(waits, [250, 1_000, 2_000, 4_000, 8_000, 16_000, 16_000]);
     }
 
     #[test]
