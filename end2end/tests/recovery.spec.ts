@@ -318,8 +318,8 @@ test("signed out mid-call: the call goes on, the page asks to sign in again, and
 
   // Every turn, the one said while signed out included, and a recording of the whole call.
   const saved = page.getByTestId("saved-transcript").locator("li");
-  expect(await saved.locator("[data-turn-text]").allTextContents()).toEqual(said);
   await expect(saved.filter({ hasText: AGAIN })).toHaveCount(1);
+  expect(await saved.locator("[data-turn-text]").allTextContents()).toEqual(said);
   await expect(page.getByTestId("summary-recording")).not.toContainText("missing");
   const recorded = await recordedSeconds(page);
   expect(recorded).toBeGreaterThanOrEqual(elapsed - 1);
