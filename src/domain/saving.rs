@@ -133,9 +133,9 @@ impl SaveTrouble {
                 "Part of this conversation is not saved yet. We keep trying: check your connection."
             }
             SaveTrouble::SignedOut => {
-                "You've been signed out, so this conversation can't be saved until you sign in \
-                 again. Sign in in a new tab: nothing is lost, and everything is saved once \
-                 you're back."
+                "You've been signed out, so this conversation can't be saved for now. Sign in \
+                 again in a new tab and keep this one open: nothing is lost, and everything is \
+                 saved once you're back."
             }
             SaveTrouble::StillSending => {
                 "Part of this conversation is still being saved. Keep this page open for a \

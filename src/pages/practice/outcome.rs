@@ -236,7 +236,9 @@ pub(super) fn TroubleNote(trouble: SaveTrouble) -> impl IntoView {
                         data-testid="sign-in-again"
                         class="focus-ring mt-2 inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-4 font-semibold text-white hover:bg-teal-800"
                     >
-                        "Sign in again (opens a new tab)"
+                        "Sign in again"
+                        <span aria-hidden="true" class="ml-1.5">"↗"</span>
+                        <span class="sr-only">" (opens a new tab)"</span>
                     </a>
                 }
             })}
