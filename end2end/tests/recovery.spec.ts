@@ -312,6 +312,11 @@ test("signed out mid-call: the call goes on, the page asks to sign in again, and
   await expect(problem).toHaveCount(0, { timeout: 15_000 });
   await expect(page.getByTestId("saving")).toContainText("saved", { timeout: 15_000 });
   await expect(page.getByTestId("call-status")).toContainText("Live");
+  // The coach's answer to the second sentence is heard out before End (a reply cut off by End
+  // would be kept as far as it got, marked interrupted: another test's subject).
+  await expect(page.locator('[data-speaker="coach"]').nth(2)).toHaveAttribute("data-state", "Final", {
+    timeout: 20_000,
+  });
   const said = await page.locator('[data-state="Final"] [data-turn-text]').allTextContents();
   const elapsed = await elapsedSeconds(page);
   await page.getByRole("button", { name: "End" }).click();
