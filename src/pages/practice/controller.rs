@@ -35,7 +35,7 @@ pub use self::{
 };
 use self::{
     check::{mint, prepare_peer},
-    events::{on_signal, stamp_and_save},
+    events::{on_signal, settle_open_turns},
     inputs::mic_lost,
     reconnect::{lost, resume},
     saving::{discard, keep, keep_lost, persist_turn, register, remember, wrap_up},
@@ -317,13 +317,7 @@ pub fn end(p: Practice) {
     }
     // A sentence the coach (or the learner) was in the middle of is kept as far as it got, marked
     // interrupted, as when the call drops.
-    let open = p
-        .transcript
-        .try_update(|transcript| transcript.settle_open())
-        .unwrap_or_default();
-    for index in open {
-        stamp_and_save(p, index);
-    }
+    settle_open_turns(p);
     spawn_local(async move {
         if let Some(id) = wrap_up(p).await {
             p.finished.try_set(Some(id));

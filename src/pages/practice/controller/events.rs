@@ -163,3 +163,15 @@ pub(super) fn watch_coach_audio(p: Practice) {
     p.gear
         .try_update_value(|gear| gear.audio_watch = watch.ok());
 }
+
+/// Settles every turn still open (a coach reply as interrupted, a learner turn as not
+/// transcribed) and saves them: the call they belonged to is over.
+pub(super) fn settle_open_turns(p: Practice) {
+    let open = p
+        .transcript
+        .try_update(|transcript| transcript.settle_open())
+        .unwrap_or_default();
+    for index in open {
+        stamp_and_save(p, index);
+    }
+}

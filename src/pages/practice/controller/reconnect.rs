@@ -27,13 +27,7 @@ pub(super) fn lost(p: Practice, cause: DropCause) {
 pub(super) async fn reconnect(p: Practice, cause: DropCause) {
     note(p, CallNote::Dropped, Some(cause), 0);
     // Whatever the lost call left open will never finish.
-    let open = p
-        .transcript
-        .try_update(|transcript| transcript.settle_open())
-        .unwrap_or_default();
-    for index in open {
-        stamp_and_save(p, index);
-    }
+    settle_open_turns(p);
     p.gear.try_update_value(|gear| {
         gear.generation += 1;
         gear.peer = None;
