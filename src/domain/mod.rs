@@ -6,6 +6,7 @@ pub mod feedback;
 pub mod fluency;
 pub mod practice;
 pub mod saving;
+pub mod session;
 pub mod topic;
 pub mod transcript;
 pub mod voice;

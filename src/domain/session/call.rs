@@ -1,0 +1,515 @@
+//! The call itself: the check, Start, connecting (renewing a secret about to expire), the
+//! conversation, talking (mute, push-to-talk), a lost microphone, reconnecting after a drop,
+//! End and failures.
+
+use realtime_protocol::{
+    ClientEvent, ServerEvent, SessionConfig,
+    events::Item,
+    session::{AudioConfig, AudioInput, TurnDetection},
+};
+
+use super::{
+    Command, ConnectError, Effect, Input, MintError, Problem, Session, Timer, saving::WrapReason,
+};
+use crate::domain::{
+    call::{CallEvent, CallFailure, CallNote, CallState, DropCause},
+    transcript::{Change, SavedTurn, Speaker},
+};
+
+/// `session.update` switching between push-to-talk (`turn_detection: null`) and the server's
+/// voice activity detection.
+pub fn turn_detection(push_to_talk: bool) -> ClientEvent {
+    let detection = (!push_to_talk).then(|| TurnDetection {
+        kind: "server_vad".into(),
+        silence_duration_ms: Some(500),
+        create_response: Some(true),
+        interrupt_response: Some(true),
+    });
+    ClientEvent::SessionUpdate {
+        session: SessionConfig {
+            kind: SessionConfig::KIND.into(),
+            audio: Some(AudioConfig {
+                input: Some(AudioInput {
+                    turn_detection: Some(detection),
+                    ..Default::default()
+                }),
+                output: None,
+            }),
+            ..Default::default()
+        },
+    }
+}
+
+/// What the new call is told after the conversation so far.
+const CARRY_ON: &str = "The call dropped for a moment and is back. Continue the conversation \
+                        from where it stopped: do not greet the learner or start over. If the \
+                        learner was speaking, ask them to finish what they were saying.";
+
+impl Session {
+    pub(super) fn command(&mut self, command: Command) {
+        match command {
+            // The shell answers with `CheckStarted` / `Started`, which carry what it knows.
+            Command::Check | Command::Start => {}
+            Command::End => self.end(),
+            Command::Hold => self.hold(),
+            Command::LetGo => self.let_go(),
+            Command::SetMuted(muted) => {
+                self.talk.muted = muted;
+                if !self.talk.push_to_talk {
+                    self.push(Effect::MicOpen(!muted));
+                }
+            }
+            Command::SetPushToTalk(on) => {
+                self.talk.push_to_talk = on;
+                self.talk.holding = false;
+                if matches!(self.state, CallState::Live { .. }) {
+                    self.send(turn_detection(on));
+                }
+                self.push(Effect::MicOpen(!on && !self.talk.muted));
+            }
+            Command::ListInputs => self.push(Effect::ListInputs),
+            Command::UseInput(device) => self.push(Effect::SwitchMic { device }),
+        }
+    }
+
+    pub(super) fn call_input(&mut self, input: Input) {
+        match input {
+            Input::CheckStarted { supported } => self.check(supported),
+            Input::Started { key } => self.start(key),
+            Input::MicOpened => {
+                if self.transition(CallEvent::MicReady) {
+                    self.prepare_peer();
+                } else if !self.state.holds_media() {
+                    self.push(Effect::Release); // a microphone nobody needs any more
+                }
+            }
+            Input::MicFailed(failure) => self.fail(failure),
+            Input::MicEnded => self.mic_ended(),
+            Input::MicSwitched { ok: true } => {
+                self.problem = None;
+                self.talk.mic_lost = false;
+                self.note(CallNote::MicBack, None, 0);
+                let open = if self.talk.push_to_talk {
+                    self.talk.holding
+                } else {
+                    !self.talk.muted
+                };
+                self.push(Effect::MicOpen(open));
+            }
+            Input::MicSwitched { ok: false } => {
+                self.problem = Some(Problem::MicWontOpen);
+                self.push(Effect::ListInputs);
+            }
+            // A replacement call that cannot be made is one failed reconnection attempt.
+            Input::PeerUnavailable if matches!(self.state, CallState::Reconnecting { .. }) => {
+                self.attempt_failed()
+            }
+            Input::PeerUnavailable | Input::RecorderUnavailable => {
+                self.fail(CallFailure::Unsupported)
+            }
+            Input::Minted { generation, result } if generation == self.generation => {
+                self.minted(result)
+            }
+            Input::Answered { generation, result } if generation == self.generation => {
+                self.answered(result)
+            }
+            Input::Opened { generation } if generation == self.generation => self.opened(),
+            Input::Event { generation, event } if generation == self.generation => {
+                self.on_event(event)
+            }
+            Input::Lost { generation, cause } if generation == self.generation => self.lost(cause),
+            Input::Timer(Timer::ConnectTimeout { generation }) if generation == self.generation => {
+                match self.state {
+                    CallState::Connecting => {
+                        self.problem = Some(Problem::NotCompleted);
+                        self.fail(CallFailure::CoachUnavailable);
+                    }
+                    CallState::Reconnecting { .. } => self.attempt_failed(),
+                    _ => {}
+                }
+            }
+            Input::Timer(Timer::Reconnect { generation }) if generation == self.generation => {
+                if matches!(self.state, CallState::Reconnecting { .. }) {
+                    self.next_call();
+                    self.push(Effect::Mint {
+                        generation: self.generation,
+                    });
+                }
+            }
+            Input::Timer(Timer::BackNotice) => self.back = false,
+            // Anything from an older call, or a timer that no longer applies.
+            _ => {}
+        }
+    }
+
+    fn check(&mut self, supported: bool) {
+        let event = if matches!(self.state, CallState::Failed(_)) {
+            CallEvent::Retry
+        } else {
+            CallEvent::CheckStarted
+        };
+        if !self.transition(event) {
+            return;
+        }
+        self.problem = None;
+        if !supported {
+            self.fail(CallFailure::Unsupported);
+            return;
+        }
+        self.push(Effect::OpenOutbox);
+        self.push(Effect::OpenMic);
+        self.push(Effect::Mint {
+            generation: self.generation,
+        });
+    }
+
+    /// Once ready, the call's offer is made ahead of Start.
+    fn prepare_peer(&mut self) {
+        if self.state == CallState::Ready {
+            self.push(Effect::MakePeer {
+                generation: self.generation,
+            });
+        }
+    }
+
+    fn start(&mut self, key: String) {
+        self.prepare_peer();
+        if !self.transition(CallEvent::StartPressed) {
+            return;
+        }
+        self.problem = None;
+        self.transcript = Default::default();
+        self.stamps.clear();
+        self.live_since = None;
+        self.renewed = false;
+        self.saves = Default::default();
+        self.key = key.clone();
+        self.recording_since = self.now.ms;
+        self.push(Effect::StartRecorder { key });
+        self.connect();
+    }
+
+    /// Posts the offer with the secret from the check, or a fresh one when it is about to expire.
+    fn connect(&mut self) {
+        let fresh = self.secret.as_ref().filter(|secret| {
+            secret.expires_at as f64 - self.now.unix_secs > Self::SECRET_MARGIN_SECS
+        });
+        match fresh.cloned() {
+            Some(secret) => self.push(Effect::Connect {
+                generation: self.generation,
+                secret,
+            }),
+            None => {
+                self.renewed = true;
+                self.push(Effect::Mint {
+                    generation: self.generation,
+                });
+            }
+        }
+    }
+
+    fn minted(&mut self, result: Result<crate::domain::voice::VoiceCallSecret, MintError>) {
+        match (&self.state, result) {
+            (CallState::Checking { .. }, Ok(secret)) => {
+                self.secret = Some(secret);
+                if self.transition(CallEvent::SecretReady) {
+                    self.prepare_peer();
+                }
+            }
+            (CallState::Connecting, Ok(secret)) => {
+                self.secret = Some(secret.clone());
+                self.push(Effect::Connect {
+                    generation: self.generation,
+                    secret,
+                });
+            }
+            (CallState::Reconnecting { .. }, Ok(secret)) => {
+                self.secret = Some(secret.clone());
+                let generation = self.generation;
+                self.push(Effect::MakePeer { generation });
+                self.push(Effect::Connect { generation, secret });
+            }
+            (CallState::Reconnecting { .. }, Err(_)) => self.attempt_failed(),
+            (CallState::Checking { .. } | CallState::Connecting, Err(error)) => match error {
+                MintError::TooManyAttempts { retry_after_secs } => {
+                    self.fail(CallFailure::TooManyAttempts { retry_after_secs })
+                }
+                MintError::Refused(message) => {
+                    self.problem = Some(Problem::Refused(message));
+                    self.fail(CallFailure::CoachUnavailable);
+                }
+            },
+            _ => {}
+        }
+    }
+
+    fn answered(&mut self, result: Result<(), ConnectError>) {
+        let generation = self.generation;
+        match (&self.state, result) {
+            (CallState::Connecting | CallState::Reconnecting { .. }, Ok(())) => self.timer(
+                Timer::ConnectTimeout { generation },
+                Self::CONNECT_TIMEOUT_MS,
+            ),
+            (CallState::Reconnecting { .. }, Err(_)) => self.attempt_failed(),
+            (CallState::Connecting, Err(ConnectError::Unauthorized)) if !self.renewed => {
+                self.secret = None;
+                self.connect();
+            }
+            (CallState::Connecting, Err(error)) => {
+                self.problem = Some(match error {
+                    ConnectError::Unauthorized => Problem::SecretExpired,
+                    ConnectError::Timeout => Problem::NoAnswer,
+                    ConnectError::Busy => Problem::Busy,
+                    ConnectError::Refused => Problem::Unavailable,
+                    ConnectError::Failed => Problem::NoConnection,
+                    ConnectError::NoPeer => Problem::NoPeer,
+                });
+                self.fail(CallFailure::CoachUnavailable);
+            }
+            _ => {}
+        }
+    }
+
+    /// The call's channel opened: a first call greets, a replacement carries on.
+    fn opened(&mut self) {
+        match self.state {
+            CallState::Connecting => {
+                // The coach greets first, the moment the channel opens.
+                self.send(ClientEvent::ResponseCreate { response: None });
+                if self.talk.push_to_talk {
+                    self.send(turn_detection(true));
+                    self.push(Effect::MicOpen(false));
+                }
+                self.transition(CallEvent::Connected);
+                self.connected_at = self.now.ms;
+                self.live_since = Some(self.now.ms);
+                self.push(Effect::Live);
+                // From now on there is a session to keep.
+                self.register();
+            }
+            CallState::Reconnecting { attempt } => self.resume(attempt),
+            _ => {}
+        }
+    }
+
+    /// The new call is told the conversation so far (and to continue it, not start again).
+    fn resume(&mut self, attempt: u32) {
+        for item in self.transcript.replay() {
+            self.send(ClientEvent::ItemCreate {
+                previous_item_id: None,
+                item,
+            });
+        }
+        self.send(ClientEvent::ItemCreate {
+            previous_item_id: None,
+            item: Item::text("system", CARRY_ON),
+        });
+        if self.talk.push_to_talk {
+            self.send(turn_detection(true));
+        } else {
+            self.send(ClientEvent::ResponseCreate { response: None });
+        }
+        if self.transition(CallEvent::Reconnected) {
+            self.connected_at = self.now.ms;
+            self.reconnects += 1;
+            self.back = true;
+            self.timer(Timer::BackNotice, Self::BACK_NOTICE_MS);
+            self.note(CallNote::Reconnected, self.dropped, attempt);
+        }
+    }
+
+    fn on_event(&mut self, event: ServerEvent) {
+        // Once the learner ended (or the call failed for good), what the old call says is moot.
+        if matches!(self.state, CallState::Ended | CallState::Failed(_)) {
+            return;
+        }
+        if let Some(Change::Added(index) | Change::Updated(index)) = self.transcript.apply(&event) {
+            self.stamp_and_save(index);
+        }
+        match &event {
+            ServerEvent::OutputAudioStarted { .. } => {
+                self.transition(CallEvent::CoachStartedSpeaking);
+            }
+            ServerEvent::OutputAudioStopped { .. } | ServerEvent::OutputAudioCleared { .. } => {
+                self.transition(CallEvent::CoachStoppedSpeaking);
+            }
+            ServerEvent::Error { error, .. }
+                if error.code.as_deref() == Some("session_expired") =>
+            {
+                self.lost(DropCause::SessionExpired)
+            }
+            _ => {}
+        }
+    }
+
+    /// Notes when a turn was first seen and when it settled (in recording time), and saves it
+    /// once it has settled.
+    fn stamp_and_save(&mut self, index: usize) {
+        let Some(turn) = self.transcript.turns().get(index).cloned() else {
+            return;
+        };
+        let now = (self.now.ms - self.recording_since).max(0.0) as u64;
+        let stamp = self
+            .stamps
+            .entry(turn.item_id.clone())
+            .or_insert((now, None));
+        if turn.is_settled() && stamp.1.is_none() {
+            stamp.1 = Some(now.max(stamp.0));
+        }
+        let (seen, Some(settled)) = *stamp else {
+            return;
+        };
+        // The learner's speech times come from the coach's own voice detection, measured from
+        // when the call came up.
+        let call_offset = (self.connected_at - self.recording_since).max(0.0) as u64;
+        let (start_ms, end_ms) = match (turn.speaker, turn.audio_start_ms, turn.audio_end_ms) {
+            (Speaker::Learner, Some(start), end) => (
+                call_offset + start,
+                end.map_or(settled, |end| call_offset + end)
+                    .max(call_offset + start),
+            ),
+            _ => (seen, settled),
+        };
+        self.persist_turn(SavedTurn {
+            item_id: turn.item_id,
+            speaker: turn.speaker,
+            text: turn.text,
+            state: turn.state,
+            start_ms: Some(start_ms),
+            end_ms: Some(end_ms),
+            position: u32::try_from(index).unwrap_or(u32::MAX),
+        });
+    }
+
+    /// Settles every turn still open (a coach reply as interrupted, a learner turn as not
+    /// transcribed) and saves them: the call they belonged to is over.
+    fn settle_open_turns(&mut self) {
+        for index in self.transcript.settle_open() {
+            self.stamp_and_save(index);
+        }
+    }
+
+    /// Push-to-talk pressed: the learner has the floor (cutting the coach off if it speaks).
+    fn hold(&mut self) {
+        if !self.talk.push_to_talk || self.talk.holding {
+            return;
+        }
+        let CallState::Live { coach_speaking } = self.state else {
+            return;
+        };
+        self.talk.holding = true;
+        if coach_speaking {
+            self.send(ClientEvent::ResponseCancel);
+            self.send(ClientEvent::OutputAudioClear);
+        }
+        self.send(ClientEvent::InputAudioClear);
+        self.push(Effect::MicOpen(true));
+    }
+
+    /// Push-to-talk let go: what was said is committed and the coach answers.
+    fn let_go(&mut self) {
+        if !self.talk.holding {
+            return;
+        }
+        self.talk.holding = false;
+        self.push(Effect::MicOpen(false));
+        self.send(ClientEvent::InputAudioCommit);
+        self.send(ClientEvent::ResponseCreate { response: None });
+    }
+
+    /// Before a call a microphone that stops is a failure like no microphone; during one the
+    /// call pauses (the coach hears silence, the recording goes on) until the learner picks one.
+    fn mic_ended(&mut self) {
+        match self.state {
+            CallState::Connecting | CallState::Live { .. } | CallState::Reconnecting { .. } => {
+                if !self.talk.mic_lost {
+                    self.talk.mic_lost = true;
+                    self.note(CallNote::MicLost, None, 0);
+                    self.push(Effect::ListInputs);
+                }
+            }
+            CallState::Checking { .. } | CallState::Ready => self.fail(CallFailure::NoMic),
+            _ => {}
+        }
+    }
+
+    /// The call dropped. A live session goes on: the recorder keeps recording the microphone
+    /// while new calls are tried. A call that never came up failed to start: no session to keep.
+    fn lost(&mut self, cause: DropCause) {
+        match self.state {
+            CallState::Live { .. } => {
+                self.transition(CallEvent::ConnectionLost);
+                self.dropped = Some(cause);
+                self.note(CallNote::Dropped, Some(cause), 0);
+                // Whatever the lost call left open will never finish.
+                self.settle_open_turns();
+                self.next_call();
+                self.timer(
+                    Timer::Reconnect {
+                        generation: self.generation,
+                    },
+                    CallState::reconnect_wait_ms(1),
+                );
+            }
+            CallState::Reconnecting { .. } => self.attempt_failed(),
+            CallState::Connecting => self.fail(CallFailure::ConnectionLost),
+            _ => {}
+        }
+    }
+
+    /// Leaves the current call behind: whatever it still says is ignored.
+    fn next_call(&mut self) {
+        self.generation += 1;
+        self.push(Effect::DropPeer);
+    }
+
+    /// A reconnection attempt did not bring the call back: wait and try the next, or, after the
+    /// last, save the session as it is.
+    fn attempt_failed(&mut self) {
+        let CallState::Reconnecting { attempt } = self.state else {
+            return;
+        };
+        self.next_call();
+        self.transition(CallEvent::ConnectionLost);
+        match self.state {
+            CallState::Reconnecting { attempt } => self.timer(
+                Timer::Reconnect {
+                    generation: self.generation,
+                },
+                CallState::reconnect_wait_ms(attempt),
+            ),
+            _ => {
+                self.note(CallNote::GaveUp, self.dropped, attempt);
+                self.wrap_up(WrapReason::Lost);
+            }
+        }
+    }
+
+    /// End: hang up, keep a sentence cut off as far as it got, save everything, then the
+    /// session's summary.
+    fn end(&mut self) {
+        if !self.transition(CallEvent::EndPressed) {
+            return;
+        }
+        self.talk.holding = false;
+        self.settle_open_turns();
+        self.wrap_up(WrapReason::End);
+    }
+
+    /// Stops everything the page holds (microphone included) and fails with `failure`. A call
+    /// that never came up has no session: what was recorded for it is dropped.
+    fn fail(&mut self, failure: CallFailure) {
+        if self.transition(CallEvent::Failed(failure)) {
+            self.talk.holding = false;
+            self.release();
+            if self.live_since.is_none() {
+                self.saves.discard_when_released();
+            }
+        }
+    }
+
+    pub(super) fn release(&mut self) {
+        self.saves.releasing();
+        self.push(Effect::Release);
+    }
+}

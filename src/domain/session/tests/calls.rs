@@ -1,0 +1,580 @@
+//! The call: getting ready, starting, connecting, talking, losing and regaining it, ending.
+
+use super::*;
+
+#[test]
+fn start_records_and_connects_with_the_secret_from_the_check() {
+    let mut page = Page::ready();
+    let effects = page.input(Input::Started { key: KEY.into() });
+    assert_eq!(
+        effects,
+        [
+            Effect::MakePeer { generation: 0 },
+            Effect::StartRecorder { key: KEY.into() },
+            Effect::Connect {
+                generation: 0,
+                secret: secret(600.0)
+            },
+        ]
+    );
+    assert_eq!(page.state(), &CallState::Connecting);
+    let effects = page.input(Input::Answered {
+        generation: 0,
+        result: Ok(()),
+    });
+    assert_eq!(
+        timers(&effects),
+        [(Timer::ConnectTimeout { generation: 0 }, 10_000)]
+    );
+    let effects = page.input(Input::Opened { generation: 0 });
+    assert_eq!(
+        effects[0],
+        Effect::Send(ClientEvent::ResponseCreate { response: None }),
+        "the coach greets first"
+    );
+    assert!(effects.contains(&Effect::Live));
+    assert!(effects.contains(&Effect::Register { key: KEY.into() }));
+    assert_eq!(
+        page.state(),
+        &CallState::Live {
+            coach_speaking: false
+        }
+    );
+    // Up in time: the connect timer that fires later does nothing.
+    assert!(
+        page.input(Input::Timer(Timer::ConnectTimeout { generation: 0 }))
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_secret_about_to_expire_is_replaced_before_connecting_and_a_401_renews_it_once() {
+    // Minted with 60 s to live; the learner reads the topic for 40 s, leaving less than the margin.
+    let mut page = Page::ready_with(60.0);
+    let effects = page.wait(40_000).input(Input::Started { key: KEY.into() });
+    assert!(effects.contains(&Effect::Mint { generation: 0 }));
+    assert!(!effects.iter().any(|e| matches!(e, Effect::Connect { .. })));
+    let effects = page.input(Input::Minted {
+        generation: 0,
+        result: Ok(secret(700.0)),
+    });
+    assert_eq!(
+        effects,
+        [Effect::Connect {
+            generation: 0,
+            secret: secret(700.0)
+        }]
+    );
+    // That fresh one is refused too: nothing more to renew, the learner is told.
+    page.input(Input::Answered {
+        generation: 0,
+        result: Err(ConnectError::Unauthorized),
+    });
+    assert_eq!(
+        page.state(),
+        &CallState::Failed(CallFailure::CoachUnavailable)
+    );
+    assert_eq!(page.session.problem(), Some(&Problem::SecretExpired));
+
+    // A secret that looked fresh but is refused (revoked, clock skew) is renewed once.
+    let mut page = Page::ready();
+    page.input(Input::Started { key: KEY.into() });
+    let effects = page.input(Input::Answered {
+        generation: 0,
+        result: Err(ConnectError::Unauthorized),
+    });
+    assert_eq!(effects, [Effect::Mint { generation: 0 }]);
+    let effects = page.input(Input::Minted {
+        generation: 0,
+        result: Ok(secret(650.0)),
+    });
+    assert!(matches!(effects[..], [Effect::Connect { .. }]));
+    assert_eq!(page.state(), &CallState::Connecting);
+}
+
+#[test]
+fn a_call_that_does_not_come_up_fails_with_the_reason_and_keeps_nothing() {
+    for (error, problem) in [
+        (ConnectError::Timeout, Problem::NoAnswer),
+        (ConnectError::Busy, Problem::Busy),
+        (ConnectError::Refused, Problem::Unavailable),
+        (ConnectError::Failed, Problem::NoConnection),
+        (ConnectError::NoPeer, Problem::NoPeer),
+    ] {
+        let mut page = Page::ready();
+        page.input(Input::Started { key: KEY.into() });
+        let effects = page.input(Input::Answered {
+            generation: 0,
+            result: Err(error),
+        });
+        assert_eq!(effects, [Effect::Release], "{error:?}");
+        assert_eq!(page.session.problem(), Some(&problem));
+        // The recorder's last chunk lands, then the attempt is forgotten.
+        page.input(Input::ChunkMade);
+        assert!(
+            page.input(Input::Released).is_empty(),
+            "a chunk is still being kept"
+        );
+        assert_eq!(
+            page.input(Input::ChunkStored { sequence: 0 }),
+            [Effect::Discard]
+        );
+    }
+    // Answered, but the channel never opens.
+    let mut page = Page::ready();
+    page.input(Input::Started { key: KEY.into() });
+    page.input(Input::Answered {
+        generation: 0,
+        result: Ok(()),
+    });
+    page.wait(10_000)
+        .input(Input::Timer(Timer::ConnectTimeout { generation: 0 }));
+    assert_eq!(page.session.problem(), Some(&Problem::NotCompleted));
+    assert_eq!(
+        page.state(),
+        &CallState::Failed(CallFailure::CoachUnavailable)
+    );
+}
+
+#[test]
+fn the_check_fails_with_what_the_learner_can_do_and_try_again_starts_it_over() {
+    let mut page = Page::new();
+    page.input(Input::CheckStarted { supported: true });
+    let effects = page.input(Input::MicFailed(CallFailure::MicDenied));
+    assert_eq!(effects, [Effect::Release]);
+    assert_eq!(page.state(), &CallState::Failed(CallFailure::MicDenied));
+    // The secret arriving afterwards changes nothing.
+    page.input(Input::Minted {
+        generation: 0,
+        result: Ok(secret(600.0)),
+    });
+    assert_eq!(page.state(), &CallState::Failed(CallFailure::MicDenied));
+    let effects = page.input(Input::CheckStarted { supported: true });
+    assert!(effects.contains(&Effect::OpenMic));
+    assert!(matches!(page.state(), CallState::Checking { .. }));
+
+    let mut page = Page::new();
+    page.input(Input::CheckStarted { supported: true });
+    page.input(Input::Minted {
+        generation: 0,
+        result: Err(MintError::TooManyAttempts {
+            retry_after_secs: 30,
+        }),
+    });
+    assert_eq!(
+        page.state(),
+        &CallState::Failed(CallFailure::TooManyAttempts {
+            retry_after_secs: 30
+        })
+    );
+
+    let mut page = Page::new();
+    page.input(Input::CheckStarted { supported: false });
+    assert_eq!(page.state(), &CallState::Failed(CallFailure::Unsupported));
+}
+
+#[test]
+fn a_drop_is_reconnected_in_every_state_of_a_live_call() {
+    // Listening, the coach mid-sentence, the learner mid-sentence, the microphone lost.
+    let setups: [(&str, fn(&mut Page)); 4] = [
+        ("listening", |_| {}),
+        ("coach speaking", |page| {
+            page.server(json!({"type": "output_audio_buffer.started", "response_id": "resp_1"}));
+            page.coach_says("coach_1", &["Hello", " there"]);
+        }),
+        ("learner speaking", |page| {
+            page.server(json!({"type": "input_audio_buffer.speech_started",
+                "item_id": "learner_1", "audio_start_ms": 500}));
+        }),
+        ("microphone lost", |page| {
+            page.input(Input::MicEnded);
+        }),
+    ];
+    for (name, setup) in setups {
+        let mut page = Page::live();
+        setup(&mut page);
+        let effects = page.input(Input::Lost {
+            generation: 0,
+            cause: DropCause::Network,
+        });
+        assert_eq!(
+            page.state(),
+            &CallState::Reconnecting { attempt: 1 },
+            "{name}"
+        );
+        assert!(effects.contains(&Effect::DropPeer), "{name}");
+        assert_eq!(
+            notes(&effects),
+            [(CallNote::Dropped, Some(DropCause::Network), 0)]
+        );
+        assert_eq!(
+            timers(&effects),
+            [(Timer::Reconnect { generation: 1 }, 250)],
+            "{name}"
+        );
+        // Nothing the lost call left open stays open.
+        assert!(
+            page.session
+                .transcript()
+                .turns()
+                .iter()
+                .all(|t| t.is_settled()),
+            "{name}"
+        );
+        // The old call's late signals are ignored.
+        assert!(
+            page.input(Input::Lost {
+                generation: 0,
+                cause: DropCause::ChannelClosed
+            })
+            .is_empty()
+        );
+        let effects = page
+            .wait(250)
+            .input(Input::Timer(Timer::Reconnect { generation: 1 }));
+        assert_eq!(effects, [Effect::DropPeer, Effect::Mint { generation: 2 }]);
+        let effects = page.input(Input::Minted {
+            generation: 2,
+            result: Ok(secret(600.0)),
+        });
+        assert_eq!(
+            effects,
+            [
+                Effect::MakePeer { generation: 2 },
+                Effect::Connect {
+                    generation: 2,
+                    secret: secret(600.0)
+                }
+            ]
+        );
+        page.input(Input::Answered {
+            generation: 2,
+            result: Ok(()),
+        });
+        let effects = page.input(Input::Opened { generation: 2 });
+        assert_eq!(
+            page.state(),
+            &CallState::Live {
+                coach_speaking: false
+            },
+            "{name}"
+        );
+        // The new call hears the conversation so far, is told to carry on, and answers.
+        let sent: Vec<_> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send(event) => Some(event),
+                _ => None,
+            })
+            .collect();
+        assert!(matches!(
+            sent.last(),
+            Some(ClientEvent::ResponseCreate { .. })
+        ));
+        assert!(
+            sent.iter()
+                .any(|e| matches!(e, ClientEvent::ItemCreate { item, .. }
+            if item.role == "system"))
+        );
+        assert_eq!(
+            notes(&effects),
+            [(CallNote::Reconnected, Some(DropCause::Network), 1)]
+        );
+        assert!(page.session.back());
+        assert_eq!(page.session.reconnects(), 1);
+        page.input(Input::Timer(Timer::BackNotice));
+        assert!(!page.session.back());
+    }
+}
+
+#[test]
+fn drops_before_and_after_a_call_are_not_reconnected() {
+    // Connecting: a call that never came up failed to start.
+    let mut page = Page::ready();
+    page.input(Input::Started { key: KEY.into() });
+    page.input(Input::Lost {
+        generation: 0,
+        cause: DropCause::Network,
+    });
+    assert_eq!(
+        page.state(),
+        &CallState::Failed(CallFailure::ConnectionLost)
+    );
+    // Ended: a drop after End changes nothing.
+    let mut page = Page::live();
+    page.command(Command::End);
+    let effects = page.input(Input::Lost {
+        generation: 0,
+        cause: DropCause::Network,
+    });
+    assert!(effects.is_empty());
+    assert_eq!(page.state(), &CallState::Ended);
+    // Ready: no call yet.
+    let mut page = Page::ready();
+    assert!(
+        page.input(Input::Lost {
+            generation: 0,
+            cause: DropCause::Network
+        })
+        .is_empty()
+    );
+    assert_eq!(page.state(), &CallState::Ready);
+}
+
+#[test]
+fn a_call_that_cannot_be_brought_back_keeps_its_session() {
+    let mut page = Page::live();
+    let said = page.learner_says("learner_1", "I'd like a croissant");
+    let saving = page.store(&said);
+    assert_eq!(saved_turns(&saving).len(), 1);
+    page.server(
+        json!({"type": "error", "error": {"type": "invalid_request_error",
+        "code": "session_expired", "message": "Your session hit the maximum duration."}}),
+    );
+    assert_eq!(page.state(), &CallState::Reconnecting { attempt: 1 });
+    let mut waits = Vec::new();
+    for attempt in 1..=CallState::MAX_RECONNECTS {
+        let generation = page.generation();
+        let effects = page.input(Input::Timer(Timer::Reconnect { generation }));
+        let generation = page.generation();
+        assert_eq!(effects.last(), Some(&Effect::Mint { generation }));
+        // Each kind of failure is one failed attempt.
+        let effects = match attempt % 3 {
+            0 => page.input(Input::Minted {
+                generation,
+                result: Err(MintError::Refused("down".into())),
+            }),
+            1 => page.input(Input::Answered {
+                generation,
+                result: Err(ConnectError::Timeout),
+            }),
+            _ => {
+                page.input(Input::Minted {
+                    generation,
+                    result: Ok(secret(600.0)),
+                });
+                page.input(Input::Answered {
+                    generation,
+                    result: Ok(()),
+                });
+                page.input(Input::Timer(Timer::ConnectTimeout { generation }))
+            }
+        };
+        waits.extend(
+            timers(&effects)
+                .into_iter()
+                .filter_map(|(timer, ms)| matches!(timer, Timer::Reconnect { .. }).then_some(ms)),
+        );
+        if attempt == CallState::MAX_RECONNECTS {
+            assert_eq!(
+                notes(&effects),
+                [(CallNote::GaveUp, Some(DropCause::SessionExpired), attempt)]
+            );
+            assert!(effects.contains(&Effect::Release));
+        }
+    }
+    assert_eq!(waits, [1_000, 2_000, 4_000, 8_000]);
+    assert_eq!(
+        page.state(),
+        &CallState::Failed(CallFailure::ConnectionLost)
+    );
+    // What was said is saved and the session ended: the failure panel links to it.
+    assert!(
+        page.input(Input::Released).is_empty(),
+        "the turn is still being saved"
+    );
+    let effects = page.input(Input::TurnSaved {
+        item_id: "learner_1".into(),
+        result: Ok(()),
+    });
+    assert!(matches!(
+        effects[..],
+        [Effect::ForgetTurn { .. }, Effect::EndSession { .. }]
+    ));
+    let effects = page.input(Input::EndSaved { result: Ok(()) });
+    assert_eq!(effects, [Effect::Discard]);
+    assert_eq!(page.session.saves().kept(), Some(SESSION));
+    assert_eq!(page.session.saves().finished(), None);
+}
+
+#[test]
+fn a_lost_microphone_pauses_the_call_until_another_is_chosen() {
+    let mut page = Page::live();
+    let effects = page.input(Input::MicEnded);
+    assert_eq!(
+        effects,
+        [
+            Effect::Note {
+                session: SESSION.into(),
+                what: CallNote::MicLost,
+                cause: None,
+                attempt: 0
+            },
+            Effect::ListInputs
+        ]
+    );
+    assert!(page.session.talk().mic_lost);
+    assert!(
+        matches!(page.state(), CallState::Live { .. }),
+        "the call goes on"
+    );
+    // Said once, however many times the browser says it.
+    assert!(page.input(Input::MicEnded).is_empty());
+    assert_eq!(
+        page.command(Command::UseInput("usb-mic".into())),
+        [Effect::SwitchMic {
+            device: "usb-mic".into()
+        }]
+    );
+    let effects = page.input(Input::MicSwitched { ok: false });
+    assert_eq!(effects, [Effect::ListInputs]);
+    assert_eq!(page.session.problem(), Some(&Problem::MicWontOpen));
+    page.command(Command::SetMuted(true));
+    let effects = page.input(Input::MicSwitched { ok: true });
+    assert_eq!(notes(&effects), [(CallNote::MicBack, None, 0)]);
+    assert_eq!(effects.last(), Some(&Effect::MicOpen(false)), "still muted");
+    assert!(!page.session.talk().mic_lost);
+    assert_eq!(page.session.problem(), None);
+
+    // Before the call, a microphone that stops is no microphone.
+    let mut page = Page::ready();
+    page.input(Input::MicEnded);
+    assert_eq!(page.state(), &CallState::Failed(CallFailure::NoMic));
+}
+
+#[test]
+fn push_to_talk_gives_the_learner_the_floor() {
+    let mut page = Page::live();
+    let effects = page.command(Command::SetPushToTalk(true));
+    assert_eq!(
+        effects,
+        [
+            Effect::Send(call::turn_detection(true)),
+            Effect::MicOpen(false)
+        ]
+    );
+    page.server(json!({"type": "output_audio_buffer.started", "response_id": "resp_1"}));
+    let effects = page.command(Command::Hold);
+    assert_eq!(
+        effects,
+        [
+            Effect::Send(ClientEvent::ResponseCancel),
+            Effect::Send(ClientEvent::OutputAudioClear),
+            Effect::Send(ClientEvent::InputAudioClear),
+            Effect::MicOpen(true),
+        ]
+    );
+    assert!(page.command(Command::Hold).is_empty(), "already held");
+    let effects = page.command(Command::LetGo);
+    assert_eq!(
+        effects,
+        [
+            Effect::MicOpen(false),
+            Effect::Send(ClientEvent::InputAudioCommit),
+            Effect::Send(ClientEvent::ResponseCreate { response: None }),
+        ]
+    );
+    assert!(page.command(Command::LetGo).is_empty());
+}
+
+#[test]
+fn end_during_a_coach_sentence_keeps_it_as_interrupted() {
+    let mut page = Page::live();
+    page.server(json!({"type": "output_audio_buffer.started", "response_id": "resp_1"}));
+    page.wait(300).coach_says("coach_1", &["Hi!", " I'm"]);
+    let effects = page.wait(200).command(Command::End);
+    assert_eq!(page.state(), &CallState::Ended);
+    assert_eq!(
+        stored_turns(&effects),
+        [("coach_1", "Hi! I'm", TurnState::Interrupted)]
+    );
+    assert!(effects.contains(&Effect::Release));
+    // The rest of the sentence arriving after End changes nothing.
+    assert!(page.coach_done("coach_1", "Hi! I'm your coach.").is_empty());
+    let effects = page.store(&effects);
+    assert_eq!(
+        saved_turns(&effects),
+        [("coach_1", "Hi! I'm", TurnState::Interrupted)]
+    );
+}
+
+#[test]
+fn turns_are_stamped_where_they_were_spoken_in_the_recording() {
+    let mut page = Page::ready();
+    page.input(Input::Started { key: KEY.into() });
+    // The recording starts at Start; the call comes up 400 ms later.
+    page.wait(400).input(Input::Opened { generation: 0 });
+    let effects = page.wait(1_000).coach_says("coach_1", &["Hello"]);
+    assert!(stored_turns(&effects).is_empty(), "not settled yet");
+    let effects = page.wait(2_000).coach_done("coach_1", "Hello.");
+    let Some(Effect::StoreTurn(coach)) = effects.first() else {
+        panic!("the coach's turn is kept: {effects:?}");
+    };
+    assert_eq!((coach.start_ms, coach.end_ms), (Some(1_400), Some(3_400)));
+    // The learner's times come from the coach's voice detection, from when the call came up.
+    let effects = page.learner_says("learner_1", "Hi");
+    let learner = effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::StoreTurn(turn) if turn.speaker == Speaker::Learner => Some(turn),
+            _ => None,
+        })
+        .expect("the learner's turn is kept");
+    assert_eq!(
+        (learner.start_ms, learner.end_ms),
+        (Some(2_400), Some(3_900))
+    );
+}
+
+#[test]
+fn every_timer_firing_after_the_page_is_gone_does_nothing() {
+    let mut page = Page::live();
+    page.learner_says("learner_1", "Hello");
+    page.chunk(0);
+    page.input(Input::Uploaded {
+        sequence: 0,
+        result: Err(Retry::Now),
+    });
+    page.command(Command::End);
+    assert_eq!(page.input(Input::Left), [Effect::Teardown]);
+    let timers = [
+        Timer::ConnectTimeout { generation: 0 },
+        Timer::Reconnect { generation: 0 },
+        Timer::RetryRegister,
+        Timer::RetryTurn {
+            item_id: "learner_1".into(),
+        },
+        Timer::RetryChunk,
+        Timer::RetryEnd,
+        Timer::SlowSaving,
+        Timer::BackNotice,
+    ];
+    for timer in timers {
+        assert!(
+            page.wait(60_000)
+                .input(Input::Timer(timer.clone()))
+                .is_empty(),
+            "{timer:?}"
+        );
+    }
+    // …and so does anything else still in flight.
+    assert!(page.input(Input::Released).is_empty());
+    assert!(
+        page.input(Input::Uploaded {
+            sequence: 0,
+            result: Ok(())
+        })
+        .is_empty()
+    );
+    assert!(page.input(Input::Left).is_empty());
+}
+
+#[test]
+fn events_out_of_place_are_counted_not_acted_on() {
+    let mut page = Page::ready();
+    let before = page.session.ignored();
+    page.command(Command::End);
+    page.command(Command::End);
+    assert_eq!(page.session.ignored(), before + 1, "ending twice");
+    assert_eq!(page.state(), &CallState::Ended);
+}
