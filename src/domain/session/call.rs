@@ -1,49 +1,17 @@
 //! The call itself: the check, Start, connecting (renewing a secret about to expire), the
-//! conversation, talking (mute, push-to-talk), a lost microphone, reconnecting after a drop,
-//! End and failures.
+//! conversation and its transcript, End and failures. Talking is in `talk.rs`, reconnecting
+//! after a drop in `reconnect.rs`.
 
-use realtime_protocol::{
-    ClientEvent, ServerEvent, SessionConfig,
-    events::Item,
-    session::{AudioConfig, AudioInput, TurnDetection},
-};
+use realtime_protocol::{ClientEvent, ServerEvent};
 
 use super::{
-    Command, ConnectError, Effect, Input, MintError, Problem, Session, Timer, saving::WrapReason,
+    Command, ConnectError, Effect, Input, MintError, Problem, Session, Timer, ending::WrapReason,
+    turn_detection,
 };
 use crate::domain::{
     call::{CallEvent, CallFailure, CallNote, CallState, DropCause},
     transcript::{Change, SavedTurn, Speaker},
 };
-
-/// `session.update` switching between push-to-talk (`turn_detection: null`) and the server's
-/// voice activity detection.
-pub fn turn_detection(push_to_talk: bool) -> ClientEvent {
-    let detection = (!push_to_talk).then(|| TurnDetection {
-        kind: "server_vad".into(),
-        silence_duration_ms: Some(500),
-        create_response: Some(true),
-        interrupt_response: Some(true),
-    });
-    ClientEvent::SessionUpdate {
-        session: SessionConfig {
-            kind: SessionConfig::KIND.into(),
-            audio: Some(AudioConfig {
-                input: Some(AudioInput {
-                    turn_detection: Some(detection),
-                    ..Default::default()
-                }),
-                output: None,
-            }),
-            ..Default::default()
-        },
-    }
-}
-
-/// What the new call is told after the conversation so far.
-const CARRY_ON: &str = "The call dropped for a moment and is back. Continue the conversation \
-                        from where it stopped: do not greet the learner or start over. If the \
-                        learner was speaking, ask them to finish what they were saying.";
 
 impl Session {
     pub(super) fn command(&mut self, command: Command) {
@@ -142,7 +110,7 @@ impl Session {
         }
     }
 
-    fn check(&mut self, supported: bool) {
+    pub(super) fn check(&mut self, supported: bool) {
         let event = if matches!(self.state, CallState::Failed(_)) {
             CallEvent::Retry
         } else {
@@ -164,7 +132,7 @@ impl Session {
     }
 
     /// Once ready, the call's offer is made ahead of Start.
-    fn prepare_peer(&mut self) {
+    pub(super) fn prepare_peer(&mut self) {
         if self.state == CallState::Ready {
             self.push(Effect::MakePeer {
                 generation: self.generation,
@@ -172,7 +140,7 @@ impl Session {
         }
     }
 
-    fn start(&mut self, key: String) {
+    pub(super) fn start(&mut self, key: String) {
         self.prepare_peer();
         if !self.transition(CallEvent::StartPressed) {
             return;
@@ -190,7 +158,7 @@ impl Session {
     }
 
     /// Posts the offer with the secret from the check, or a fresh one when it is about to expire.
-    fn connect(&mut self) {
+    pub(super) fn connect(&mut self) {
         let fresh = self.secret.as_ref().filter(|secret| {
             secret.expires_at as f64 - self.now.unix_secs > Self::SECRET_MARGIN_SECS
         });
@@ -208,7 +176,10 @@ impl Session {
         }
     }
 
-    fn minted(&mut self, result: Result<crate::domain::voice::VoiceCallSecret, MintError>) {
+    pub(super) fn minted(
+        &mut self,
+        result: Result<crate::domain::voice::VoiceCallSecret, MintError>,
+    ) {
         match (&self.state, result) {
             (CallState::Checking { .. }, Ok(secret)) => {
                 self.secret = Some(secret);
@@ -243,7 +214,7 @@ impl Session {
         }
     }
 
-    fn answered(&mut self, result: Result<(), ConnectError>) {
+    pub(super) fn answered(&mut self, result: Result<(), ConnectError>) {
         let generation = self.generation;
         match (&self.state, result) {
             (CallState::Connecting | CallState::Reconnecting { .. }, Ok(())) => self.timer(
@@ -271,7 +242,7 @@ impl Session {
     }
 
     /// The call's channel opened: a first call greets, a replacement carries on.
-    fn opened(&mut self) {
+    pub(super) fn opened(&mut self) {
         match self.state {
             CallState::Connecting => {
                 // The coach greets first, the moment the channel opens.
@@ -292,33 +263,7 @@ impl Session {
         }
     }
 
-    /// The new call is told the conversation so far (and to continue it, not start again).
-    fn resume(&mut self, attempt: u32) {
-        for item in self.transcript.replay() {
-            self.send(ClientEvent::ItemCreate {
-                previous_item_id: None,
-                item,
-            });
-        }
-        self.send(ClientEvent::ItemCreate {
-            previous_item_id: None,
-            item: Item::text("system", CARRY_ON),
-        });
-        if self.talk.push_to_talk {
-            self.send(turn_detection(true));
-        } else {
-            self.send(ClientEvent::ResponseCreate { response: None });
-        }
-        if self.transition(CallEvent::Reconnected) {
-            self.connected_at = self.now.ms;
-            self.reconnects += 1;
-            self.back = true;
-            self.timer(Timer::BackNotice, Self::BACK_NOTICE_MS);
-            self.note(CallNote::Reconnected, self.dropped, attempt);
-        }
-    }
-
-    fn on_event(&mut self, event: ServerEvent) {
+    pub(super) fn on_event(&mut self, event: ServerEvent) {
         // Once the learner ended (or the call failed for good), what the old call says is moot.
         if matches!(self.state, CallState::Ended | CallState::Failed(_)) {
             return;
@@ -344,7 +289,7 @@ impl Session {
 
     /// Notes when a turn was first seen and when it settled (in recording time), and saves it
     /// once it has settled.
-    fn stamp_and_save(&mut self, index: usize) {
+    pub(super) fn stamp_and_save(&mut self, index: usize) {
         let Some(turn) = self.transcript.turns().get(index).cloned() else {
             return;
         };
@@ -383,111 +328,15 @@ impl Session {
 
     /// Settles every turn still open (a coach reply as interrupted, a learner turn as not
     /// transcribed) and saves them: the call they belonged to is over.
-    fn settle_open_turns(&mut self) {
+    pub(super) fn settle_open_turns(&mut self) {
         for index in self.transcript.settle_open() {
             self.stamp_and_save(index);
         }
     }
 
-    /// Push-to-talk pressed: the learner has the floor (cutting the coach off if it speaks).
-    fn hold(&mut self) {
-        if !self.talk.push_to_talk || self.talk.holding {
-            return;
-        }
-        let CallState::Live { coach_speaking } = self.state else {
-            return;
-        };
-        self.talk.holding = true;
-        if coach_speaking {
-            self.send(ClientEvent::ResponseCancel);
-            self.send(ClientEvent::OutputAudioClear);
-        }
-        self.send(ClientEvent::InputAudioClear);
-        self.push(Effect::MicOpen(true));
-    }
-
-    /// Push-to-talk let go: what was said is committed and the coach answers.
-    fn let_go(&mut self) {
-        if !self.talk.holding {
-            return;
-        }
-        self.talk.holding = false;
-        self.push(Effect::MicOpen(false));
-        self.send(ClientEvent::InputAudioCommit);
-        self.send(ClientEvent::ResponseCreate { response: None });
-    }
-
-    /// Before a call a microphone that stops is a failure like no microphone; during one the
-    /// call pauses (the coach hears silence, the recording goes on) until the learner picks one.
-    fn mic_ended(&mut self) {
-        match self.state {
-            CallState::Connecting | CallState::Live { .. } | CallState::Reconnecting { .. } => {
-                if !self.talk.mic_lost {
-                    self.talk.mic_lost = true;
-                    self.note(CallNote::MicLost, None, 0);
-                    self.push(Effect::ListInputs);
-                }
-            }
-            CallState::Checking { .. } | CallState::Ready => self.fail(CallFailure::NoMic),
-            _ => {}
-        }
-    }
-
-    /// The call dropped. A live session goes on: the recorder keeps recording the microphone
-    /// while new calls are tried. A call that never came up failed to start: no session to keep.
-    fn lost(&mut self, cause: DropCause) {
-        match self.state {
-            CallState::Live { .. } => {
-                self.transition(CallEvent::ConnectionLost);
-                self.dropped = Some(cause);
-                self.note(CallNote::Dropped, Some(cause), 0);
-                // Whatever the lost call left open will never finish.
-                self.settle_open_turns();
-                self.next_call();
-                self.timer(
-                    Timer::Reconnect {
-                        generation: self.generation,
-                    },
-                    CallState::reconnect_wait_ms(1),
-                );
-            }
-            CallState::Reconnecting { .. } => self.attempt_failed(),
-            CallState::Connecting => self.fail(CallFailure::ConnectionLost),
-            _ => {}
-        }
-    }
-
-    /// Leaves the current call behind: whatever it still says is ignored.
-    fn next_call(&mut self) {
-        self.generation += 1;
-        self.push(Effect::DropPeer);
-    }
-
-    /// A reconnection attempt did not bring the call back: wait and try the next, or, after the
-    /// last, save the session as it is.
-    fn attempt_failed(&mut self) {
-        let CallState::Reconnecting { attempt } = self.state else {
-            return;
-        };
-        self.next_call();
-        self.transition(CallEvent::ConnectionLost);
-        match self.state {
-            CallState::Reconnecting { attempt } => self.timer(
-                Timer::Reconnect {
-                    generation: self.generation,
-                },
-                CallState::reconnect_wait_ms(attempt),
-            ),
-            _ => {
-                self.note(CallNote::GaveUp, self.dropped, attempt);
-                self.wrap_up(WrapReason::Lost);
-            }
-        }
-    }
-
     /// End: hang up, keep a sentence cut off as far as it got, save everything, then the
     /// session's summary.
-    fn end(&mut self) {
+    pub(super) fn end(&mut self) {
         if !self.transition(CallEvent::EndPressed) {
             return;
         }
@@ -498,7 +347,7 @@ impl Session {
 
     /// Stops everything the page holds (microphone included) and fails with `failure`. A call
     /// that never came up has no session: what was recorded for it is dropped.
-    fn fail(&mut self, failure: CallFailure) {
+    pub(super) fn fail(&mut self, failure: CallFailure) {
         if self.transition(CallEvent::Failed(failure)) {
             self.talk.holding = false;
             self.release();

@@ -10,307 +10,29 @@
 //! (`saving.rs`). Its tests (`tests.rs`) read as the call's specification.
 
 mod call;
+mod ending;
+mod io;
+mod reconnect;
 mod saving;
+mod talk;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{HashMap, VecDeque};
 
-use realtime_protocol::{ClientEvent, ServerEvent};
+use realtime_protocol::ClientEvent;
 
-pub use self::saving::Saves;
+pub use self::{
+    io::{Command, ConnectError, Effect, Input, MintError, Now, Problem, Talk, Timer},
+    saving::Saves,
+    talk::turn_detection,
+};
 use crate::domain::{
-    call::{CallEvent, CallFailure, CallNote, CallState, DropCause},
-    saving::{Retry, SaveTrouble},
-    transcript::{SavedTurn, Transcript},
+    call::{CallEvent, CallNote, CallState, DropCause},
+    saving::SaveTrouble,
+    transcript::Transcript,
     voice::VoiceCallSecret,
 };
-
-/// When an input happened: a monotonic clock (`performance.now()`, for the recording's times
-/// and timers) and the wall clock (for the secret's expiry).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Now {
-    pub ms: f64,
-    pub unix_secs: f64,
-}
-
-/// What the learner asks of the call (the view's buttons).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// The pre-call check (again, after a failure).
-    Check,
-    Start,
-    End,
-    /// Push-to-talk pressed and let go.
-    Hold,
-    LetGo,
-    SetMuted(bool),
-    SetPushToTalk(bool),
-    /// List the microphones to choose from, and go on with one of them.
-    ListInputs,
-    UseInput(String),
-}
-
-/// Why minting a secret failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MintError {
-    TooManyAttempts {
-        retry_after_secs: u64,
-    },
-    /// The server's own explanation, for the learner.
-    Refused(String),
-}
-
-/// Why posting the offer failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConnectError {
-    /// 401: the secret expired or is unknown.
-    Unauthorized,
-    /// The calls URL did not answer in time.
-    Timeout,
-    /// 429.
-    Busy,
-    /// Any other refusal.
-    Refused,
-    /// The request failed (offline, CORS, a bad answer).
-    Failed,
-    /// There is no call to connect (the browser could not make one).
-    NoPeer,
-}
-
-/// Something happened.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Input {
-    Command(Command),
-    /// The check: whether this browser can make calls at all.
-    CheckStarted {
-        supported: bool,
-    },
-    /// Start, with a new key identifying this attempt's session row.
-    Started {
-        key: String,
-    },
-    MicOpened,
-    MicFailed(CallFailure),
-    /// The microphone stopped by itself (unplugged, taken away).
-    MicEnded,
-    /// The microphone chosen with `UseInput` is in use, or could not be opened.
-    MicSwitched {
-        ok: bool,
-    },
-    /// The browser could not make the call's peer connection, or start the recorder.
-    PeerUnavailable,
-    RecorderUnavailable,
-    Minted {
-        generation: u32,
-        result: Result<VoiceCallSecret, MintError>,
-    },
-    /// The offer was answered (or not).
-    Answered {
-        generation: u32,
-        result: Result<(), ConnectError>,
-    },
-    /// The call's data channel opened.
-    Opened {
-        generation: u32,
-    },
-    Event {
-        generation: u32,
-        event: ServerEvent,
-    },
-    Lost {
-        generation: u32,
-        cause: DropCause,
-    },
-    /// The recorder made chunk `sequence`; it is now in the outbox (or in memory only).
-    ChunkMade,
-    ChunkStored {
-        sequence: u32,
-    },
-    TurnStored {
-        item_id: String,
-    },
-    Registered {
-        key: String,
-        result: Result<String, Retry>,
-    },
-    TurnSaved {
-        item_id: String,
-        result: Result<(), Retry>,
-    },
-    Uploaded {
-        sequence: u32,
-        result: Result<(), Retry>,
-    },
-    EndSaved {
-        result: Result<(), Retry>,
-    },
-    /// Everything `Effect::Release` let go of is let go (the recorder's last chunk is made).
-    Released,
-    Timer(Timer),
-    /// The page is going away: nothing after this does anything.
-    Left,
-}
-
-/// A wait the model asked for; it comes back as `Input::Timer` (a timer that no longer applies
-/// when it fires does nothing).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Timer {
-    /// The call `generation` must be up by now.
-    ConnectTimeout {
-        generation: u32,
-    },
-    /// Time for the next reconnection attempt (scheduled while the call was `generation`).
-    Reconnect {
-        generation: u32,
-    },
-    RetryRegister,
-    RetryTurn {
-        item_id: String,
-    },
-    RetryChunk,
-    RetryEnd,
-    /// After End: saving is taking long enough to say so.
-    SlowSaving,
-    /// "You're back" has been on show long enough.
-    BackNotice,
-}
-
-/// Something for the browser to do.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    /// Open the browser's outbox (the durable copy of what is not yet on the server).
-    OpenOutbox,
-    OpenMic,
-    SwitchMic {
-        device: String,
-    },
-    ListInputs,
-    Mint {
-        generation: u32,
-    },
-    /// Make the peer connection for call `generation` (if there is none).
-    MakePeer {
-        generation: u32,
-    },
-    Connect {
-        generation: u32,
-        secret: VoiceCallSecret,
-    },
-    DropPeer,
-    Send(ClientEvent),
-    /// Let the microphone through to the coach, or not.
-    MicOpen(bool),
-    /// Start recording this attempt, noting it in the outbox under `key`.
-    StartRecorder {
-        key: String,
-    },
-    /// The call came up: the clock starts and the outbox notes the attempt live.
-    Live,
-    /// Stop the recorder (its last chunk comes first), the microphone, the call and the timers.
-    Release,
-    Register {
-        key: String,
-    },
-    /// The outbox notes the attempt's session.
-    NoteSession {
-        session: String,
-    },
-    StoreTurn(SavedTurn),
-    SaveTurn {
-        session: String,
-        turn: SavedTurn,
-    },
-    ForgetTurn {
-        item_id: String,
-    },
-    Upload {
-        session: String,
-        sequence: u32,
-    },
-    ForgetChunk {
-        sequence: u32,
-    },
-    EndSession {
-        session: String,
-        turns: u32,
-        words: Vec<String>,
-    },
-    /// Forget this attempt's outbox copy and lock.
-    Discard,
-    /// Tell the server's log (never any content).
-    Note {
-        session: String,
-        what: CallNote,
-        cause: Option<DropCause>,
-        attempt: u32,
-    },
-    Timer {
-        timer: Timer,
-        after_ms: u32,
-    },
-    /// The page is gone: drop every browser object now.
-    Teardown,
-}
-
-/// A detail for the learner about the latest failure.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Problem {
-    /// The server's own words on why no secret was given.
-    Refused(String),
-    SecretExpired,
-    NoAnswer,
-    Busy,
-    Unavailable,
-    NoConnection,
-    NotCompleted,
-    NoPeer,
-    NotRegistered,
-    MicWontOpen,
-}
-
-impl Problem {
-    /// What the learner reads.
-    pub fn message(&self) -> &str {
-        match self {
-            Problem::Refused(message) => message,
-            Problem::SecretExpired => {
-                "Your call pass expired and could not be renewed. Please try again."
-            }
-            Problem::NoAnswer => {
-                "Your coach didn't answer in time. Check your connection and try again."
-            }
-            Problem::Busy => "The coach is very busy right now. Please try again in a minute.",
-            Problem::Unavailable => {
-                "The coach is unavailable right now. Please try again in a moment."
-            }
-            Problem::NoConnection => {
-                "We couldn't connect the call. Check your connection and try again."
-            }
-            Problem::NotCompleted => {
-                "The call could not be completed. Check your connection and try again."
-            }
-            Problem::NoPeer => "The call could not be set up in this browser.",
-            Problem::NotRegistered => {
-                "This session could not be saved: please end it and start a new one."
-            }
-            Problem::MicWontOpen => {
-                "That microphone could not be opened. Check it is plugged in, or choose another one."
-            }
-        }
-    }
-}
-
-/// How the learner talks to the coach.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Talk {
-    pub muted: bool,
-    pub push_to_talk: bool,
-    /// Push-to-talk is held down.
-    pub holding: bool,
-    /// The microphone stopped mid-call: the call is paused until another one is chosen.
-    pub mic_lost: bool,
-}
 
 /// The practice page's call.
 #[derive(Debug)]
@@ -446,6 +168,11 @@ impl Session {
     /// A reconnection just happened (the page says so for a moment).
     pub fn back(&self) -> bool {
         self.back
+    }
+
+    /// The current call: signals tagged with an older one are ignored.
+    pub fn generation(&self) -> u32 {
+        self.generation
     }
 
     pub fn ignored(&self) -> u32 {

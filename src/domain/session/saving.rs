@@ -5,19 +5,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Effect, Input, Problem, Session, Timer};
+use super::{Effect, Input, Problem, Session, Timer, ending::WrapUp};
 use crate::domain::{
-    practice::words_used,
     saving::{Backoff, Retry, SaveTrouble},
-    transcript::{SavedTurn, TurnState},
+    transcript::SavedTurn,
 };
 
 /// After this many failures in a row a save the learner cannot see says it is waiting.
 const SPEAK_UP_AFTER: u32 = 4;
-/// The end is tried this many times; after that the session is left for recovery to end.
-const END_TRIES: u32 = 5;
-/// After End, saving that takes longer than this says so.
-const SLOW_AFTER_MS: u32 = 20_000;
 
 /// One settled turn on its way to the server.
 #[derive(Debug)]
@@ -31,40 +26,12 @@ struct TurnSave {
     backoff: Backoff,
 }
 
-/// Why the call is being wrapped up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum WrapReason {
-    /// The learner pressed End: the page moves on to the summary.
-    End,
-    /// The call could not be brought back: the failure panel links to what was kept.
-    Lost,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum WrapPhase {
-    /// Everything recorded and said goes up first.
-    Sending,
-    /// The end is being saved (`waiting`: between tries).
-    Ending {
-        tries: u32,
-        waiting: bool,
-    },
-    Done,
-}
-
-#[derive(Debug)]
-struct WrapUp {
-    reason: WrapReason,
-    phase: WrapPhase,
-    backoff: Backoff,
-}
-
 /// What is saved and what still waits.
 #[derive(Debug, Default)]
 pub struct Saves {
-    session: Option<String>,
+    pub(super) session: Option<String>,
     /// The session row is being made (`Some` until it is, or is refused).
-    registering: Option<Backoff>,
+    pub(super) registering: Option<Backoff>,
     register_waiting: bool,
     turns: BTreeMap<String, TurnSave>,
     /// Chunks made and not yet in the outbox.
@@ -75,13 +42,13 @@ pub struct Saves {
     uploading: Option<u32>,
     chunk_waiting: bool,
     chunk_backoff: Backoff,
-    trouble: Option<SaveTrouble>,
+    pub(super) trouble: Option<SaveTrouble>,
     /// `Effect::Release` is under way.
-    releasing: bool,
+    pub(super) releasing: bool,
     discard_when_released: bool,
-    wrap: Option<WrapUp>,
-    finished: Option<String>,
-    kept: Option<String>,
+    pub(super) wrap: Option<WrapUp>,
+    pub(super) finished: Option<String>,
+    pub(super) kept: Option<String>,
 }
 
 impl Saves {
@@ -123,7 +90,7 @@ impl Saves {
         self.trouble = Some(SaveTrouble::over(trouble, self.trouble));
     }
 
-    fn settle(&mut self, trouble: SaveTrouble) {
+    pub(super) fn settle(&mut self, trouble: SaveTrouble) {
         if self.trouble == Some(trouble) {
             self.trouble = None;
         }
@@ -172,29 +139,15 @@ impl Session {
                 self.saves.uploading = None;
                 self.upload();
             }
-            Input::Timer(Timer::RetryEnd) => {
-                if let Some(WrapUp {
-                    phase: WrapPhase::Ending { waiting, .. },
-                    ..
-                }) = self.saves.wrap.as_mut()
-                    && *waiting
-                {
-                    *waiting = false;
-                    self.end_session();
-                }
-            }
-            Input::Timer(Timer::SlowSaving) => {
-                if matches!(&self.saves.wrap, Some(wrap) if wrap.phase == WrapPhase::Sending) {
-                    self.raise(SaveTrouble::StillSending);
-                }
-            }
+            Input::Timer(Timer::RetryEnd) => self.retry_end(),
+            Input::Timer(Timer::SlowSaving) => self.slow_saving(),
             _ => {}
         }
         self.after_saving();
     }
 
     /// What follows from any step of saving: a discarded attempt, or the wrap-up moving on.
-    fn after_saving(&mut self) {
+    pub(super) fn after_saving(&mut self) {
         let quiet = !self.saves.releasing && self.saves.writing == 0;
         if self.saves.discard_when_released && quiet {
             self.saves.discard_when_released = false;
@@ -206,7 +159,7 @@ impl Session {
 
     /// What a failed save tells the learner: being signed out at once (they can act on it),
     /// other trouble (`waiting`) once it lasts.
-    fn speak_up(&mut self, retry: Retry, failures: u32, waiting: Option<SaveTrouble>) {
+    pub(super) fn speak_up(&mut self, retry: Retry, failures: u32, waiting: Option<SaveTrouble>) {
         if retry == Retry::Later {
             self.raise(SaveTrouble::SignedOut);
         } else if let Some(trouble) = waiting
@@ -217,7 +170,7 @@ impl Session {
     }
 
     /// A request went through: whatever being signed out held back goes on.
-    fn went_through(&mut self) {
+    pub(super) fn went_through(&mut self) {
         self.saves.settle(SaveTrouble::SignedOut);
     }
 
@@ -230,7 +183,7 @@ impl Session {
         });
     }
 
-    fn registered(&mut self, result: Result<String, Retry>) {
+    pub(super) fn registered(&mut self, result: Result<String, Retry>) {
         if self.saves.registering.is_none() {
             return;
         }
@@ -290,7 +243,7 @@ impl Session {
         }
     }
 
-    fn send_turn(&mut self, item_id: &str) {
+    pub(super) fn send_turn(&mut self, item_id: &str) {
         let Some(session) = self.saves.session.clone() else {
             return; // sent once the session row exists
         };
@@ -306,7 +259,7 @@ impl Session {
         self.push(Effect::SaveTurn { session, turn });
     }
 
-    fn turn_saved(&mut self, item_id: String, result: Result<(), Retry>) {
+    pub(super) fn turn_saved(&mut self, item_id: String, result: Result<(), Retry>) {
         let Some(save) = self.saves.turns.get_mut(&item_id) else {
             return;
         };
@@ -349,7 +302,7 @@ impl Session {
     }
 
     /// Uploads the next chunk, in order, once the session row exists.
-    fn upload(&mut self) {
+    pub(super) fn upload(&mut self) {
         let Some(session) = self.saves.session.clone() else {
             return;
         };
@@ -362,7 +315,7 @@ impl Session {
         }
     }
 
-    fn uploaded(&mut self, sequence: u32, result: Result<(), Retry>) {
+    pub(super) fn uploaded(&mut self, sequence: u32, result: Result<(), Retry>) {
         match result {
             // A chunk refused for good is given up (and logged by the shell); the rest still go.
             Ok(()) | Err(Retry::Never) => {
@@ -389,125 +342,6 @@ impl Session {
                     self.saves.chunk_waiting = true;
                     self.timer(Timer::RetryChunk, after);
                 }
-            }
-        }
-    }
-
-    /// Stops the call and the recorder, sends every chunk and turn, then ends the session (which
-    /// makes its recording for good) and forgets the browser's copy. Until then the session is
-    /// not ended: if the learner leaves first, recovery sends what is left next time.
-    pub(super) fn wrap_up(&mut self, reason: WrapReason) {
-        self.release();
-        self.saves.wrap = Some(WrapUp {
-            reason,
-            phase: WrapPhase::Sending,
-            backoff: Backoff::default(),
-        });
-        self.timer(Timer::SlowSaving, SLOW_AFTER_MS);
-    }
-
-    fn wrap_step(&mut self) {
-        let Some(wrap) = &self.saves.wrap else {
-            return;
-        };
-        if wrap.phase != WrapPhase::Sending || self.saves.releasing {
-            return;
-        }
-        if self.saves.session.is_none() {
-            if self.saves.registering.is_some() {
-                return; // the session row comes first
-            }
-            // The call never came up, or its session was refused: there is nothing to end.
-            let reason = wrap.reason;
-            self.set_phase(WrapPhase::Done);
-            if self.live_since.is_none() {
-                self.push(Effect::Discard);
-            } else if reason == WrapReason::Lost && self.saves.trouble.is_none() {
-                self.raise(SaveTrouble::NotSaved);
-            }
-            return;
-        }
-        if !self.saves.turns.is_empty() || self.saves.unsent_chunks() > 0 {
-            return;
-        }
-        self.saves.settle(SaveTrouble::StillSending);
-        self.set_phase(WrapPhase::Ending {
-            tries: 0,
-            waiting: false,
-        });
-        self.end_session();
-    }
-
-    fn set_phase(&mut self, phase: WrapPhase) {
-        if let Some(wrap) = self.saves.wrap.as_mut() {
-            wrap.phase = phase;
-        }
-    }
-
-    /// Marks the session ended with its counts.
-    fn end_session(&mut self) {
-        let Some(session) = self.saves.session.clone() else {
-            return;
-        };
-        let turns = self
-            .transcript
-            .turns()
-            .iter()
-            .filter(|turn| turn.state != TurnState::InProgress)
-            .count() as u32;
-        let words = self
-            .vocabulary
-            .iter()
-            .zip(words_used(&self.vocabulary, &self.transcript))
-            .filter(|(_, used)| *used)
-            .map(|(word, _)| word.clone())
-            .collect();
-        self.push(Effect::EndSession {
-            session,
-            turns,
-            words,
-        });
-    }
-
-    fn end_saved(&mut self, result: Result<(), Retry>) {
-        let Some(wrap) = self.saves.wrap.as_mut() else {
-            return;
-        };
-        let WrapPhase::Ending { tries, .. } = wrap.phase else {
-            return;
-        };
-        let reason = wrap.reason;
-        let retry = match result {
-            Ok(()) => {
-                wrap.phase = WrapPhase::Done;
-                self.went_through();
-                let session = self.saves.session.clone();
-                match reason {
-                    WrapReason::End => self.saves.finished = session,
-                    WrapReason::Lost => self.saves.kept = session,
-                }
-                self.push(Effect::Discard);
-                return;
-            }
-            Err(retry) => retry,
-        };
-        // Passing trouble is tried `END_TRIES` times; being signed out is waited out.
-        let tries = tries + u32::from(retry == Retry::Now);
-        let after = wrap.backoff.wait_ms(retry).filter(|_| tries < END_TRIES);
-        match after {
-            Some(after) => {
-                wrap.phase = WrapPhase::Ending {
-                    tries,
-                    waiting: true,
-                };
-                if retry == Retry::Later {
-                    self.raise(SaveTrouble::SignedOut);
-                }
-                self.timer(Timer::RetryEnd, after);
-            }
-            None => {
-                wrap.phase = WrapPhase::Done;
-                self.raise(SaveTrouble::NotEnded);
             }
         }
     }

@@ -229,4 +229,5 @@ fn notes(effects: &[Effect]) -> Vec<(CallNote, Option<DropCause>, u32)> {
 }
 
 mod calls;
+mod drops;
 mod saves;

@@ -2,7 +2,8 @@
 
 use leptos::prelude::*;
 
-use super::{Practice, actions};
+use super::Practice;
+use crate::domain::session::Command;
 use crate::domain::{call::CallState, practice::words_used};
 
 /// Microphone permission, a live level meter, the headphone hint, and Start once all is ready.
@@ -85,7 +86,7 @@ pub(super) fn PreCallCheck(p: Practice) -> impl IntoView {
                 </ul>
                 <button
                     type="button"
-                    on:click=move |_| actions::start(p)
+                    on:click=move |_| p.send(Command::Start)
                     disabled=move || !ready()
                     class="focus-ring mt-8 flex min-h-12 w-full items-center justify-center rounded-xl bg-teal-700 px-5 text-lg font-semibold text-white hover:bg-teal-800 disabled:cursor-not-allowed disabled:opacity-60 sm:w-auto sm:min-w-56"
                 >

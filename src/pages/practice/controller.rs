@@ -1,332 +1,233 @@
-//! The browser side of a practice call: it owns the microphone, the call, the recorder and the
-//! timers, feeds what happens into the pure state machine (`domain::call`) and the transcript
-//! (`domain::transcript`), and the view renders those signals. Browser only.
+//! The browser shell of a practice call. Every decision is the session model's
+//! (`domain::session`): the shell feeds it what happens (`dispatch`), runs the effects it asks for
+//! (`run`), and copies what the view shows into the page's signals (`show`). Browser only.
 //!
-//! Rules that keep it sound: browser callbacks never drop the object that fired them (teardown is
-//! deferred with `spawn_local`), signals are never set while `Gear` is borrowed, and a task that
-//! waits reads the page only through `try_` accessors afterwards (the page may be gone by then:
-//! nothing that outlives it may touch its signals).
+//! Rules that keep it sound: inputs are queued and handled one at a time (an effect that reports
+//! back synchronously waits its turn); browser objects are never dropped inside their own
+//! callbacks (they are moved into a task and dropped there); and everything that may outlive the
+//! page reaches it only through `try_` accessors (a page that is gone ignores it).
 
-// One controller split by concern: each part sees the whole of it (`use super::*`).
-mod check;
-mod events;
-mod inputs;
-mod reconnect;
-mod saving;
-mod talk;
+mod media;
+mod peer;
+mod saves;
 
-use std::{
-    collections::{HashMap, VecDeque},
-    rc::Rc,
-};
+use std::collections::{BTreeMap, VecDeque};
 
 use leptos::{prelude::*, task::spawn_local};
-use realtime_protocol::{
-    ClientEvent, ServerEvent, SessionConfig,
-    events::Item,
-    session::{AudioConfig, AudioInput, TurnDetection},
-};
 use web_sys::Blob;
 
-pub use self::{
-    check::check,
-    inputs::{list_inputs, use_input},
-    talk::{hold, release_hold, set_muted, set_push_to_talk},
-};
-use self::{
-    check::{mint, prepare_peer},
-    events::{on_signal, settle_open_turns},
-    inputs::mic_lost,
-    reconnect::{lost, resume},
-    saving::{discard, keep, keep_lost, persist_turn, register, remember, wrap_up},
-    talk::{send, set_mic_open, turn_detection},
-};
 use super::Practice;
 use crate::{
-    api::{practice::note_call, voice::start_voice_call},
     browser::{
-        Interval, JsError,
-        call::{ConnectError, Lost, Peer, PeerSignal},
+        Interval,
+        call::Peer,
         calls_supported,
-        mic::{self, LevelMeter, Microphone},
-        outbox::{self, Attempt, Held, Outbox},
-        random_uuid,
-        recorder::Recorder,
-        sleep, timing,
+        mic::{LevelMeter, Microphone},
+        outbox::{Attempt, Held, Outbox},
+        random_uuid, sleep, timing,
     },
-    domain::{
-        call::{CallEvent, CallFailure, CallNote, CallState, DropCause},
-        transcript::{Change, SavedTurn, Speaker},
-        voice::VoiceCallSecret,
-    },
-    error::AppError,
+    domain::session::{Command, Effect, Input, Now, Session},
 };
 
-/// How long the calls URL may take to answer the offer.
-const ANSWER_TIMEOUT_MS: i32 = 10_000;
-/// How long the connection may take to come up once answered.
-const CONNECT_TIMEOUT_MS: i32 = 10_000;
-/// A secret closer than this to its expiry is replaced before connecting.
-const SECRET_MARGIN_SECS: f64 = 30.0;
-/// The recorder hands out a chunk this often.
-const CHUNK_MS: i32 = 4_000;
-/// How long the page says "You're back" after a reconnection.
-const BACK_NOTICE_MS: i32 = 4_000;
-/// The coach counts as audible above this RMS level.
-const AUDIBLE: f32 = 0.005;
+/// The session model and the inputs waiting for it.
+pub struct Model {
+    session: Session,
+    queue: VecDeque<Input>,
+    busy: bool,
+}
+
+impl Model {
+    pub fn new(vocabulary: Vec<String>) -> Self {
+        Model {
+            session: Session::new(vocabulary),
+            queue: VecDeque::new(),
+            busy: false,
+        }
+    }
+}
 
 /// The browser objects of one practice page.
 #[derive(Default)]
 pub struct Gear {
     mic: Option<Microphone>,
     meter: Option<LevelMeter>,
-    secret: Option<VoiceCallSecret>,
     peer: Option<Peer>,
-    /// Counts the calls of this page: signals from an older call's peer are ignored.
-    generation: u32,
-    /// The current call was lost while it was being opened (a reconnection attempt failed).
-    attempt_lost: bool,
-    recorder: Option<Recorder>,
-    /// The browser's durable copy of unsent chunks (`None` where IndexedDB is unavailable: then
-    /// they live in page memory only).
-    outbox: Option<Rc<Outbox>>,
+    recorder: Option<crate::browser::recorder::Recorder>,
+    /// The browser's durable copy of unsent chunks and turns (`None` where IndexedDB is
+    /// unavailable: then they live in page memory only).
+    outbox: Option<std::rc::Rc<Outbox>>,
     /// This recording, as the outbox remembers it, and the lock that tells recovery it is live.
     attempt: Option<Attempt>,
     lock: Option<Held>,
-    /// Recorded chunks (written to the outbox) not yet acknowledged by the server, in order.
-    unsent: VecDeque<(u32, Blob)>,
-    /// Chunks made but still being written to the outbox.
-    writing: u32,
+    /// Recorded chunks not yet acknowledged by the server, by sequence.
+    chunks: BTreeMap<u32, Blob>,
     next_sequence: u32,
-    uploading: bool,
     meter_timer: Option<Interval>,
     clock_timer: Option<Interval>,
     audio_watch: Option<Interval>,
-    /// Identifies this attempt's session row (idempotent start).
-    key: String,
-    /// `performance.now()` when the recording started, and when the call came up.
-    recording_since: f64,
-    connected_at: f64,
-    /// When each turn was first seen and when it settled, in recording milliseconds.
-    stamps: HashMap<String, (u64, Option<u64>)>,
-    /// Settled turns waiting for the session row to exist.
-    unsaved: Vec<SavedTurn>,
 }
 
-fn now_secs() -> f64 {
-    js_sys::Date::now() / 1000.0
-}
-
-/// Feeds an event to the state machine; false (and no change) when it does not apply now or the
-/// page is gone.
-fn transition(p: Practice, event: CallEvent) -> bool {
-    match p.state.try_with_untracked(|state| state.clone().on(event)) {
-        Some(Ok(next)) => p.state.try_set(next).is_none(),
-        Some(Err(rejected)) => {
-            leptos::logging::debug_warn!("call event ignored: {rejected}");
-            false
-        }
-        None => false,
+fn now() -> Now {
+    Now {
+        ms: timing::now(),
+        unix_secs: js_sys::Date::now() / 1000.0,
     }
 }
 
-/// Stops everything the page holds (microphone included) and fails with `failure`. A call that
-/// never came up has no session: what was recorded for it is dropped.
-fn fail(p: Practice, failure: CallFailure) {
-    if transition(p, CallEvent::Failed(failure)) {
-        spawn_local(async move {
-            release(p).await;
-            if p.session_id.try_get_untracked() == Some(None) {
-                // Let the recorder's last chunk land in the outbox, so it goes with the rest.
-                for _ in 0..20 {
-                    if p.gear
-                        .try_with_value(|gear| gear.writing == 0)
-                        .unwrap_or(true)
-                    {
-                        break;
-                    }
-                    sleep(100).await;
-                }
-                discard(p).await;
+/// What the learner asked for.
+pub fn command(p: Practice, command: Command) {
+    let input = match command {
+        Command::Check => {
+            timing::mark(timing::CHECK);
+            Input::CheckStarted {
+                supported: calls_supported(),
             }
-        });
-    }
+        }
+        Command::Start => {
+            timing::mark(timing::START);
+            p.coach_heard.try_set(false);
+            Input::Started {
+                key: random_uuid().unwrap_or_default(),
+            }
+        }
+        command => Input::Command(command),
+    };
+    dispatch(p, input);
 }
 
-/// Releases every browser object; the recorder delivers its last chunk first.
-async fn release(p: Practice) {
-    let (recorder, mic) = p
-        .gear
-        .try_update_value(|gear| {
-            gear.meter_timer = None;
-            gear.clock_timer = None;
-            gear.audio_watch = None;
-            gear.meter = None;
-            gear.peer = None;
-            (gear.recorder.take(), gear.mic.take())
-        })
-        .unwrap_or_default();
-    if let Some(recorder) = recorder {
-        recorder.finish().await;
-    }
-    drop(mic);
-    p.mic_level.try_set(0.0);
-}
-
-/// Start: open the call with the secret minted during the check.
-pub fn start(p: Practice) {
-    prepare_peer(p);
-    if !transition(p, CallEvent::StartPressed) {
+/// Hands `input` to the model and runs what it asks for; inputs that arrive meanwhile (from an
+/// effect that reports back at once) are handled next, in order.
+pub(super) fn dispatch(p: Practice, input: Input) {
+    let first = p.model.try_update_value(|model| {
+        model.queue.push_back(input);
+        !std::mem::replace(&mut model.busy, true)
+    });
+    if first != Some(true) {
         return;
     }
-    timing::mark(timing::START);
-    p.problem.try_set(None);
-    p.transcript.try_set(Default::default());
-    p.session_id.try_set(None);
-    p.live_since.try_set(None);
-    p.coach_heard.try_set(false);
-    // The recorder's audio context is made here, inside the click, so it is allowed to run.
-    let topic = p.topic.with_value(|topic| topic.slug.as_str().to_owned());
-    let owner = p.owner.get_value();
-    let recorder = p.gear.try_update_value(|gear| {
-        gear.key = random_uuid().unwrap_or_default();
-        gear.unsent.clear();
-        gear.writing = 0;
-        gear.next_sequence = 0;
-        let attempt = Attempt {
-            key: gear.key.clone(),
-            topic,
-            owner,
-            session: None,
-            started_ms: js_sys::Date::now(),
-            live_ms: None,
+    loop {
+        let effects = p
+            .model
+            .try_update_value(|model| {
+                let input = model.queue.pop_front()?;
+                let ignored = model.session.ignored();
+                model.session.handle(now(), input);
+                if model.session.ignored() != ignored {
+                    leptos::logging::debug_warn!(
+                        "call input ignored while {:?}",
+                        model.session.state()
+                    );
+                }
+                Some(std::iter::from_fn(|| model.session.poll()).collect::<Vec<_>>())
+            })
+            .flatten();
+        let Some(effects) = effects else {
+            break;
         };
-        gear.lock = outbox::hold(&attempt.key).ok();
-        remember(gear.outbox.clone(), attempt.clone());
-        gear.attempt = Some(attempt);
-        let mic = gear.mic.as_ref()?;
-        let stream = Clone::clone(mic.stream());
-        Some(Recorder::start(&stream, CHUNK_MS, move |chunk| {
-            keep(p, chunk)
-        }))
-    });
-    match recorder.flatten() {
-        Some(Ok(recorder)) => {
-            p.gear.try_update_value(|gear| {
-                gear.recorder = Some(recorder);
-                gear.recording_since = timing::now();
-                gear.stamps.clear();
-                gear.unsaved.clear();
+        for effect in effects {
+            run(p, effect);
+        }
+    }
+    p.model.try_update_value(|model| model.busy = false);
+    show(p);
+}
+
+/// Dispatches `input` from a task of its own: for browser callbacks, whose objects the input
+/// may let go of.
+pub(super) fn later(p: Practice, input: Input) {
+    spawn_local(async move { dispatch(p, input) });
+}
+
+fn run(p: Practice, effect: Effect) {
+    match effect {
+        Effect::OpenOutbox => saves::open_outbox(p),
+        Effect::OpenMic => media::open_mic(p),
+        Effect::SwitchMic { device } => media::switch_mic(p, device),
+        Effect::ListInputs => media::list_inputs(p),
+        Effect::MicOpen(open) => {
+            p.gear.try_with_value(|gear| {
+                if let Some(mic) = gear.mic.as_ref() {
+                    mic.set_muted(!open);
+                }
             });
         }
-        _ => {
-            fail(p, CallFailure::Unsupported);
-            return;
+        Effect::StartRecorder { key } => media::start_recorder(p, key),
+        Effect::Release => media::release(p),
+        Effect::Mint { generation } => peer::mint(p, generation),
+        Effect::MakePeer { generation } => peer::make(p, generation),
+        Effect::Connect { generation, secret } => peer::connect(p, generation, secret),
+        Effect::DropPeer => peer::drop_peer(p),
+        Effect::Send(event) => {
+            p.gear.try_with_value(|gear| {
+                if let Some(peer) = gear.peer.as_ref() {
+                    peer.send(&event);
+                }
+            });
         }
-    }
-    spawn_local(async move {
-        if let Err(message) = connect(p).await {
-            p.problem.try_set(Some(message.to_owned()));
-            fail(p, CallFailure::CoachUnavailable);
-            return;
-        }
-        timing::mark(timing::ANSWERED);
-        sleep(CONNECT_TIMEOUT_MS).await;
-        // The page may be gone by now (ended and left): then there is nothing to time out.
-        if p.state.try_get_untracked() == Some(CallState::Connecting) {
-            p.problem.try_set(Some(
-                "The call could not be completed. Check your connection and try again.".into(),
-            ));
-            fail(p, CallFailure::CoachUnavailable);
-        }
-    });
-}
-
-/// Posts the offer (with a fresh secret when needed, and once more after a 401).
-async fn connect(p: Practice) -> Result<(), &'static str> {
-    let mut renewed = false;
-    loop {
-        let secret = p.gear.try_with_value(|gear| gear.secret.clone()).flatten();
-        let secret = match secret {
-            Some(secret) if (secret.expires_at as f64) - now_secs() > SECRET_MARGIN_SECS => secret,
-            _ => {
-                renewed = true;
-                let Some(secret) = mint(p).await else {
-                    return Ok(()); // `mint` has failed the page with the reason
-                };
-                p.gear
-                    .update_value(|gear| gear.secret = Some(secret.clone()));
-                secret
-            }
-        };
-        let Some(connecting) = p
-            .gear
-            .try_with_value(|gear| {
-                gear.peer
-                    .as_ref()
-                    .map(|peer| peer.connect(&secret, ANSWER_TIMEOUT_MS))
-            })
-            .flatten()
-        else {
-            return Err("The call could not be set up in this browser.");
-        };
-        match connecting.await {
-            Ok(_) => return Ok(()),
-            Err(ConnectError::Unauthorized) if !renewed => {
-                p.gear.try_update_value(|gear| gear.secret = None);
-            }
-            Err(ConnectError::Unauthorized) => {
-                return Err("Your call pass expired and could not be renewed. Please try again.");
-            }
-            Err(ConnectError::Timeout) => {
-                return Err(
-                    "Your coach didn't answer in time. Check your connection and try again.",
-                );
-            }
-            Err(ConnectError::Refused { status: 429, .. }) => {
-                return Err("The coach is very busy right now. Please try again in a minute.");
-            }
-            Err(ConnectError::Refused { status, message }) => {
-                leptos::logging::warn!("call refused ({status}): {message}");
-                return Err("The coach is unavailable right now. Please try again in a moment.");
-            }
-            Err(ConnectError::Failed(error)) => {
-                leptos::logging::warn!("call failed: {} {}", error.name, error.message);
-                return Err("We couldn't connect the call. Check your connection and try again.");
-            }
+        Effect::Live => media::live(p),
+        Effect::Register { key } => saves::register(p, key),
+        Effect::NoteSession { session } => saves::note_session(p, session),
+        Effect::StoreTurn(turn) => saves::store_turn(p, turn),
+        Effect::SaveTurn { session, turn } => saves::save(p, session, turn),
+        Effect::ForgetTurn { item_id } => saves::forget_turn(p, item_id),
+        Effect::Upload { session, sequence } => saves::upload(p, session, sequence),
+        Effect::ForgetChunk { sequence } => saves::forget_chunk(p, sequence),
+        Effect::EndSession {
+            session,
+            turns,
+            words,
+        } => saves::end(p, session, turns, words),
+        Effect::Discard => saves::discard(p),
+        Effect::Note {
+            session,
+            what,
+            cause,
+            attempt,
+        } => saves::note(session, what, cause, attempt),
+        Effect::Timer { timer, after_ms } => spawn_local(async move {
+            sleep(i32::try_from(after_ms).unwrap_or(i32::MAX)).await;
+            dispatch(p, Input::Timer(timer));
+        }),
+        Effect::Teardown => {
+            let gear = p.gear.try_update_value(std::mem::take);
+            drop(gear);
         }
     }
 }
 
-/// Tells the server's log what happened to the call (in the background; only for the log).
-fn note(p: Practice, what: CallNote, cause: Option<DropCause>, attempt: u32) {
-    let Some(Some(session)) = p.session_id.try_get_untracked() else {
+/// Copies what the view shows from the model into the page's signals (only what changed).
+fn show(p: Practice) {
+    fn put<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
+        if signal.try_with_untracked(|shown| *shown != value) == Some(true) {
+            signal.try_set(value);
+        }
+    }
+    let Some(()) = p.model.try_with_value(|model| {
+        let session = &model.session;
+        let saves = session.saves();
+        let talk = session.talk();
+        put(p.state, session.state().clone());
+        if p.transcript
+            .try_with_untracked(|shown| shown != session.transcript())
+            == Some(true)
+        {
+            p.transcript.try_set(session.transcript().clone());
+        }
+        put(p.muted, talk.muted);
+        put(p.push_to_talk, talk.push_to_talk);
+        put(p.holding, talk.holding);
+        put(p.mic_lost, talk.mic_lost);
+        put(p.live_since, session.live_since());
+        put(p.problem, session.problem().cloned());
+        put(p.session_id, saves.session().map(str::to_owned));
+        put(p.trouble, saves.trouble());
+        put(p.finished, saves.finished().map(str::to_owned));
+        put(p.kept, saves.kept().map(str::to_owned));
+        put(p.saving, saves.unsent_chunks() > 0);
+        put(p.pending_turns, saves.pending_turns());
+        put(p.reconnects, session.reconnects());
+        put(p.back, session.back());
+    }) else {
         return;
     };
-    spawn_local(async move {
-        if let Err(error) = note_call(session, what, cause, attempt).await {
-            leptos::logging::warn!("call event not logged: {error}");
-        }
-    });
-}
-
-/// End: hang up, stop the microphone, save the session and show its summary.
-pub fn end(p: Practice) {
-    if !transition(p, CallEvent::EndPressed) {
-        return;
-    }
-    // A sentence the coach (or the learner) was in the middle of is kept as far as it got, marked
-    // interrupted, as when the call drops.
-    settle_open_turns(p);
-    spawn_local(async move {
-        if let Some(id) = wrap_up(p).await {
-            p.finished.try_set(Some(id));
-        }
-    });
-}
-
-/// Leaving the page: everything stops now (the page's signals are about to go).
-pub fn teardown(p: Practice) {
-    let gear = p.gear.try_update_value(std::mem::take);
-    drop(gear);
 }

@@ -2,9 +2,10 @@
 
 use leptos::prelude::*;
 
+use super::Practice;
 use super::outcome::TroubleNote;
-use super::{Practice, actions};
 use crate::domain::call::CallState;
+use crate::domain::session::Command;
 
 /// Mute, push-to-talk and End.
 #[component]
@@ -26,13 +27,13 @@ pub(super) fn CallControls(p: Practice) -> impl IntoView {
             if event.code() == "Space" && p.push_to_talk.get_untracked() && !typing(&event) {
                 event.prevent_default();
                 if !event.repeat() {
-                    actions::hold(p);
+                    p.send(Command::Hold);
                 }
             }
         });
         let up = window_event_listener(ev::keyup, move |event| {
             if event.code() == "Space" && p.push_to_talk.get_untracked() {
-                actions::release_hold(p);
+                p.send(Command::LetGo);
             }
         });
         on_cleanup(move || {
@@ -76,7 +77,7 @@ pub(super) fn CallControls(p: Practice) -> impl IntoView {
                             data-testid="saving-problem"
                             class="rounded-lg bg-amber-50 px-3 py-2 text-sm text-amber-900"
                         >
-                            {problem}
+                            {problem.message().to_owned()}
                         </p>
                     }
                         .into_any()
@@ -88,7 +89,7 @@ pub(super) fn CallControls(p: Practice) -> impl IntoView {
                     type="button"
                     aria-pressed=move || p.muted.get().to_string()
                     disabled=move || p.push_to_talk.get()
-                    on:click=move |_| actions::set_muted(p, !p.muted.get_untracked())
+                    on:click=move |_| p.send(Command::SetMuted(!p.muted.get_untracked()))
                     class=move || {
                         format!(
                             "focus-ring inline-flex min-h-11 flex-1 items-center justify-center rounded-xl border px-4 text-base font-medium disabled:opacity-50 {}",
@@ -104,7 +105,7 @@ pub(super) fn CallControls(p: Practice) -> impl IntoView {
                 </button>
                 <button
                     type="button"
-                    on:click=move |_| actions::end(p)
+                    on:click=move |_| p.send(Command::End)
                     class="focus-ring inline-flex min-h-11 flex-1 items-center justify-center whitespace-nowrap rounded-xl bg-stone-900 px-3 text-base font-semibold text-white hover:bg-stone-700"
                 >
                     "End session"
@@ -121,7 +122,7 @@ pub(super) fn CallControls(p: Practice) -> impl IntoView {
                     type="checkbox"
                     role="switch"
                     prop:checked=move || p.push_to_talk.get()
-                    on:change=move |event| actions::set_push_to_talk(p, event_target_checked(&event))
+                    on:change=move |event| p.send(Command::SetPushToTalk(event_target_checked(&event)))
                     class="focus-ring h-6 w-6 accent-teal-700"
                 />
             </label>
@@ -130,10 +131,10 @@ pub(super) fn CallControls(p: Practice) -> impl IntoView {
                     type="button"
                     disabled=move || !live()
                     aria-pressed=move || p.holding.get().to_string()
-                    on:pointerdown=move |_| actions::hold(p)
-                    on:pointerup=move |_| actions::release_hold(p)
-                    on:pointerleave=move |_| actions::release_hold(p)
-                    on:pointercancel=move |_| actions::release_hold(p)
+                    on:pointerdown=move |_| p.send(Command::Hold)
+                    on:pointerup=move |_| p.send(Command::LetGo)
+                    on:pointerleave=move |_| p.send(Command::LetGo)
+                    on:pointercancel=move |_| p.send(Command::LetGo)
                     class=move || {
                         format!(
                             "focus-ring flex min-h-16 w-full select-none items-center justify-center rounded-xl text-lg font-semibold touch-none disabled:opacity-50 {}",

@@ -2,8 +2,9 @@
 
 use leptos::prelude::*;
 
-use super::{Practice, actions};
+use super::Practice;
 use super::{check::VocabularyList, controls::CallControls};
+use crate::domain::session::Command;
 use crate::domain::{
     call::CallState,
     transcript::{Speaker, Turn, TurnState},
@@ -91,7 +92,7 @@ pub(super) fn MicLostPanel(p: Practice) -> impl IntoView {
     });
     let choose = move |_| {
         busy.set(true);
-        actions::use_input(p, chosen.get_untracked());
+        p.send(Command::UseInput(chosen.get_untracked()));
     };
     Effect::new(move |_| {
         if !p.mic_lost.get() || p.problem.get().is_some() {
@@ -136,7 +137,7 @@ pub(super) fn MicLostPanel(p: Practice) -> impl IntoView {
                 <button
                     type="button"
                     class="focus-ring min-h-11 rounded-xl border border-stone-300 bg-white px-4 font-medium text-stone-800 hover:bg-stone-50"
-                    on:click=move |_| actions::list_inputs(p)
+                    on:click=move |_| p.send(Command::ListInputs)
                 >
                     "Look again"
                 </button>

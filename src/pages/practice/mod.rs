@@ -26,12 +26,18 @@ use crate::{
     components::feedback::ErrorPanel,
     contexts::recovery::Recoveries,
     domain::{
-        Topic, call::CallState, practice::clock, saving::SaveTrouble, transcript::Transcript,
+        Topic,
+        call::CallState,
+        practice::clock,
+        saving::SaveTrouble,
+        session::{Command, Problem},
+        transcript::Transcript,
     },
     error::AppError,
 };
 
-/// The page's state: signals the view reads, plus (in the browser) the media objects behind them.
+/// The call handle: signals the view reads, and `send` for what the learner asks. In the browser
+/// the session model (`domain::session`) and the media objects stand behind them.
 #[derive(Clone, Copy)]
 pub struct Practice {
     topic: StoredValue<Topic>,
@@ -52,7 +58,7 @@ pub struct Practice {
     session_id: RwSignal<Option<String>>,
     /// A detail for the learner about the latest failure (why the coach could not be reached, a
     /// microphone that would not open).
-    problem: RwSignal<Option<String>>,
+    problem: RwSignal<Option<Problem>>,
     /// Why part of the session is not saved yet, while that lasts.
     trouble: RwSignal<Option<SaveTrouble>>,
     /// Set when the session is saved after End: the page moves to its summary.
@@ -63,7 +69,7 @@ pub struct Practice {
     /// Recording chunks are on their way to the server.
     saving: RwSignal<bool>,
     /// Settled turns being saved (retried until the server has them).
-    pending_turns: RwSignal<u32>,
+    pending_turns: RwSignal<usize>,
     /// How many times a lost call was replaced by a new one, and whether that just happened (the
     /// page says so for a few seconds).
     reconnects: RwSignal<u32>,
@@ -73,13 +79,14 @@ pub struct Practice {
     /// The microphones to choose from then: (device id, name).
     inputs: RwSignal<Vec<(String, String)>>,
     #[cfg(feature = "hydrate")]
+    model: StoredValue<controller::Model, LocalStorage>,
+    #[cfg(feature = "hydrate")]
     gear: StoredValue<controller::Gear, LocalStorage>,
 }
 
 impl Practice {
     fn new(topic: Topic, owner: String) -> Self {
         Practice {
-            topic: StoredValue::new(topic),
             owner: StoredValue::new(owner),
             state: RwSignal::new(CallState::Idle),
             transcript: RwSignal::new(Transcript::default()),
@@ -102,8 +109,20 @@ impl Practice {
             mic_lost: RwSignal::new(false),
             inputs: RwSignal::new(Vec::new()),
             #[cfg(feature = "hydrate")]
+            model: StoredValue::new_local(controller::Model::new(topic.vocabulary.clone())),
+            #[cfg(feature = "hydrate")]
             gear: StoredValue::new_local(Default::default()),
+            topic: StoredValue::new(topic),
         }
+    }
+
+    /// What the learner asks of the call. In the server render it does nothing (the page
+    /// hydrates first).
+    fn send(&self, command: Command) {
+        #[cfg(feature = "hydrate")]
+        controller::command(*self, command);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = command;
     }
 
     fn elapsed_secs(&self) -> u64 {
@@ -112,33 +131,6 @@ impl Practice {
             None => 0,
         }
     }
-}
-
-/// The learner's actions. In the server render they do nothing (the page hydrates first).
-mod actions {
-    use super::Practice;
-
-    macro_rules! action {
-        ($name:ident $(, $arg:ident: $ty:ty)*) => {
-            pub fn $name(p: Practice $(, $arg: $ty)*) {
-                #[cfg(feature = "hydrate")]
-                super::controller::$name(p $(, $arg)*);
-                #[cfg(not(feature = "hydrate"))]
-                let _ = (p $(, $arg)*);
-            }
-        };
-    }
-
-    action!(check);
-    action!(start);
-    action!(end);
-    action!(hold);
-    action!(release_hold);
-    action!(teardown);
-    action!(set_muted, muted: bool);
-    action!(set_push_to_talk, on: bool);
-    action!(list_inputs);
-    action!(use_input, device: String);
 }
 
 #[component]
@@ -171,20 +163,26 @@ pub fn PracticePage() -> impl IntoView {
     }
 }
 
-#[component]
-fn PracticeRoom(topic: Topic, owner: String) -> impl IntoView {
-    let p = Practice::new(topic.clone(), owner);
-    // The check starts as soon as the page is in the browser.
-    Effect::new(move |_| untrack(|| actions::check(p)));
-    // Leaving mid-call: what was recorded and not yet sent is recovered at once.
+/// The page's call: the check starts as soon as the page is in the browser, and leaving stops
+/// everything (what was recorded and not yet sent is then recovered at once).
+fn use_call(topic: Topic, owner: String) -> Practice {
+    let p = Practice::new(topic, owner);
+    Effect::new(move |_| untrack(|| p.send(Command::Check)));
     let recoveries = use_context::<Recoveries>();
     let owner = p.owner.get_value();
     on_cleanup(move || {
-        actions::teardown(p);
+        #[cfg(feature = "hydrate")]
+        controller::dispatch(p, crate::domain::session::Input::Left);
         if let Some(recoveries) = recoveries {
             recoveries.run(owner);
         }
     });
+    p
+}
+
+#[component]
+fn PracticeRoom(topic: Topic, owner: String) -> impl IntoView {
+    let p = use_call(topic.clone(), owner);
 
     let navigate = use_navigate();
     Effect::new(move |_| {

@@ -3,7 +3,8 @@
 
 use leptos::prelude::*;
 
-use super::{Practice, actions};
+use super::Practice;
+use crate::domain::session::{Command, Problem};
 use crate::domain::{call::CallFailure, saving::SaveTrouble};
 
 /// After End, while the session is saved (then the summary opens).
@@ -18,7 +19,7 @@ pub(super) fn EndedPanel(p: Practice) -> impl IntoView {
                         <h2 class="text-xl font-semibold text-stone-900">"Your session has ended"</h2>
                         <div class="mt-2 text-lg text-stone-700" data-testid="saving-problem">
                             {match problem {
-                                Ok(problem) => view! { <p>{problem}</p> }.into_any(),
+                                Ok(problem) => view! { <p>{problem.message().to_owned()}</p> }.into_any(),
                                 Err(trouble) => view! { <TroubleNote trouble /> }.into_any(),
                             }}
                         </div>
@@ -88,7 +89,9 @@ pub(super) fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
             "We couldn't reach your coach",
             p.problem
                 .get_untracked()
-                .unwrap_or_else(|| "The coach is unavailable right now. Please try again in a moment.".into()),
+                .unwrap_or(Problem::Unavailable)
+                .message()
+                .to_owned(),
         ),
         // Counted down below.
         CallFailure::TooManyAttempts { .. } => ("Too many attempts", String::new()),
@@ -184,7 +187,7 @@ pub(super) fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
                         view! {
                             <button
                                 type="button"
-                                on:click=move |_| actions::check(p)
+                                on:click=move |_| p.send(Command::Check)
                                 disabled=move || { wait.get() > 0 }
                                 class="focus-ring inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-5 text-base font-semibold text-white hover:bg-teal-800 disabled:cursor-not-allowed disabled:opacity-50 disabled:hover:bg-teal-700"
                             >
