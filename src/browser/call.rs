@@ -43,7 +43,7 @@ pub enum Lost {
 
 /// A `disconnected` connection often comes back by itself within a second or two (a Wi-Fi
 /// hand-over); longer than this, the call is treated as lost.
-const DISCONNECT_GRACE_MS: i32 = 2_000;
+const DISCONNECT_GRACE_MS: u32 = 2_000;
 
 /// Why the call could not be opened.
 #[derive(Debug, Clone, PartialEq, Eq)]

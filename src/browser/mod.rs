@@ -46,49 +46,11 @@ impl JsError {
     }
 }
 
-/// A repeating timer that stops when dropped. Do not drop it from inside its own callback (defer
-/// with `spawn_local`).
-#[must_use = "the timer stops as soon as this is dropped"]
-pub struct Interval {
-    id: i32,
-    _callback: wasm_bindgen::closure::Closure<dyn FnMut()>,
-}
-
-impl Interval {
-    pub fn new(every_ms: i32, callback: impl FnMut() + 'static) -> Result<Self, JsError> {
-        use wasm_bindgen::JsCast;
-        let callback = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(callback);
-        let window =
-            web_sys::window().ok_or_else(|| JsError::named("ReferenceError", "no window"))?;
-        let id = window
-            .set_interval_with_callback_and_timeout_and_arguments_0(
-                callback.as_ref().unchecked_ref(),
-                every_ms,
-            )
-            .map_err(JsError::from)?;
-        Ok(Interval {
-            id,
-            _callback: callback,
-        })
-    }
-}
-
-impl Drop for Interval {
-    fn drop(&mut self) {
-        if let Some(window) = web_sys::window() {
-            window.clear_interval_with_handle(self.id);
-        }
-    }
-}
+pub use gloo_timers::callback::{Interval, Timeout};
 
 /// Waits `ms` milliseconds.
-pub async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+pub async fn sleep(ms: u32) {
+    gloo_timers::future::TimeoutFuture::new(ms).await;
 }
 
 /// A random UUID from the browser's CSPRNG.

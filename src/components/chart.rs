@@ -103,7 +103,7 @@ pub fn LineChart(
         .map_or_else(|| "—".to_owned(), format);
     let heading = format!("chart-{id}");
     view! {
-        <section aria-labelledby=heading.clone() class="rounded-2xl border border-stone-200 bg-white p-5 shadow-sm" data-testid=format!("chart-{id}")>
+        <section aria-labelledby=heading.clone() class="card p-5" data-testid=format!("chart-{id}")>
             <div class="flex flex-wrap items-baseline justify-between gap-2">
                 <h2 id=heading.clone() class="text-lg font-semibold">{title}</h2>
                 <p class="text-sm text-stone-600">

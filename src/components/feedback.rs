@@ -79,7 +79,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
     view! {
         <section
             role="alert"
-            class="mx-auto max-w-xl rounded-2xl border border-stone-200 bg-white p-8 text-center shadow-sm"
+            class="card mx-auto max-w-xl p-8 text-center"
         >
             <h1 class="text-2xl font-semibold tracking-tight">{title}</h1>
             <p class="mt-3 text-lg text-stone-600">{message}</p>
@@ -89,7 +89,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
                         view! {
                             <a
                                 href=""
-                                class="focus-ring inline-flex min-h-11 items-center rounded-xl border border-stone-300 px-5 font-medium text-stone-800 hover:bg-stone-50"
+                                class="btn btn-secondary"
                             >
                                 {label}
                             </a>
@@ -97,7 +97,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
                     })}
                 <a
                     href="/topics"
-                    class="focus-ring inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-5 font-medium text-white hover:bg-teal-800"
+                    class="btn btn-primary"
                 >
                     "Browse topics"
                 </a>

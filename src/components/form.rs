@@ -67,18 +67,12 @@ pub fn SubmitButton(
     #[prop(into)] pending: Signal<bool>,
     #[prop(default = false)] danger: bool,
 ) -> impl IntoView {
-    let colours = if danger {
-        "bg-red-700 hover:bg-red-800"
-    } else {
-        "bg-teal-700 hover:bg-teal-800"
-    };
+    let tone = if danger { "btn-danger" } else { "btn-primary" };
     view! {
         <button
             type="submit"
             disabled=move || pending.get()
-            class=format!(
-                "focus-ring flex min-h-12 w-full items-center justify-center rounded-xl px-5 text-lg font-semibold text-white disabled:cursor-wait disabled:opacity-70 {colours}",
-            )
+            class=format!("btn-lg {tone} w-full disabled:cursor-wait")
         >
             {move || if pending.get() { busy } else { label }}
         </button>

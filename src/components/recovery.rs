@@ -55,7 +55,7 @@ pub fn RecoveryNotice() -> impl IntoView {
                                                 {format!("{}: ", done.topic)}
                                                 <A
                                                     href=format!("/practice/{}", done.session)
-                                                    attr:class="focus-ring rounded font-medium text-teal-800 underline underline-offset-2 hover:text-teal-900"
+                                                    attr:class="link"
                                                 >
                                                     "see what was said"
                                                 </A>
@@ -99,7 +99,7 @@ pub fn RecoverButton(
                 type="submit"
                 aria-label=aria_label
                 disabled=busy
-                class="focus-ring inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-4 font-semibold text-white hover:bg-teal-800 disabled:opacity-60"
+                class="btn btn-primary"
             >
                 {move || if busy() { "Recovering…" } else { label }}
             </button>

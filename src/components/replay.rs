@@ -203,7 +203,7 @@ pub fn Replay(
         <div on:keydown=on_key class="mt-6 grid gap-6 lg:grid-cols-[minmax(0,2fr)_minmax(0,3fr)] lg:items-start">
             <section
                 aria-labelledby="replay-heading"
-                class="rounded-2xl border border-stone-200 bg-white p-6 shadow-sm lg:sticky lg:top-6"
+                class="card p-6 lg:sticky lg:top-6"
             >
                 <h2 id="replay-heading" class="text-lg font-semibold">"Listen again"</h2>
                 <audio
@@ -239,7 +239,7 @@ pub fn Replay(
             </section>
             <section
                 aria-labelledby="conversation-heading"
-                class="rounded-2xl border border-stone-200 bg-white p-6 shadow-sm"
+                class="card p-6"
             >
                 <h2 id="conversation-heading" class="text-lg font-semibold">"The conversation"</h2>
                 {(count == 0).then(|| view! { <p class="mt-3 text-stone-600">"No words were saved for this session."</p> })}

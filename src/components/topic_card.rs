@@ -45,7 +45,7 @@ pub fn TopicCard(topic: Topic) -> impl IntoView {
         <li>
             <a
                 href=href
-                class="focus-ring group flex h-full flex-col rounded-2xl border border-stone-200 bg-white p-5 shadow-sm transition-colors hover:border-teal-300 hover:shadow-md"
+                class="card focus-ring group flex h-full flex-col p-5 transition-colors hover:border-teal-300 hover:shadow-md"
             >
                 <div class="flex items-center justify-between gap-3">
                     <LevelBadge level=topic.level />

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod call;
+mod copy;
 pub mod feedback;
 pub mod fluency;
 pub mod practice;

@@ -122,33 +122,6 @@ pub enum SaveTrouble {
 }
 
 impl SaveTrouble {
-    /// What the learner reads.
-    pub fn message(self) -> &'static str {
-        match self {
-            SaveTrouble::NotStarted => {
-                "This session isn't saved yet: we keep trying. You can keep talking; check your \
-                 connection."
-            }
-            SaveTrouble::TurnsWaiting => {
-                "Part of this conversation is not saved yet. We keep trying: check your connection."
-            }
-            SaveTrouble::SignedOut => {
-                "You've been signed out, so this conversation can't be saved for now. Sign in \
-                 again in a new tab and keep this one open: nothing is lost, and everything is \
-                 saved once you're back."
-            }
-            SaveTrouble::StillSending => {
-                "Part of this conversation is still being saved. Keep this page open for a \
-                 moment; if you leave, the recording is sent the next time you open Speaking \
-                 Coach."
-            }
-            SaveTrouble::NotEnded => {
-                "We couldn't save the end of this session. Check your connection."
-            }
-            SaveTrouble::NotSaved => "We couldn't save this session. Check your connection.",
-        }
-    }
-
     /// What the page shows when `raised` comes up while it shows `shown`: being signed out is
     /// what the learner can act on, so it stays until it is over.
     pub fn over(raised: SaveTrouble, shown: Option<SaveTrouble>) -> SaveTrouble {

@@ -46,7 +46,7 @@ fn AccountDetails(account: Account) -> impl IntoView {
             <h1 class="text-3xl font-semibold tracking-tight text-stone-900">"Your account"</h1>
             <section
                 aria-labelledby="details-heading"
-                class="rounded-2xl border border-stone-200 bg-white p-6 shadow-sm"
+                class="card p-6"
             >
                 <h2 id="details-heading" class="text-lg font-semibold">
                     "Details"
@@ -66,7 +66,7 @@ fn AccountDetails(account: Account) -> impl IntoView {
                 <ActionForm action=sign_out attr:class="mt-6">
                     <button
                         type="submit"
-                        class="focus-ring inline-flex min-h-11 items-center rounded-xl border border-stone-300 px-5 font-medium text-stone-800 hover:bg-stone-50"
+                        class="btn btn-secondary"
                     >
                         "Sign out"
                     </button>
@@ -113,14 +113,14 @@ fn AccountDetails(account: Account) -> impl IntoView {
 pub fn AccountDeletedPage() -> impl IntoView {
     view! {
         <Title text="Account deleted" />
-        <section class="mx-auto max-w-xl rounded-2xl border border-stone-200 bg-white p-8 text-center shadow-sm">
+        <section class="card mx-auto max-w-xl p-8 text-center">
             <h1 class="text-2xl font-semibold tracking-tight">"Your account has been deleted"</h1>
             <p class="mt-3 text-lg text-stone-600">
                 "Your sessions, transcripts and recordings are gone. You're welcome back any time."
             </p>
             <a
                 href="/topics"
-                class="focus-ring mt-6 inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-5 font-medium text-white hover:bg-teal-800"
+                class="btn btn-primary mt-6"
             >
                 "Browse topics"
             </a>

@@ -108,7 +108,7 @@ fn AuthCard(title: &'static str, intro: &'static str, children: Children) -> imp
         <div class="mx-auto max-w-md">
             <h1 class="text-3xl font-semibold tracking-tight text-stone-900">{title}</h1>
             <p class="mt-2 text-lg text-stone-600">{intro}</p>
-            <div class="mt-8 rounded-2xl border border-stone-200 bg-white p-6 shadow-sm sm:p-8">
+            <div class="card mt-8 p-6 sm:p-8">
                 {children()}
             </div>
         </div>

@@ -41,7 +41,7 @@ pub fn HistoryPage() -> impl IntoView {
             <h1 class="text-3xl font-semibold tracking-tight text-stone-900">"Your sessions"</h1>
             <p class="mt-2 text-lg text-stone-600">
                 "Every conversation you have had, newest first. Only you can see them. "
-                <a href="/progress" class="focus-ring rounded font-medium text-teal-800 underline underline-offset-2 hover:text-teal-900">
+                <a href="/progress" class="link">
                     "See your progress"
                 </a>
             </p>
@@ -102,7 +102,7 @@ fn HistoryList(page: Page, first: bool, recover: ServerAction<RecoverPractice>) 
                 <p class="mt-2 text-stone-600">{text}</p>
                 <a
                     href="/topics"
-                    class="focus-ring mt-6 inline-flex min-h-12 items-center rounded-xl bg-teal-700 px-6 text-lg font-semibold text-white hover:bg-teal-800"
+                    class="btn-lg btn-primary mt-6"
                 >
                     "Choose a topic"
                 </a>
@@ -176,7 +176,7 @@ fn Entry(entry: HistoryEntry, recover: ServerAction<RecoverPractice>) -> impl In
         <li
             data-testid="history-entry"
             data-state=entry.state.label()
-            class="flex flex-wrap items-center justify-between gap-3 rounded-2xl border border-stone-200 bg-white p-4 shadow-sm sm:p-5"
+            class="card flex flex-wrap items-center justify-between gap-3 p-4 sm:p-5"
         >
             <div class="min-w-0">
                 <a

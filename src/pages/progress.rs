@@ -103,7 +103,7 @@ fn Charts(progress: Progress) -> impl IntoView {
                 </p>
                 <a
                     href="/topics"
-                    class="focus-ring mt-6 inline-flex min-h-12 items-center rounded-xl bg-teal-700 px-6 text-lg font-semibold text-white hover:bg-teal-800"
+                    class="btn-lg btn-primary mt-6"
                 >
                     "Choose a topic"
                 </a>
@@ -169,7 +169,7 @@ fn Charts(progress: Progress) -> impl IntoView {
             />
         </div>
         <p class="mt-8">
-            <a href="/history" class="focus-ring rounded font-medium text-teal-800 underline underline-offset-2 hover:text-teal-900">
+            <a href="/history" class="link">
                 "See every session in your history"
             </a>
         </p>

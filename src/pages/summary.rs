@@ -238,7 +238,7 @@ fn Summary(
 
             <section
                 aria-labelledby="summary-words-heading"
-                class="mt-6 rounded-2xl border border-stone-200 bg-white p-6 shadow-sm"
+                class="card mt-6 p-6"
             >
                 <h2 id="summary-words-heading" class="text-lg font-semibold">"Your words"</h2>
                 <ul class="mt-4 flex flex-wrap gap-2" aria-label="Target vocabulary">
@@ -294,13 +294,13 @@ fn Summary(
             <div class="mt-6 flex flex-wrap gap-3">
                 <a
                     href=format!("/topics/{}/practice", topic.slug.as_str())
-                    class="focus-ring inline-flex min-h-12 items-center rounded-xl bg-teal-700 px-6 text-lg font-semibold text-white hover:bg-teal-800"
+                    class="btn-lg btn-primary"
                 >
                     "Practise again"
                 </a>
                 <a
                     href="/topics"
-                    class="focus-ring inline-flex min-h-12 items-center rounded-xl border border-stone-300 bg-white px-6 text-lg font-medium text-stone-800 hover:bg-stone-50"
+                    class="btn-lg btn-secondary"
                 >
                     "Choose another topic"
                 </a>
@@ -370,7 +370,7 @@ fn ShareSession(
                             <input type="hidden" name="include" value=(!with_feedback).to_string() />
                             <button
                                 type="submit"
-                                class="focus-ring inline-flex min-h-11 items-center rounded-xl border border-stone-300 bg-white px-5 font-medium text-stone-800 hover:bg-stone-50"
+                                class="btn btn-secondary"
                             >
                                 {if with_feedback { "Hide my feedback from the link" } else { "Show my feedback on the link" }}
                             </button>
@@ -379,7 +379,7 @@ fn ShareSession(
                             <input type="hidden" name="session" value=session.clone() />
                             <button
                                 type="submit"
-                                class="focus-ring inline-flex min-h-11 items-center rounded-xl border border-stone-300 bg-white px-5 font-medium text-stone-800 hover:bg-stone-50"
+                                class="btn btn-secondary"
                             >
                                 "Stop sharing"
                             </button>
@@ -405,7 +405,7 @@ fn ShareSession(
                             </label>
                             <button
                                 type="submit"
-                                class="focus-ring inline-flex min-h-11 items-center rounded-xl border border-teal-700 bg-white px-5 font-medium text-teal-800 hover:bg-teal-50"
+                                class="btn btn-outline"
                             >
                                 "Create a share link"
                             </button>
@@ -451,7 +451,7 @@ fn DeleteSession(session: String) -> impl IntoView {
                 <button
                     type="submit"
                     disabled=move || delete.pending().get()
-                    class="focus-ring inline-flex min-h-11 items-center rounded-xl bg-red-700 px-5 font-semibold text-white hover:bg-red-800 disabled:opacity-60"
+                    class="btn btn-danger"
                 >
                     {move || if delete.pending().get() { "Deleting…" } else { "Delete for good" }}
                 </button>
@@ -464,7 +464,7 @@ fn DeleteSession(session: String) -> impl IntoView {
 #[component]
 fn Fact(label: &'static str, value: String, testid: &'static str) -> impl IntoView {
     view! {
-        <div class="rounded-2xl border border-stone-200 bg-white p-4 shadow-sm sm:p-5">
+        <div class="card p-4 sm:p-5">
             <dt class="text-sm text-stone-600">{label}</dt>
             <dd class="mt-1 text-2xl font-semibold tabular-nums text-stone-900" data-testid=testid>
                 {value}
@@ -480,7 +480,7 @@ fn Conversation(turns: Vec<SavedTurn>) -> impl IntoView {
     view! {
         <section
             aria-labelledby="conversation-heading"
-            class="mt-6 rounded-2xl border border-stone-200 bg-white p-6 shadow-sm"
+            class="card mt-6 p-6"
         >
             <h2 id="conversation-heading" class="text-lg font-semibold">"The conversation"</h2>
             {empty.then(|| view! { <p class="mt-3 text-stone-600">"No words were saved for this session."</p> })}

@@ -45,7 +45,7 @@ fn TopicDetail(topic: Topic) -> impl IntoView {
         <Title text=topic.title.clone() />
         <a
             href="/topics"
-            class="focus-ring -ml-2 inline-flex min-h-11 items-center gap-1 rounded-lg px-2 text-sm font-medium text-stone-600 hover:text-stone-900"
+            class="link-back"
         >
             <span aria-hidden="true">"←"</span>
             "All topics"
@@ -65,7 +65,7 @@ fn TopicDetail(topic: Topic) -> impl IntoView {
             <div class="space-y-6">
                 <section
                     aria-labelledby="goal-heading"
-                    class="rounded-2xl border border-stone-200 bg-white p-6 shadow-sm"
+                    class="card p-6"
                 >
                     <h2 id="goal-heading" class="text-lg font-semibold">
                         "How the conversation goes"
@@ -74,7 +74,7 @@ fn TopicDetail(topic: Topic) -> impl IntoView {
                 </section>
                 <section
                     aria-labelledby="vocabulary-heading"
-                    class="rounded-2xl border border-stone-200 bg-white p-6 shadow-sm"
+                    class="card p-6"
                 >
                     <h2 id="vocabulary-heading" class="text-lg font-semibold">
                         "Words to try"
@@ -143,7 +143,7 @@ fn StartPractice(slug: String) -> impl IntoView {
         >
             <a
                 href=format!("/topics/{slug}/practice")
-                class="focus-ring mt-6 flex min-h-12 w-full items-center justify-center rounded-xl bg-teal-700 px-5 text-lg font-semibold text-white hover:bg-teal-800"
+                class="btn-lg btn-primary mt-6 w-full"
             >
                 "Start practice"
             </a>

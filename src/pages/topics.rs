@@ -103,7 +103,7 @@ fn TopicGrid(topics: Vec<Topic>, level: Option<CefrLevel>) -> impl IntoView {
                 <p class="mt-2 text-stone-600">"New topics are added regularly. Meanwhile, try a neighbouring level."</p>
                 <a
                     href="/topics"
-                    class="focus-ring mt-6 inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-5 font-medium text-white hover:bg-teal-800"
+                    class="btn btn-primary mt-6"
                 >
                     "Show all topics"
                 </a>

@@ -136,8 +136,8 @@ pub enum Input {
 }
 
 /// A wait the model asked for; it comes back as `Input::Timer` (a timer that no longer applies
-/// when it fires does nothing).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// when it fires does nothing). Asking again for the same timer restarts it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Timer {
     /// The call `generation` must be up by now.
     ConnectTimeout {
@@ -250,38 +250,6 @@ pub enum Problem {
     NoPeer,
     NotRegistered,
     MicWontOpen,
-}
-
-impl Problem {
-    /// What the learner reads.
-    pub fn message(&self) -> &str {
-        match self {
-            Problem::Refused(message) => message,
-            Problem::SecretExpired => {
-                "Your call pass expired and could not be renewed. Please try again."
-            }
-            Problem::NoAnswer => {
-                "Your coach didn't answer in time. Check your connection and try again."
-            }
-            Problem::Busy => "The coach is very busy right now. Please try again in a minute.",
-            Problem::Unavailable => {
-                "The coach is unavailable right now. Please try again in a moment."
-            }
-            Problem::NoConnection => {
-                "We couldn't connect the call. Check your connection and try again."
-            }
-            Problem::NotCompleted => {
-                "The call could not be completed. Check your connection and try again."
-            }
-            Problem::NoPeer => "The call could not be set up in this browser.",
-            Problem::NotRegistered => {
-                "This session could not be saved: please end it and start a new one."
-            }
-            Problem::MicWontOpen => {
-                "That microphone could not be opened. Check it is plugged in, or choose another one."
-            }
-        }
-    }
 }
 
 /// How the learner talks to the coach.

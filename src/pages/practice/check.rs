@@ -50,7 +50,7 @@ pub(super) fn PreCallCheck(p: Practice) -> impl IntoView {
         <div class="mt-8 grid gap-6 lg:grid-cols-[minmax(0,1fr)_20rem]">
             <section
                 aria-labelledby="check-heading"
-                class="h-fit rounded-2xl border border-stone-200 bg-white p-6 shadow-sm"
+                class="card h-fit p-6"
             >
                 <h2 id="check-heading" class="text-lg font-semibold">"Before you start"</h2>
                 <ul class="mt-5 space-y-5">
@@ -88,7 +88,7 @@ pub(super) fn PreCallCheck(p: Practice) -> impl IntoView {
                     type="button"
                     on:click=move |_| p.send(Command::Start)
                     disabled=move || !ready()
-                    class="focus-ring mt-8 flex min-h-12 w-full items-center justify-center rounded-xl bg-teal-700 px-5 text-lg font-semibold text-white hover:bg-teal-800 disabled:cursor-not-allowed disabled:opacity-60 sm:w-auto sm:min-w-56"
+                    class="btn-lg btn-primary mt-8 w-full sm:w-auto sm:min-w-56"
                 >
                     {move || if ready() { "Start conversation" } else { "Getting ready…" }}
                 </button>

@@ -11,7 +11,7 @@ mod media;
 mod peer;
 mod saves;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use leptos::{prelude::*, task::spawn_local};
 use web_sys::Blob;
@@ -19,14 +19,14 @@ use web_sys::Blob;
 use super::Practice;
 use crate::{
     browser::{
-        Interval,
+        Interval, Timeout,
         call::Peer,
         calls_supported,
         mic::{LevelMeter, Microphone},
         outbox::{Attempt, Held, Outbox},
-        random_uuid, sleep, timing,
+        random_uuid, timing,
     },
-    domain::session::{Command, Effect, Input, Now, Session},
+    domain::session::{Command, Effect, Input, Now, Session, Timer},
 };
 
 /// The session model and the inputs waiting for it.
@@ -65,6 +65,8 @@ pub struct Gear {
     meter_timer: Option<Interval>,
     clock_timer: Option<Interval>,
     audio_watch: Option<Interval>,
+    /// The model's timers, cancelled when the page goes (one of each: asking again restarts it).
+    timers: HashMap<Timer, Timeout>,
 }
 
 fn now() -> Now {
@@ -184,10 +186,13 @@ fn run(p: Practice, effect: Effect) {
             cause,
             attempt,
         } => saves::note(session, what, cause, attempt),
-        Effect::Timer { timer, after_ms } => spawn_local(async move {
-            sleep(i32::try_from(after_ms).unwrap_or(i32::MAX)).await;
-            dispatch(p, Input::Timer(timer));
-        }),
+        Effect::Timer { timer, after_ms } => {
+            let fired = timer.clone();
+            // Dispatched from a task of its own: what it causes may restart this very timer.
+            let timeout = Timeout::new(after_ms, move || later(p, Input::Timer(fired)));
+            p.gear
+                .try_update_value(|gear| gear.timers.insert(timer, timeout));
+        }
         Effect::Teardown => {
             let gear = p.gear.try_update_value(std::mem::take);
             drop(gear);

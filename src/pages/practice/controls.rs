@@ -42,7 +42,7 @@ pub(super) fn CallControls(p: Practice) -> impl IntoView {
         });
     }
     view! {
-        <div class="space-y-4 rounded-2xl border border-stone-200 bg-white p-5 shadow-sm">
+        <div class="card space-y-4 p-5">
             <p class="flex items-center gap-2 text-sm text-stone-600">
                 <span class="relative flex h-2.5 w-2.5" aria-hidden="true">
                     <span class="h-2.5 w-2.5 rounded-full bg-red-500"></span>

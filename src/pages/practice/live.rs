@@ -69,7 +69,7 @@ pub(super) fn LiveCall(p: Practice) -> impl IntoView {
             <TranscriptLog p />
             <aside class="h-fit space-y-6 lg:sticky lg:top-6">
                 <CallControls p />
-                <div class="rounded-2xl border border-stone-200 bg-white p-5 shadow-sm">
+                <div class="card p-5">
                     <VocabularyList p />
                 </div>
             </aside>
@@ -128,7 +128,7 @@ pub(super) fn MicLostPanel(p: Practice) -> impl IntoView {
                 </label>
                 <button
                     type="button"
-                    class="focus-ring min-h-11 rounded-xl bg-teal-700 px-5 font-semibold text-white hover:bg-teal-800 disabled:opacity-60"
+                    class="btn btn-primary"
                     disabled=move || busy.get()
                     on:click=choose
                 >
@@ -136,7 +136,7 @@ pub(super) fn MicLostPanel(p: Practice) -> impl IntoView {
                 </button>
                 <button
                     type="button"
-                    class="focus-ring min-h-11 rounded-xl border border-stone-300 bg-white px-4 font-medium text-stone-800 hover:bg-stone-50"
+                    class="btn btn-secondary"
                     on:click=move |_| p.send(Command::ListInputs)
                 >
                     "Look again"
@@ -169,7 +169,7 @@ pub(super) fn TranscriptLog(p: Practice) -> impl IntoView {
     view! {
         <section
             aria-labelledby="transcript-heading"
-            class="flex min-h-[16rem] flex-col rounded-2xl lg:min-h-[24rem] border border-stone-200 bg-white shadow-sm"
+            class="card flex min-h-[16rem] flex-col lg:min-h-[24rem]"
         >
             <h2 id="transcript-heading" class="sr-only">"Transcript"</h2>
             <div

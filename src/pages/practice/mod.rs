@@ -204,7 +204,7 @@ fn PracticeRoom(topic: Topic, owner: String) -> impl IntoView {
         <div class="flex flex-wrap items-center justify-between gap-3">
             <a
                 href=format!("/topics/{slug}")
-                class="focus-ring -ml-2 inline-flex min-h-11 items-center gap-1 rounded-lg px-2 text-sm font-medium text-stone-600 hover:text-stone-900"
+                class="link-back"
             >
                 <span aria-hidden="true">"←"</span>
                 {topic.title.clone()}

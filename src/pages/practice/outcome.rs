@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::Practice;
-use crate::domain::session::{Command, Problem};
+use crate::domain::session::Command;
 use crate::domain::{call::CallFailure, saving::SaveTrouble};
 
 /// After End, while the session is saved (then the summary opens).
@@ -12,7 +12,7 @@ use crate::domain::{call::CallFailure, saving::SaveTrouble};
 pub(super) fn EndedPanel(p: Practice) -> impl IntoView {
     let slug = p.topic.with_value(|topic| topic.slug.as_str().to_owned());
     view! {
-        <section class="mt-8 rounded-2xl border border-stone-200 bg-white p-8 text-center shadow-sm">
+        <section class="card mt-8 p-8 text-center">
             {move || match p.trouble.get().map(Err).or(p.problem.get().map(Ok)) {
                 Some(problem) => {
                     view! {
@@ -25,7 +25,7 @@ pub(super) fn EndedPanel(p: Practice) -> impl IntoView {
                         </div>
                         <a
                             href=format!("/topics/{slug}")
-                            class="focus-ring mt-6 inline-flex min-h-11 items-center rounded-xl border border-stone-300 px-5 font-medium"
+                            class="btn btn-secondary mt-6"
                         >
                             "Back to the topic"
                         </a>
@@ -39,7 +39,7 @@ pub(super) fn EndedPanel(p: Practice) -> impl IntoView {
                         <a
                             href=format!("/topics/{slug}/practice")
                             rel="external"
-                            class="focus-ring mt-6 inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-5 font-semibold text-white"
+                            class="btn btn-primary mt-6"
                         >
                             "Start again"
                         </a>
@@ -64,47 +64,11 @@ pub(super) fn EndedPanel(p: Practice) -> impl IntoView {
 #[component]
 pub(super) fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
     let slug = p.topic.with_value(|topic| topic.slug.as_str().to_owned());
-    let (title, body): (&str, String) = match &failure {
-        CallFailure::MicDenied => (
-            "Speaking Coach can't hear you",
-            "Your browser blocked the microphone. Click the microphone or lock icon in the address bar, allow the microphone for this site, then try again.".into(),
-        ),
-        CallFailure::NoMic => (
-            "No microphone found",
-            "Connect a headset or a microphone, then try again.".into(),
-        ),
-        CallFailure::MicBusy => (
-            "Your microphone is busy",
-            "Another app or browser tab is using it. Close that, then try again.".into(),
-        ),
-        CallFailure::InsecureContext => (
-            "Voice practice needs a secure connection",
-            "Open Speaking Coach with an https:// address to use your microphone.".into(),
-        ),
-        CallFailure::Unsupported => (
-            "This browser can't run voice practice",
-            "Please use a recent Chrome, Edge, Firefox or Safari.".into(),
-        ),
-        CallFailure::CoachUnavailable => (
-            "We couldn't reach your coach",
-            p.problem
-                .get_untracked()
-                .unwrap_or(Problem::Unavailable)
-                .message()
-                .to_owned(),
-        ),
-        // Counted down below.
-        CallFailure::TooManyAttempts { .. } => ("Too many attempts", String::new()),
-        CallFailure::ConnectionLost if p.live_since.get_untracked().is_none() => (
-            "The connection to your coach dropped",
-            "It dropped while the call was starting, before anything was recorded. Please try again."
-                .into(),
-        ),
-        CallFailure::ConnectionLost => (
-            "The connection to your coach dropped",
-            "We tried to reconnect several times and could not reach your coach.".into(),
-        ),
-    };
+    let went_live = p.live_since.get_untracked().is_some();
+    let title = failure.title();
+    let body = failure
+        .advice(went_live, p.problem.get_untracked().as_ref())
+        .to_owned();
     // A session that was going on: it is saved, and there is no trying again.
     let lost = failure == CallFailure::ConnectionLost && p.live_since.get_untracked().is_some();
     // Seconds until the server takes another attempt, counted down in the browser.
@@ -189,7 +153,7 @@ pub(super) fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
                                 type="button"
                                 on:click=move |_| p.send(Command::Check)
                                 disabled=move || { wait.get() > 0 }
-                                class="focus-ring inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-5 text-base font-semibold text-white hover:bg-teal-800 disabled:cursor-not-allowed disabled:opacity-50 disabled:hover:bg-teal-700"
+                                class="btn btn-primary"
                             >
                                 {move || match wait.get() {
                                     0 => "Try again".to_owned(),
@@ -205,7 +169,7 @@ pub(super) fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
                             view! {
                                 <a
                                     href=format!("/practice/{id}")
-                                    class="focus-ring inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-5 text-base font-semibold text-white hover:bg-teal-800"
+                                    class="btn btn-primary"
                                 >
                                     "See your summary"
                                 </a>
@@ -214,7 +178,7 @@ pub(super) fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
                 }}
                 <a
                     href=format!("/topics/{slug}")
-                    class="focus-ring inline-flex min-h-11 items-center rounded-xl border border-stone-300 px-5 text-base font-medium text-stone-800 hover:bg-stone-50"
+                    class="btn btn-secondary"
                 >
                     "Back to the topic"
                 </a>
@@ -237,7 +201,7 @@ pub(super) fn TroubleNote(trouble: SaveTrouble) -> impl IntoView {
                         target="_blank"
                         rel="noopener"
                         data-testid="sign-in-again"
-                        class="focus-ring mt-2 inline-flex min-h-11 items-center rounded-xl bg-teal-700 px-4 font-semibold text-white hover:bg-teal-800"
+                        class="btn btn-primary mt-2"
                     >
                         "Sign in again"
                         <span aria-hidden="true" class="ml-1.5">"↗"</span>

@@ -179,10 +179,7 @@ fn push_to_talk_gives_the_learner_the_floor() {
     let effects = page.command(Command::SetPushToTalk(true));
     assert_eq!(
         effects,
-        [
-            Effect::Send(turn_detection(true)),
-            Effect::MicOpen(false)
-        ]
+        [Effect::Send(turn_detection(true)), Effect::MicOpen(false)]
     );
     page.server(json!({"type": "output_audio_buffer.started", "response_id": "resp_1"}));
     let effects = page.command(Command::Hold);

@@ -3,10 +3,13 @@
 
 use super::*;
 
+/// A live call brought into some state, and its name.
+type Setup = (&'static str, fn(&mut Page));
+
 #[test]
 fn a_drop_is_reconnected_in_every_state_of_a_live_call() {
     // Listening, the coach mid-sentence, the learner mid-sentence, the microphone lost.
-    let setups: [(&str, fn(&mut Page)); 4] = [
+    let setups: [Setup; 4] = [
         ("listening", |_| {}),
         ("coach speaking", |page| {
             page.server(json!({"type": "output_audio_buffer.started", "response_id": "resp_1"}));

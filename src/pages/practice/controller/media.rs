@@ -51,7 +51,7 @@ fn watch_meter(p: Practice) {
         }
     });
     p.gear
-        .try_update_value(|gear| gear.meter_timer = timer.ok());
+        .try_update_value(|gear| gear.meter_timer = Some(timer));
 }
 
 /// Lists the microphones to choose from.
@@ -173,7 +173,7 @@ pub(super) fn live(p: Practice) {
         p.clock.try_set(timing::now());
     });
     let noted = p.gear.try_update_value(|gear| {
-        gear.clock_timer = clock.ok();
+        gear.clock_timer = Some(clock);
         let attempt = gear.attempt.as_mut()?;
         attempt.live_ms = Some(js_sys::Date::now());
         Some((gear.outbox.clone(), attempt.clone()))
@@ -203,7 +203,7 @@ pub(super) fn watch_coach_audio(p: Practice) {
         }
     });
     p.gear
-        .try_update_value(|gear| gear.audio_watch = watch.ok());
+        .try_update_value(|gear| gear.audio_watch = Some(watch));
 }
 
 /// Lets go of every browser object; the recorder delivers its last chunk first. They are
