@@ -1,0 +1,210 @@
+//! The transcript built from Realtime events: spoken order, growing and final text, interrupted
+//! replies, failed transcriptions and replays after a lost call.
+
+use super::*;
+
+fn event(json: serde_json::Value) -> ServerEvent {
+    serde_json::from_value(json).unwrap()
+}
+
+fn apply_all(events: &[serde_json::Value]) -> Transcript {
+    let mut transcript = Transcript::default();
+    for json in events {
+        transcript.apply(&event(json.clone()));
+    }
+    transcript
+}
+
+fn summary(transcript: &Transcript) -> Vec<(Speaker, &str, TurnState)> {
+    transcript
+        .turns()
+        .iter()
+        .map(|t| (t.speaker, t.text.as_str(), t.state))
+        .collect()
+}
+
+use serde_json::json;
+
+fn coach_reply(item: &str, previous: Option<&str>, words: &[&str]) -> Vec<serde_json::Value> {
+    let mut events = vec![
+        json!({"type": "conversation.item.added", "previous_item_id": previous,
+        "item": {"id": item, "type": "message", "role": "assistant", "content": []}}),
+    ];
+    for (i, word) in words.iter().enumerate() {
+        let delta = if i == 0 {
+            word.to_string()
+        } else {
+            format!(" {word}")
+        };
+        events.push(json!({"type": "response.output_audio_transcript.delta", "response_id": "r", "item_id": item, "delta": delta}));
+    }
+    events
+}
+
+#[test]
+fn a_late_learner_transcript_stays_where_the_learner_spoke() {
+    let mut events = coach_reply("c1", None, &["Hello!", "Ready?"]);
+    events.push(json!({"type": "response.output_audio_transcript.done", "response_id": "r", "item_id": "c1", "transcript": "Hello! Ready?"}));
+    events.push(json!({"type": "input_audio_buffer.speech_started", "item_id": "u1", "audio_start_ms": 4000}));
+    events.push(
+        json!({"type": "input_audio_buffer.speech_stopped", "item_id": "u1", "audio_end_ms": 5200}),
+    );
+    events.push(json!({"type": "conversation.item.added", "previous_item_id": "c1",
+        "item": {"id": "u1", "type": "message", "role": "user", "content": [{"type": "input_audio"}]}}));
+    // The coach answers before the learner's transcription arrives.
+    events.extend(coach_reply("c2", Some("u1"), &["Great."]));
+    events.push(json!({"type": "response.output_audio_transcript.done", "response_id": "r", "item_id": "c2", "transcript": "Great."}));
+    events.push(json!({"type": "conversation.item.input_audio_transcription.completed", "item_id": "u1", "transcript": " Yes, I am. "}));
+    let transcript = apply_all(&events);
+    assert_eq!(
+        summary(&transcript),
+        [
+            (Speaker::Coach, "Hello! Ready?", TurnState::Final),
+            (Speaker::Learner, "Yes, I am.", TurnState::Final),
+            (Speaker::Coach, "Great.", TurnState::Final),
+        ]
+    );
+    let learner = &transcript.turns()[1];
+    assert_eq!(
+        (learner.audio_start_ms, learner.audio_end_ms),
+        (Some(4000), Some(5200))
+    );
+}
+
+#[test]
+fn partial_text_grows_and_a_final_text_is_never_overwritten() {
+    let mut transcript = Transcript::default();
+    let delta = |d: &str| {
+        event(
+            json!({"type": "conversation.item.input_audio_transcription.delta", "item_id": "u1", "delta": d}),
+        )
+    };
+    transcript.apply(&delta("I would"));
+    transcript.apply(&delta(" like"));
+    assert_eq!(
+        summary(&transcript),
+        [(Speaker::Learner, "I would like", TurnState::InProgress)]
+    );
+    let done = event(
+        json!({"type": "conversation.item.input_audio_transcription.completed", "item_id": "u1", "transcript": "I would like tea."}),
+    );
+    assert_eq!(transcript.apply(&done), Some(Change::Updated(0)));
+    // Late or repeated events change nothing.
+    assert_eq!(transcript.apply(&delta(" coffee")), None);
+    assert_eq!(transcript.apply(&done), None);
+    let failed = event(
+        json!({"type": "conversation.item.input_audio_transcription.failed", "item_id": "u1", "error": {"type": "x", "message": "y"}}),
+    );
+    assert_eq!(transcript.apply(&failed), None);
+    assert_eq!(
+        summary(&transcript),
+        [(Speaker::Learner, "I would like tea.", TurnState::Final)]
+    );
+}
+
+#[test]
+fn an_interrupted_reply_keeps_what_was_heard() {
+    let mut events = coach_reply("c1", None, &["Let", "me", "explain"]);
+    events.push(json!({"type": "input_audio_buffer.speech_started", "item_id": "u1", "audio_start_ms": 2000}));
+    events.push(json!({"type": "output_audio_buffer.cleared", "response_id": "r"}));
+    events.push(json!({"type": "conversation.item.done",
+        "item": {"id": "c1", "type": "message", "role": "assistant", "status": "incomplete", "content": []}}));
+    events.push(json!({"type": "response.done", "response": {"id": "r", "status": "cancelled"}}));
+    let transcript = apply_all(&events);
+    assert_eq!(
+        summary(&transcript),
+        [
+            (Speaker::Coach, "Let me explain", TurnState::Interrupted),
+            (Speaker::Learner, "", TurnState::InProgress),
+        ]
+    );
+}
+
+#[test]
+fn a_cancelled_response_without_item_done_still_settles_the_reply() {
+    let mut events = coach_reply("c1", None, &["Well"]);
+    events.push(json!({"type": "response.done", "response": {"id": "r", "status": "cancelled"}}));
+    assert_eq!(
+        summary(&apply_all(&events)),
+        [(Speaker::Coach, "Well", TurnState::Interrupted)]
+    );
+}
+
+#[test]
+fn a_failed_transcription_keeps_the_turn_and_its_timing() {
+    let transcript = apply_all(&[
+        json!({"type": "input_audio_buffer.speech_started", "item_id": "u1", "audio_start_ms": 100}),
+        json!({"type": "input_audio_buffer.speech_stopped", "item_id": "u1", "audio_end_ms": 900}),
+        json!({"type": "conversation.item.input_audio_transcription.failed", "item_id": "u1", "error": {"type": "x", "message": "y"}}),
+    ]);
+    let turn = &transcript.turns()[0];
+    assert_eq!(turn.state, TurnState::TranscriptionFailed);
+    assert_eq!(
+        (turn.audio_start_ms, turn.audio_end_ms),
+        (Some(100), Some(900))
+    );
+}
+
+#[test]
+fn replayed_items_are_final_and_chain_by_previous_item() {
+    let transcript = apply_all(&[
+        json!({"type": "conversation.item.added", "previous_item_id": null,
+            "item": {"id": "a", "type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hi!"}]}}),
+        json!({"type": "conversation.item.added", "previous_item_id": "a",
+            "item": {"id": "c", "type": "message", "role": "user", "content": [{"type": "input_text", "text": "Third"}]}}),
+        json!({"type": "conversation.item.added", "previous_item_id": "a",
+            "item": {"id": "b", "type": "message", "role": "user", "content": [{"type": "input_text", "text": "Second"}]}}),
+    ]);
+    let texts: Vec<&str> = transcript.turns().iter().map(|t| t.text.as_str()).collect();
+    assert_eq!(texts, ["Hi!", "Second", "Third"]);
+    assert!(
+        transcript
+            .turns()
+            .iter()
+            .all(|t| t.state == TurnState::Final)
+    );
+}
+
+#[test]
+fn a_lost_call_settles_open_turns_and_replays_the_rest_under_their_ids() {
+    let mut events = coach_reply("c1", None, &["Hello!", "Ready?"]);
+    events.push(json!({"type": "response.output_audio_transcript.done", "response_id": "r", "item_id": "c1", "transcript": "Hello! Ready?"}));
+    events.push(json!({"type": "conversation.item.input_audio_transcription.completed", "item_id": "u1", "transcript": "Yes."}));
+    events.push(json!({"type": "input_audio_buffer.speech_started", "item_id": "u2", "audio_start_ms": 9000}));
+    events.extend(coach_reply("c2", Some("u2"), &["Lovely,", "so"]));
+    let mut transcript = apply_all(&events);
+    assert_eq!(transcript.settle_open(), vec![2, 3]);
+    assert_eq!(
+        summary(&transcript),
+        vec![
+            (Speaker::Coach, "Hello! Ready?", TurnState::Final),
+            (Speaker::Learner, "Yes.", TurnState::Final),
+            (Speaker::Learner, "", TurnState::TranscriptionFailed),
+            (Speaker::Coach, "Lovely, so", TurnState::Interrupted),
+        ]
+    );
+    assert!(transcript.settle_open().is_empty(), "settled once");
+    let items = transcript.replay();
+    let replay: Vec<(Option<&str>, &str, Option<&str>)> = items
+        .iter()
+        .map(|item| {
+            let text = item.content[0].text.as_deref();
+            (item.id.as_deref(), item.role.as_str(), text)
+        })
+        .collect();
+    assert_eq!(
+        replay,
+        vec![
+            (Some("c1"), "assistant", Some("Hello! Ready?")),
+            (Some("u1"), "user", Some("Yes.")),
+            (Some("c2"), "assistant", Some("Lovely, so")),
+        ]
+    );
+    // The new call echoes a replayed item: recognised, not added again.
+    let echo = event(
+        json!({"type": "conversation.item.added", "previous_item_id": null,
+        "item": {"id": "c1", "type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hello! Ready?"}]}}),
+    );
+    assert_eq!(transcript.apply(&echo), None);
+    assert_eq!(transcript.turns().len(), 4);
+}
