@@ -24,7 +24,7 @@ impl Session {
             Command::SetMuted(muted) => {
                 self.talk.muted = muted;
                 if !self.talk.push_to_talk {
-                    self.push(Effect::MicOpen(!muted));
+                    self.push(Effect::MicOpen(self.talk.mic_open()));
                 }
             }
             Command::SetPushToTalk(on) => {
@@ -33,7 +33,7 @@ impl Session {
                 if matches!(self.state, CallState::Live { .. }) {
                     self.send(turn_detection(on));
                 }
-                self.push(Effect::MicOpen(!on && !self.talk.muted));
+                self.push(Effect::MicOpen(self.talk.mic_open()));
             }
             Command::ListInputs => self.push(Effect::ListInputs),
             Command::UseInput(device) => self.push(Effect::SwitchMic { device }),
@@ -57,12 +57,7 @@ impl Session {
                 self.problem = None;
                 self.talk.mic_lost = false;
                 self.note(CallNote::MicBack, None, 0);
-                let open = if self.talk.push_to_talk {
-                    self.talk.holding
-                } else {
-                    !self.talk.muted
-                };
-                self.push(Effect::MicOpen(open));
+                self.push(Effect::MicOpen(self.talk.mic_open()));
             }
             Input::MicSwitched { ok: false } => {
                 self.problem = Some(Problem::MicWontOpen);
@@ -147,6 +142,7 @@ impl Session {
         }
         self.problem = None;
         self.transcript = Default::default();
+        self.transcript_version += 1;
         self.stamps.clear();
         self.live_since = None;
         self.renewed = false;
@@ -290,6 +286,8 @@ impl Session {
     /// Notes when a turn was first seen and when it settled (in recording time), and saves it
     /// once it has settled.
     pub(super) fn stamp_and_save(&mut self, index: usize) {
+        // Every change of the transcript comes through here.
+        self.transcript_version += 1;
         let Some(turn) = self.transcript.turns().get(index).cloned() else {
             return;
         };

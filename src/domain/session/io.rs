@@ -262,3 +262,15 @@ pub struct Talk {
     /// The microphone stopped mid-call: the call is paused until another one is chosen.
     pub mic_lost: bool,
 }
+
+impl Talk {
+    /// Whether the microphone goes through to the coach: while held with push-to-talk,
+    /// otherwise unless muted.
+    pub fn mic_open(&self) -> bool {
+        if self.push_to_talk {
+            self.holding
+        } else {
+            !self.muted
+        }
+    }
+}

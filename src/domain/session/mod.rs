@@ -54,6 +54,8 @@ pub struct Session {
     connected_at: f64,
     live_since: Option<f64>,
     transcript: Transcript,
+    /// Counts the transcript's changes (the view copies it only when this moved).
+    transcript_version: u32,
     /// When each turn was first seen and when it settled, in recording milliseconds.
     stamps: HashMap<String, (u64, Option<u64>)>,
     /// Why the call is being reconnected.
@@ -91,6 +93,7 @@ impl Session {
             connected_at: 0.0,
             live_since: None,
             transcript: Transcript::default(),
+            transcript_version: 0,
             stamps: HashMap::new(),
             dropped: None,
             reconnects: 0,
@@ -146,6 +149,11 @@ impl Session {
 
     pub fn transcript(&self) -> &Transcript {
         &self.transcript
+    }
+
+    /// Moves on every change of the transcript.
+    pub fn transcript_version(&self) -> u32 {
+        self.transcript_version
     }
 
     pub fn talk(&self) -> Talk {

@@ -34,6 +34,8 @@ pub struct Model {
     session: Session,
     queue: VecDeque<Input>,
     busy: bool,
+    /// The transcript version the view shows.
+    shown_transcript: u32,
 }
 
 impl Model {
@@ -42,6 +44,7 @@ impl Model {
             session: Session::new(vocabulary),
             queue: VecDeque::new(),
             busy: false,
+            shown_transcript: 0,
         }
     }
 }
@@ -67,6 +70,12 @@ pub struct Gear {
     audio_watch: Option<Interval>,
     /// The model's timers, cancelled when the page goes (one of each: asking again restarts it).
     timers: HashMap<Timer, Timeout>,
+}
+
+/// The page's topic slug (`None` once the page is gone).
+fn slug(p: Practice) -> Option<String> {
+    p.topic
+        .try_with_value(|topic| topic.slug.as_str().to_owned())
 }
 
 fn now() -> Now {
@@ -207,15 +216,12 @@ fn show(p: Practice) {
             signal.try_set(value);
         }
     }
-    let Some(()) = p.model.try_with_value(|model| {
+    p.model.try_update_value(|model| {
         let session = &model.session;
         let saves = session.saves();
         let talk = session.talk();
         put(p.state, session.state().clone());
-        if p.transcript
-            .try_with_untracked(|shown| shown != session.transcript())
-            == Some(true)
-        {
+        if model.shown_transcript != session.transcript_version() {
             p.transcript.try_set(session.transcript().clone());
         }
         put(p.muted, talk.muted);
@@ -232,7 +238,6 @@ fn show(p: Practice) {
         put(p.pending_turns, saves.pending_turns());
         put(p.reconnects, session.reconnects());
         put(p.back, session.back());
-    }) else {
-        return;
-    };
+        model.shown_transcript = model.session.transcript_version();
+    });
 }

@@ -306,3 +306,25 @@ fn events_out_of_place_are_counted_not_acted_on() {
     assert_eq!(page.session.ignored(), before + 1, "ending twice");
     assert_eq!(page.state(), &CallState::Ended);
 }
+
+#[test]
+fn the_transcript_version_moves_exactly_when_the_transcript_changes() {
+    let mut page = Page::live();
+    let version = page.session.transcript_version();
+    page.server(json!({"type": "output_audio_buffer.started", "response_id": "resp_1"}));
+    assert_eq!(
+        page.session.transcript_version(),
+        version,
+        "no turn changed"
+    );
+    page.coach_says("coach_1", &["Hi"]);
+    let spoken = page.session.transcript_version();
+    assert!(spoken > version);
+    page.input(Input::Timer(Timer::BackNotice));
+    assert_eq!(page.session.transcript_version(), spoken);
+    page.command(Command::End);
+    assert!(
+        page.session.transcript_version() > spoken,
+        "settling the open turn is a change"
+    );
+}

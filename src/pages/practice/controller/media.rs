@@ -110,7 +110,9 @@ pub(super) fn switch_mic(p: Practice, device: String) {
 /// Starts recording this attempt (inside the Start click, so its audio context may run) and
 /// notes it in the outbox, with the lock that tells recovery it is live.
 pub(super) fn start_recorder(p: Practice, key: String) {
-    let topic = p.topic.with_value(|topic| topic.slug.as_str().to_owned());
+    let Some(topic) = super::slug(p) else {
+        return;
+    };
     let owner = p.owner.get_value();
     let started = p.gear.try_update_value(|gear| {
         gear.chunks.clear();

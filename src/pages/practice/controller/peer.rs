@@ -22,10 +22,7 @@ const ANSWER_TIMEOUT_MS: i32 = 10_000;
 
 /// Mints a secret for call `generation`.
 pub(super) fn mint(p: Practice, generation: u32) {
-    let Some(slug) = p
-        .topic
-        .try_with_value(|topic| topic.slug.as_str().to_owned())
-    else {
+    let Some(slug) = super::slug(p) else {
         return;
     };
     spawn_local(async move {

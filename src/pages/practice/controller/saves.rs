@@ -68,10 +68,7 @@ pub(super) fn remember(outbox: Option<Rc<Outbox>>, attempt: Attempt) {
 }
 
 pub(super) fn register(p: Practice, key: String) {
-    let Some(slug) = p
-        .topic
-        .try_with_value(|topic| topic.slug.as_str().to_owned())
-    else {
+    let Some(slug) = super::slug(p) else {
         return;
     };
     spawn_local(async move {
