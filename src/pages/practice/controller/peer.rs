@@ -10,7 +10,7 @@ use crate::{
         timing,
     },
     domain::{
-        call::{CallState, DropCause},
+        call::DropCause,
         session::{ConnectError, Input, MintError},
         voice::VoiceCallSecret,
     },
@@ -88,7 +88,8 @@ pub(super) fn connect(p: Practice, generation: u32, secret: VoiceCallSecret) {
                 }
             }),
         };
-        if result.is_ok() && p.state.try_get_untracked() == Some(CallState::Connecting) {
+        // The page's first call (later ones replace a dropped call).
+        if result.is_ok() && generation == 0 {
             timing::mark(timing::ANSWERED);
         }
         dispatch(p, Input::Answered { generation, result });
