@@ -19,7 +19,8 @@ for (let run = 0; run < runs; run++) {
   const page = await context.newPage();
   try {
     await signUp(page.request, base, `feedback-${Date.now()}-${run}@example.org`);
-    await page.request.post("/sim/control/transcripts", { data: { texts: [SAID] } });
+    const key = { authorization: `Bearer ${process.env.SIM_API_KEY}` };
+    await page.request.post("/sim/control/transcripts", { data: { texts: [SAID] }, headers: key });
     await page.addInitScript(() => {
       const tracks = [];
       window.__quiet = () => tracks.forEach((t) => (t.enabled = false));

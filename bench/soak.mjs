@@ -31,7 +31,9 @@ const SAID = ["I would like a cup of coffee, please.", "Could I also have a croi
 
 const browser = await launch(wav);
 
-const control = (page, path, data) => page.request.post(`/sim/control/${path}`, { data });
+// The simulator's control endpoints answer only its standard key (script/bench passes it).
+const SIM_KEY = { authorization: `Bearer ${process.env.SIM_API_KEY}` };
+const control = (page, path, data) => page.request.post(`/sim/control/${path}`, { data, headers: SIM_KEY });
 const speak = (page) => page.evaluate(() => window.__mic.speak());
 const quiet = (page) => page.evaluate(() => window.__mic.quiet());
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

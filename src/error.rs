@@ -31,6 +31,13 @@ pub enum AppError {
     /// Too many attempts in a short time (sign-in, sign-up); try again after the wait.
     #[error("Too many attempts. Please wait {} and try again.", wait_text(*retry_after_secs))]
     TooManyRequests { retry_after_secs: u64 },
+    /// A limit on what a learner may consume (calls today, a session's call time, live sessions,
+    /// storage) was reached; the message says which, in plain words, and when it frees up.
+    #[error("{message}")]
+    LimitReached {
+        message: String,
+        retry_after_secs: Option<u64>,
+    },
     /// The voice coach (the Realtime API) cannot be reached right now; trying again later may work.
     #[error("The coach is unavailable right now. Please try again in a moment.")]
     CoachUnavailable,
@@ -73,6 +80,12 @@ impl AppError {
             AppError::TooLarge { .. } => 413,
             AppError::Unauthorized => 401,
             AppError::TooManyRequests { .. } => 429,
+            // Waiting lifts it (a daily budget): 429; only the learner can (storage): 403.
+            AppError::LimitReached {
+                retry_after_secs: Some(_),
+                ..
+            } => 429,
+            AppError::LimitReached { .. } => 403,
             AppError::Network { .. } => 503,
             AppError::CoachUnavailable => 503,
             AppError::Internal { .. } => 500,
@@ -87,14 +100,18 @@ impl FromServerFnError for AppError {
         match value {
             // The request's arguments could not be read: the caller sent bad input.
             ServerFnErrorErr::Args(detail) | ServerFnErrorErr::MissingArg(detail) => {
-                AppError::invalid(format!("The request was not understood: {detail}"))
+                AppError::invalid(format!(
+                    "The request was not understood: {}",
+                    brief(&detail)
+                ))
             }
             // On the server, a body that does not decode (e.g. JSON with an unknown value) is
             // also the caller's bad input; in the browser it is an answer that could not be read.
             #[cfg(feature = "ssr")]
-            ServerFnErrorErr::Deserialization(detail) => {
-                AppError::invalid(format!("The request was not understood: {detail}"))
-            }
+            ServerFnErrorErr::Deserialization(detail) => AppError::invalid(format!(
+                "The request was not understood: {}",
+                brief(&detail)
+            )),
             #[cfg(not(feature = "ssr"))]
             ServerFnErrorErr::Deserialization(detail) => AppError::Network { detail },
             // The browser could not talk to the server.
@@ -106,6 +123,15 @@ impl FromServerFnError for AppError {
                 reference: short_reference(&other.to_string()),
             },
         }
+    }
+}
+
+/// At most 200 characters of a parser's complaint: it may quote the whole input back.
+fn brief(detail: &str) -> String {
+    const MAX: usize = 200;
+    match detail.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &detail[..cut]),
+        None => detail.to_owned(),
     }
 }
 
@@ -136,6 +162,10 @@ mod tests {
         let errors = [
             AppError::not_found("topic"),
             AppError::invalid("too long"),
+            AppError::LimitReached {
+                message: "You've used today's calls.".into(),
+                retry_after_secs: Some(60),
+            },
             AppError::Conflict {
                 message: "different bytes".into(),
             },

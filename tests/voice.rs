@@ -18,63 +18,10 @@ use speaking_coach::server::{
     realtime::{MintError, RealtimeClient},
 };
 use sqlx::PgPool;
-use support::PASSWORD;
+use support::Browser;
 
 /// A standard key that must never appear in anything the app sends to a browser.
 const MARKER_KEY: &str = "sk-sim-leak-marker-4f1d2a";
-
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookie: Option<String>,
-}
-
-impl Browser {
-    fn new(base: &str) -> Self {
-        Browser {
-            http: reqwest::Client::new(),
-            base: base.to_owned(),
-            cookie: None,
-        }
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        let mut request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("origin", &self.base)
-            .header("accept", "application/json")
-            .form(form);
-        if let Some(cookie) = &self.cookie {
-            request = request.header("cookie", cookie);
-        }
-        request.send().await.expect("the app answers")
-    }
-
-    async fn sign_up(&mut self, email: &str) {
-        let response = self
-            .post(
-                "/api/auth/sign-up",
-                &[("email", email), ("password", PASSWORD)],
-            )
-            .await;
-        assert_eq!(response.status(), StatusCode::OK);
-        let cookie = response
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .expect("a session cookie")
-            .to_owned();
-        self.cookie = Some(cookie);
-    }
-
-    async fn start_call(&self, topic: &str) -> (StatusCode, String) {
-        let response = self.post("/api/voice/start", &[("topic", topic)]).await;
-        let status = response.status();
-        (status, response.text().await.unwrap_or_default())
-    }
-}
 
 async fn app(pool: PgPool) -> String {
     support::spawn_app(pool, &[("REALTIME_SIM_API_KEY", MARKER_KEY)]).await
@@ -83,6 +30,7 @@ async fn app(pool: PgPool) -> String {
 async fn queue_faults(base: &str, faults: serde_json::Value) {
     let response = reqwest::Client::new()
         .post(format!("{base}/sim/control/faults"))
+        .bearer_auth(MARKER_KEY)
         .json(&serde_json::json!({ "faults": faults }))
         .send()
         .await
@@ -133,6 +81,34 @@ async fn visitors_and_unknown_topics_get_no_secret(pool: PgPool) {
     browser.sign_up("ana@example.org").await;
     let (status, body) = browser.start_call("no-such-topic").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}
+
+#[sqlx::test]
+async fn only_the_simulator_key_steers_the_simulator(pool: PgPool) {
+    let base = app(pool).await;
+    let mut learner = Browser::new(&base);
+    learner.sign_up("ana@example.org").await;
+    let http = reqwest::Client::new();
+    let fault = serde_json::json!({"faults": [{"kind": "mint_error", "status": 503}]});
+    // A visitor, and a learner with their session cookie, are both refused.
+    let anonymous = http
+        .post(format!("{base}/sim/control/faults"))
+        .json(&fault)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let signed_in = http
+        .post(format!("{base}/sim/control/calls"))
+        .header("cookie", learner.cookie.clone().unwrap())
+        .json(&serde_json::json!({"action": "drop"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::UNAUTHORIZED);
+    // Nothing was queued: the learner's next mint succeeds.
+    let (status, body) = learner.start_call("a-job-interview").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[sqlx::test]

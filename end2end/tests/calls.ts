@@ -51,18 +51,26 @@ export async function signIn(page: Page, baseURL: string, email: string) {
   expect(response.status()).toBe(200);
 }
 
+/** The simulator's control endpoints answer only its standard key (script/test passes it). */
+const SIM_KEY = { authorization: `Bearer ${process.env.SIM_API_KEY}` };
+
+/** `POST /sim/control/{path}` with the simulator's key. */
+export function simControl(page: Page, path: string, data: object = {}) {
+  return page.request.post(`/sim/control/${path}`, { data, headers: SIM_KEY });
+}
+
 export async function counters(page: Page) {
-  return (await page.request.get("/sim/control/counters")).json();
+  return (await page.request.get("/sim/control/counters", { headers: SIM_KEY })).json();
 }
 
 export async function queueFaults(page: Page, faults: object[]) {
-  const queued = await page.request.post("/sim/control/faults", { data: { faults } });
+  const queued = await simControl(page, "faults", { faults });
   expect(queued.status()).toBe(204);
 }
 
 /** What the learner's next utterances "say": the simulator cannot understand speech. */
 export async function queueTranscripts(page: Page, texts: string[]) {
-  const queued = await page.request.post("/sim/control/transcripts", { data: { texts } });
+  const queued = await simControl(page, "transcripts", { texts });
   expect(queued.status()).toBe(204);
 }
 

@@ -1,5 +1,5 @@
 import { test, expect } from "./fixtures";
-import { openCheck, queueTranscripts, signUp, startQuietly, watchMicrophone } from "./calls";
+import { openCheck, queueTranscripts, signUp, simControl, startQuietly, watchMicrophone } from "./calls";
 
 // The coach's feedback after real calls: the learner's turn is what the simulator is told they
 // said (it cannot understand speech), the review comes from the simulator's Responses API (a rule
@@ -35,8 +35,8 @@ test("the feedback appears on the summary by itself, and a correction plays its 
   test.setTimeout(120_000);
   await signUp(page, baseURL!, "feedback");
   // The "model" takes 3 s, so the summary opens while the feedback is being prepared.
-  const held = await page.request.post("/sim/control/responses", {
-    data: { outcomes: [{ kind: "timeout", seconds: 3 }] },
+  const held = await simControl(page, "responses", {
+    outcomes: [{ kind: "timeout", seconds: 3 }],
   });
   expect(held.status()).toBe(204);
   await converse(page, SAID);

@@ -10,6 +10,7 @@ import {
   queueTranscripts,
   recordedSeconds,
   signUp,
+  simControl,
   startQuietly,
   watchMicrophone,
 } from "./calls";
@@ -25,7 +26,7 @@ const AGAIN = "Could I also have a croissant?";
 
 test.beforeEach(async ({ page }) => {
   await watchMicrophone(page);
-  expect((await page.request.post("/sim/control/reset")).status()).toBe(204);
+  expect((await simControl(page, "reset")).status()).toBe(204);
 });
 
 /** Waits until the page has replaced the lost call (`reconnects` times in all) and says so. */
@@ -63,7 +64,7 @@ async function storedTurns(page: Page, session: string) {
 
 /** A fault at this very moment: the simulator drops (as a network loss) or expires the call. */
 async function hitCall(page: Page, action: "drop" | "expire") {
-  const response = await page.request.post("/sim/control/calls", { data: { action } });
+  const response = await simControl(page, "calls", { action });
   expect(response.status()).toBe(200);
   expect((await response.json()).calls).toBeGreaterThanOrEqual(1);
 }
@@ -263,7 +264,7 @@ test.describe("with the app failing uploads and saves for a while", () => {
 });
 
 test.afterEach(async ({ page }) => {
-  await page.request.post("/sim/control/reset");
+  await simControl(page, "reset");
 });
 
 test.describe("with the coach out of reach", () => {

@@ -1,4 +1,5 @@
 import { test, expect } from "./fixtures";
+import { counters, simControl } from "./calls";
 
 // A real WebRTC call from Chromium to the local Realtime simulator mounted in the app, with the
 // fake microphone playing a spoken sentence (script/test makes it with espeak-ng). The browser
@@ -44,9 +45,9 @@ test("a spoken conversation with the simulator, over real WebRTC", async ({ page
   expect(Object.keys(secret).sort()).toEqual(["calls_url", "client_secret", "expires_at"]);
 
   // What the learner's utterance "says": the simulator cannot understand speech.
-  const queued = await page.request.post("/sim/control/transcripts", { data: { texts: [LEARNER_SAYS] } });
+  const queued = await simControl(page, "transcripts", { texts: [LEARNER_SAYS] });
   expect(queued.status()).toBe(204);
-  const before = await (await page.request.get("/sim/control/counters")).json();
+  const before = await counters(page);
 
   await page.goto("/topics");
   const result = await page.evaluate(
@@ -141,7 +142,7 @@ test("a spoken conversation with the simulator, over real WebRTC", async ({ page
   const lastDone = result.events.filter((e: any) => e.type === "response.done").pop();
   expect(lastDone.response.status).toBe("completed");
 
-  const after = await (await page.request.get("/sim/control/counters")).json();
+  const after = await counters(page);
   expect(after.calls_started - before.calls_started).toBeGreaterThanOrEqual(1);
   expect(after.audio_frames_received).toBeGreaterThan(before.audio_frames_received + 50);
   expect(after.audio_frames_sent).toBeGreaterThan(before.audio_frames_sent + 100);
@@ -178,8 +179,8 @@ test("the simulator frees a call once the browser closes it", async ({ page, bas
 test("a dropped call looks like a network loss to the browser", async ({ page, baseURL }, testInfo) => {
   test.setTimeout(45_000);
   const secret = await mintAsNewLearner(page, baseURL!, testInfo.project.name);
-  const queued = await page.request.post("/sim/control/faults", {
-    data: { faults: [{ kind: "drop_call_after", seconds: 2 }] },
+  const queued = await simControl(page, "faults", {
+    faults: [{ kind: "drop_call_after", seconds: 2 }],
   });
   expect(queued.status()).toBe(204);
   await page.goto("/topics");
@@ -223,13 +224,11 @@ async function mintAsNewLearner(page: import("@playwright/test").Page, baseURL: 
 test("answer delays and session expiry from fault injection reach the browser", async ({ page, baseURL }, testInfo) => {
   test.setTimeout(45_000);
   const secret = await mintAsNewLearner(page, baseURL!, testInfo.project.name);
-  const queued = await page.request.post("/sim/control/faults", {
-    data: {
-      faults: [
-        { kind: "answer_delay", ms: 1500 },
-        { kind: "session_expired_after", seconds: 2 },
-      ],
-    },
+  const queued = await simControl(page, "faults", {
+    faults: [
+      { kind: "answer_delay", ms: 1500 },
+      { kind: "session_expired_after", seconds: 2 },
+    ],
   });
   expect(queued.status()).toBe(204);
   await page.goto("/topics");

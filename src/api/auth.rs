@@ -50,11 +50,16 @@ pub async fn current_account() -> Result<Option<Account>, AppError> {
     Ok(user.map(|user| user.account()))
 }
 
-/// The signed-in learner's account; `Unauthorized` (401) for a visitor.
+/// The signed-in learner's account with what they used of their limits; `Unauthorized` (401)
+/// for a visitor.
 #[server(endpoint = "account", input = GetUrl)]
 pub async fn my_account() -> Result<Account, AppError> {
-    use crate::server::auth;
-    Ok(auth::require_user().await?.account())
+    use crate::server::{auth, limits, state::AppState};
+    let user = auth::require_user().await?;
+    let state = AppState::current()?;
+    let mut account = user.account();
+    account.usage = Some(limits::usage(&state.db, &state.config.limits, user.id).await?);
+    Ok(account)
 }
 
 /// Deletes the account and everything in it. `confirm` must be `"delete"` (the checkbox).

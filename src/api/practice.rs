@@ -27,7 +27,16 @@ pub async fn start_practice(
 ) -> Result<PracticeSession, AppError> {
     use crate::server::{auth, practice, state::AppState};
     let user = auth::require_user().await?;
-    practice::start(&AppState::current()?.db, &user, &topic, &key, started_ms).await
+    let state = AppState::current()?;
+    practice::start(
+        &state.db,
+        &state.config.limits,
+        &user,
+        &topic,
+        &key,
+        started_ms,
+    )
+    .await
 }
 
 /// Ends a practice session with what the call counted: settled turns and the topic's words the
@@ -87,7 +96,7 @@ pub async fn get_practice(session: String) -> Result<PracticeSession, AppError> 
 pub async fn save_turn(session: String, turn: SavedTurn) -> Result<bool, AppError> {
     use crate::server::{auth, practice, state::AppState};
     let user = auth::require_user().await?;
-    practice::save_turn(&AppState::current()?.db, &user, &session, &turn).await
+    practice::save_turn(&AppState::current()?, &user, &session, &turn).await
 }
 
 /// The session's saved turns, in spoken order.

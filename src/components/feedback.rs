@@ -67,6 +67,7 @@ pub fn ErrorPanel(error: AppError) -> impl IntoView {
         }
         AppError::Unauthorized => ("Please sign in".to_owned(), None),
         AppError::TooManyRequests { .. } => ("Please slow down".to_owned(), Some("Try again")),
+        AppError::LimitReached { .. } => ("You've reached a limit".to_owned(), None),
         AppError::Internal { .. } => ("Something went wrong".to_owned(), Some("Try again")),
     };
     let message = match &error {

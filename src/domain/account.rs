@@ -21,11 +21,66 @@ pub fn safe_return_path(next: Option<&str>) -> String {
     }
 }
 
+/// The sign-in page, sending the learner on to `next` afterwards. `next` is percent-encoded (a
+/// path from the address bar may hold anything, and a header cannot).
+pub fn sign_in_then(next: &str) -> String {
+    let encoded: String = next
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("/sign-in?next={encoded}")
+}
+
 /// What the learner sees of their own account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub email: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// What the learner has used of their limits (on the account page; not in the header's).
+    #[serde(default)]
+    pub usage: Option<Usage>,
+}
+
+/// A learner's use of what they may consume, against its limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Calls to the coach (each connection, reconnections included) in the last 24 hours.
+    pub calls_today: u32,
+    pub calls_per_day: u32,
+    /// Recordings and pieces of them kept in storage.
+    pub storage_bytes: u64,
+    pub storage_limit_bytes: u64,
+}
+
+impl Usage {
+    pub fn calls_left(&self) -> u32 {
+        self.calls_per_day.saturating_sub(self.calls_today)
+    }
+
+    /// Storage used, in whole percent of the limit (rounded up, at most 100).
+    pub fn storage_percent(&self) -> u8 {
+        let limit = self.storage_limit_bytes.max(1);
+        let percent = self.storage_bytes.saturating_mul(100).div_ceil(limit);
+        u8::try_from(percent.min(100)).unwrap_or(100)
+    }
+}
+
+/// A byte count as a learner reads it: "0 MB", "3.4 MB", "1.2 GB".
+pub fn megabytes(bytes: u64) -> String {
+    const MB: f64 = 1024.0 * 1024.0;
+    let mb = bytes as f64 / MB;
+    if mb >= 1024.0 {
+        format!("{:.1} GB", mb / 1024.0)
+    } else if mb >= 10.0 || bytes == 0 {
+        format!("{mb:.0} MB")
+    } else {
+        format!("{mb:.1} MB")
+    }
 }
 
 /// An email address, trimmed and lowercased so that `Ana@Example.org ` and `ana@example.org`
@@ -292,6 +347,18 @@ mod tests {
             assert!(common.chars().count() >= Password::MIN_CHARS, "{common}");
             assert_eq!(common.to_lowercase(), *common);
         }
+    }
+
+    #[test]
+    fn the_way_back_after_sign_in_is_encoded() {
+        assert_eq!(
+            sign_in_then("/topics/a-job-interview/practice"),
+            "/sign-in?next=/topics/a-job-interview/practice"
+        );
+        assert_eq!(
+            sign_in_then("/topics/\0\n?x=1&y/practice"),
+            "/sign-in?next=/topics/%00%0A%3Fx%3D1%26y/practice"
+        );
     }
 
     proptest! {

@@ -42,7 +42,8 @@ impl Retry {
             AppError::NotFound { .. } => Retry::Gone,
             AppError::InvalidInput { .. }
             | AppError::Conflict { .. }
-            | AppError::TooLarge { .. } => Retry::Never,
+            | AppError::TooLarge { .. }
+            | AppError::LimitReached { .. } => Retry::Never,
             AppError::TooManyRequests { .. }
             | AppError::CoachUnavailable
             | AppError::Network { .. }

@@ -81,6 +81,8 @@ impl SavedTurn {
             Some("Only settled turns are saved.")
         } else if self.text.chars().count() > Self::MAX_TEXT {
             Some("A turn's text is too long.")
+        } else if self.text.contains('\0') {
+            Some("A turn's text cannot contain NUL characters.")
         } else if matches!((self.start_ms, self.end_ms), (Some(start), Some(end)) if end < start) {
             Some("A turn cannot end before it starts.")
         } else if self

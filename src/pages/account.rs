@@ -11,7 +11,7 @@ use crate::{
         form::{FormError, SubmitButton},
     },
     contexts::account::auth_action,
-    domain::account::Account,
+    domain::account::{Account, Usage, megabytes},
     error::AppError,
 };
 
@@ -63,6 +63,7 @@ fn AccountDetails(account: Account) -> impl IntoView {
                         </dd>
                     </div>
                 </dl>
+                {account.usage.map(|usage| view! { <UsageDetails usage /> })}
                 <ActionForm action=sign_out attr:class="mt-6">
                     <button
                         type="submit"
@@ -106,6 +107,52 @@ fn AccountDetails(account: Account) -> impl IntoView {
                 </ActionForm>
             </section>
         </div>
+    }
+}
+
+/// Calls left today and storage used, each with its limit, in plain words.
+#[component]
+fn UsageDetails(usage: Usage) -> impl IntoView {
+    let percent = usage.storage_percent();
+    let calls_left = usage.calls_left();
+    let calls = match calls_left {
+        0 => "None left today".to_owned(),
+        1 => "1 call left today".to_owned(),
+        n => format!("{n} calls left today"),
+    };
+    let storage = format!(
+        "{} of {} used",
+        megabytes(usage.storage_bytes),
+        megabytes(usage.storage_limit_bytes)
+    );
+    view! {
+        <dl class="mt-4 grid gap-4 border-t border-stone-200 pt-4 sm:grid-cols-2">
+            <div>
+                <dt class="text-sm text-stone-500">"Calls with the coach"</dt>
+                <dd class="mt-0.5 text-lg text-stone-900" data-testid="calls-left">{calls}</dd>
+                <dd class="text-sm text-stone-500">
+                    {format!("Up to {} a day, reconnections included", usage.calls_per_day)}
+                </dd>
+            </div>
+            <div>
+                <dt class="text-sm text-stone-500">"Recordings stored"</dt>
+                <dd class="mt-0.5 text-lg text-stone-900" data-testid="storage-used">{storage}</dd>
+                <dd class="mt-2">
+                    <meter
+                        class="h-3 w-full"
+                        min="0"
+                        max="100"
+                        low="75"
+                        high="90"
+                        optimum="0"
+                        value=percent.to_string()
+                        aria-label="Storage used"
+                    >
+                        {format!("{percent}%")}
+                    </meter>
+                </dd>
+            </div>
+        </dl>
     }
 }
 

@@ -109,7 +109,8 @@ pub fn SummaryPage() -> impl IntoView {
                         view! { <Summary session turns recover sharing feedback remake /> }.into_any()
                     }
                     Err(AppError::Unauthorized) => {
-                        view! { <Redirect path=format!("/sign-in?next=/practice/{}", id()) /> }.into_any()
+                        let next = crate::domain::account::sign_in_then(&format!("/practice/{}", id()));
+                        view! { <Redirect path=next /> }.into_any()
                     }
                     Err(error) => {
                         view! {

@@ -19,7 +19,11 @@ use sha2::{Digest, Sha256};
 
 use super::{
     auth::CurrentUser,
-    db::{chunks, recordings},
+    db::{
+        chunks::{self, Inserted},
+        recordings,
+    },
+    limits,
     owned::owned,
     state::AppState,
     storage::ObjectKey,
@@ -112,14 +116,36 @@ pub async fn put_chunk(
         Some(_) => return Err(conflict()),
         None => {}
     }
+    limits::admit_upload(
+        &state.db,
+        &state.config.limits,
+        user.id,
+        session,
+        receipt.size as u64,
+    )
+    .await?;
     let key = ObjectKey::chunk(session, sequence, &digest);
     state
         .storage
         .put(&key, bytes, "application/octet-stream")
         .await?;
-    if chunks::insert(&state.db, session, sequence, receipt.size, &digest).await? {
-        tracing::info!(size = receipt.size, "chunk stored");
-        return Ok((StatusCode::CREATED, Json(receipt)));
+    match chunks::insert(&state.db, session, sequence, receipt.size, &digest).await {
+        Ok(Inserted::Yes) => {
+            tracing::info!(size = receipt.size, "chunk stored");
+            return Ok((StatusCode::CREATED, Json(receipt)));
+        }
+        Ok(Inserted::Taken) => {}
+        // Deleted while the piece was uploading: nothing may keep its audio.
+        Ok(Inserted::Gone) => {
+            state.storage.delete(&key).await?;
+            return Err(AppError::not_found("practice session"));
+        }
+        Err(error) => {
+            if let Err(error) = state.storage.delete(&key).await {
+                tracing::warn!(%error, "a stored chunk without its receipt was not removed");
+            }
+            return Err(error.into());
+        }
     }
     // A concurrent upload took this place between our check and our insert.
     match chunks::hash_of(&state.db, session, sequence).await? {

@@ -2,12 +2,16 @@
 //! development). Every variable is documented in `.env.example`; a missing or invalid one stops
 //! the process with a message that names it.
 
+mod limits;
+mod realtime;
 #[cfg(test)]
 mod tests;
 
 use std::{fmt, num::NonZeroU32};
 
 use secrecy::{ExposeSecret, SecretString};
+
+pub use self::{limits::Limits, realtime::RealtimeConfig};
 
 #[derive(Clone)]
 pub struct Config {
@@ -33,6 +37,8 @@ pub struct Config {
     pub practice_quiet_secs: NonZeroU32,
     /// The coach's feedback on ended sessions.
     pub feedback: FeedbackConfig,
+    /// What learners may consume.
+    pub limits: Limits,
 }
 
 /// The feedback job: the model that reviews the learner's speech (OpenAI's Responses API at the
@@ -73,30 +79,6 @@ pub struct S3Config {
     /// `S3_FORCE_PATH_STYLE`: `true` (default with `S3_ENDPOINT`) or `false` (default for AWS).
     pub force_path_style: bool,
 }
-
-/// Where the voice coach is and how its sessions are configured.
-#[derive(Clone)]
-pub struct RealtimeConfig {
-    /// `OPENAI_API_KEY` when set, else `REALTIME_SIM_API_KEY` (default: the simulator's
-    /// development key). Never leaves the server.
-    pub api_key: SecretString,
-    /// True without `OPENAI_API_KEY`: the app mounts the simulator at `/sim`.
-    pub simulated: bool,
-    /// `REALTIME_BASE_URL`: the API's base URL, e.g. `https://api.openai.com/v1`. Default: OpenAI's
-    /// with a key, else the simulator under this app (`{PUBLIC_URL}/sim/v1`).
-    pub base_url: String,
-    /// `REALTIME_MODEL` (default `gpt-realtime-mini`).
-    pub model: String,
-    /// `REALTIME_VOICE` (default `marin`).
-    pub voice: String,
-    /// `REALTIME_TRANSCRIPTION_MODEL` (default `gpt-4o-mini-transcribe`).
-    pub transcription_model: String,
-    /// `REALTIME_SIM_REPLY_LATENCY_MS`: the simulated coach's thinking time (default 300).
-    pub sim_reply_latency_ms: u64,
-}
-
-/// The simulator's development standard key (see `.env.example`); valid only against a simulator.
-pub const SIM_DEV_API_KEY: &str = "sk-sim-development-key";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -174,52 +156,10 @@ impl Config {
         let auth_attempts_per_minute = positive(&get, "AUTH_ATTEMPTS_PER_MINUTE", 20, 10_000)?;
         let practice_quiet_secs = positive(&get, "PRACTICE_QUIET_SECS", 60, 3_600)?;
 
-        let openai_key = get("OPENAI_API_KEY");
-        let simulated = openai_key.is_none();
-        let base_url = match get("REALTIME_BASE_URL") {
-            Some(raw) => {
-                let trimmed = raw.trim().trim_end_matches('/').to_owned();
-                if !(trimmed.starts_with("https://") || trimmed.starts_with("http://")) {
-                    return Err(ConfigError::Invalid {
-                        name: "REALTIME_BASE_URL",
-                        reason: format!(
-                            "expected an http(s) URL such as https://api.openai.com/v1, got `{raw}`"
-                        ),
-                    });
-                }
-                trimmed
-            }
-            None if simulated => format!("{public_url}/sim/v1"),
-            None => "https://api.openai.com/v1".to_owned(),
-        };
-        let sim_reply_latency_ms = match get("REALTIME_SIM_REPLY_LATENCY_MS") {
-            None => 300,
-            Some(raw) => raw
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|ms| *ms <= 60_000)
-                .ok_or_else(|| ConfigError::Invalid {
-                    name: "REALTIME_SIM_REPLY_LATENCY_MS",
-                    reason: format!("expected milliseconds from 0 to 60000, got `{raw}`"),
-                })?,
-        };
-        let realtime = RealtimeConfig {
-            api_key: SecretString::from(
-                openai_key
-                    .or_else(|| get("REALTIME_SIM_API_KEY"))
-                    .unwrap_or_else(|| SIM_DEV_API_KEY.to_owned()),
-            ),
-            simulated,
-            base_url,
-            model: get("REALTIME_MODEL").unwrap_or_else(|| "gpt-realtime-mini".to_owned()),
-            voice: get("REALTIME_VOICE").unwrap_or_else(|| "marin".to_owned()),
-            transcription_model: get("REALTIME_TRANSCRIPTION_MODEL")
-                .unwrap_or_else(|| "gpt-4o-mini-transcribe".to_owned()),
-            sim_reply_latency_ms,
-        };
+        let realtime = realtime::realtime(&get, &public_url)?;
 
         let storage = storage(&get)?;
+        let limits = limits::limits(&get)?;
 
         let feedback = FeedbackConfig {
             model: get("FEEDBACK_MODEL")
@@ -241,6 +181,7 @@ impl Config {
         };
 
         Ok(Config {
+            limits,
             feedback,
             realtime,
             storage,
@@ -365,6 +306,7 @@ impl fmt::Debug for Config {
             .field("realtime.base_url", &self.realtime.base_url)
             .field("realtime.model", &self.realtime.model)
             .field("feedback", &self.feedback)
+            .field("limits", &self.limits)
             .field(
                 "storage",
                 &match &self.storage {

@@ -15,9 +15,20 @@ pub fn internal(context: &'static str, error: &(dyn std::error::Error + 'static)
 
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
+        // Text Postgres cannot hold (a NUL character) is the caller's input, not our failure.
+        // Checks at the boundary refuse it first; this is the net under them.
+        if let sqlx::Error::Database(database) = &error
+            && database.code().as_deref() == Some(UNTRANSLATABLE_TEXT)
+        {
+            tracing::warn!("text with a NUL character reached the database");
+            return AppError::invalid("Text cannot contain NUL characters.");
+        }
         internal("database", &error)
     }
 }
+
+/// Postgres' `character_not_in_repertoire` (22021): a NUL byte in text.
+const UNTRANSLATABLE_TEXT: &str = "22021";
 
 /// Gives server-function error responses the status of their `AppError` (404, 400, 401, ...).
 ///

@@ -10,7 +10,10 @@
 use uuid::Uuid;
 
 use super::{
-    db::{chunks, recordings},
+    db::{
+        chunks,
+        recordings::{self, Claim},
+    },
     recording::read_webm,
     state::AppState,
     storage::ObjectKey,
@@ -39,21 +42,68 @@ fn missing(present: &[u32]) -> Vec<u32> {
         .collect()
 }
 
+/// How long one finalization may hold its claim on a session; a process that dies holding it
+/// lets the next one in after this.
+const CLAIM_SECS: i64 = 300;
+
+/// How long a caller that must have the recording (End, recovery) waits for another
+/// finalization of the same session to finish, checking every `BUSY_POLL_MS`.
+const BUSY_WAIT_MS: u64 = 20_000;
+const BUSY_POLL_MS: u64 = 250;
+
+/// Finalizes the session's recording, once at a time per session: a second call while one runs
+/// is a `Conflict` at once (it holds no connection while the first works). The work runs in a
+/// task of its own, so a caller that goes away does not leave the claim held.
 #[tracing::instrument(skip_all, fields(session_id = %session, ?mode))]
 pub async fn finalize(
     state: &AppState,
     session: Uuid,
     mode: Finalize,
 ) -> Result<Recording, AppError> {
-    let mut lock = state.db.begin().await?;
-    recordings::lock(&mut lock, session).await?;
-    let outcome = finalize_locked(state, session, mode).await;
-    // Ends the transaction, which releases the lock.
-    lock.commit().await?;
-    outcome
+    match recordings::claim(&state.db, session, CLAIM_SECS).await? {
+        Claim::Taken => {}
+        Claim::Busy => {
+            return Err(AppError::Conflict {
+                message: "This recording is being put together right now. Try again in a moment."
+                    .into(),
+            });
+        }
+        Claim::NoSession => return Err(AppError::not_found("practice session")),
+    }
+    let worker = state.clone();
+    let work = tokio::spawn(async move {
+        let outcome = finalize_claimed(&worker, session, mode).await;
+        if let Err(error) = recordings::release(&worker.db, session).await {
+            tracing::warn!(%error, "finalization claim left to expire");
+        }
+        outcome
+    });
+    match work.await {
+        Ok(outcome) => outcome,
+        Err(error) => Err(super::error::internal("finalize task", &error)),
+    }
 }
 
-async fn finalize_locked(
+/// [`finalize`], waiting (without holding anything) while another finalization of the session
+/// runs, up to `BUSY_WAIT_MS`.
+pub async fn finalize_waiting(
+    state: &AppState,
+    session: Uuid,
+    mode: Finalize,
+) -> Result<Recording, AppError> {
+    let mut waited = 0;
+    loop {
+        match finalize(state, session, mode).await {
+            Err(AppError::Conflict { .. }) if waited < BUSY_WAIT_MS => {
+                tokio::time::sleep(std::time::Duration::from_millis(BUSY_POLL_MS)).await;
+                waited += BUSY_POLL_MS;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+async fn finalize_claimed(
     state: &AppState,
     session: Uuid,
     mode: Finalize,
@@ -96,7 +146,12 @@ async fn finalize_locked(
         let outcome = failed("No audio was received for this session.".into());
         return record(state, session, outcome).await;
     }
-    let converted = read_webm(&bytes).and_then(|audio| Ok((audio.duration_ms(), audio.to_ogg()?)));
+    // Reading and writing the audio is CPU work: off the async threads.
+    let converted = tokio::task::spawn_blocking(move || {
+        read_webm(&bytes).and_then(|audio| Ok((audio.duration_ms(), audio.to_ogg()?)))
+    })
+    .await
+    .map_err(|error| super::error::internal("recording conversion", &error))?;
     let (duration_ms, ogg) = match converted {
         Ok(done) => done,
         Err(error) => {

@@ -12,6 +12,7 @@ pub mod feedback;
 pub mod finalize;
 pub mod health;
 pub mod jobs;
+pub mod limits;
 pub mod owned;
 pub mod practice;
 pub mod realtime;

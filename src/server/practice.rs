@@ -18,9 +18,11 @@ pub use self::{
 };
 use super::{
     auth::CurrentUser,
+    config::Limits,
     db::{practice, recordings, shares, turns},
     feedback,
     finalize::{self, Finalize},
+    limits,
     owned::{Owned, not_found, owned},
     state::AppState,
 };
@@ -41,6 +43,7 @@ pub const MAX_TURNS: u32 = 10_000;
 #[tracing::instrument(skip_all, fields(user_id = %user.id, topic = topic_slug))]
 pub async fn start(
     pool: &PgPool,
+    limits: &Limits,
     user: &CurrentUser,
     topic_slug: &str,
     client_key: &str,
@@ -52,6 +55,7 @@ pub async fn start(
         None => None,
         Some(ms) => Some(started_at(ms, Utc::now())?),
     };
+    limits::admit_session(pool, limits, user.id, Some(key)).await?;
     let started = practice::start(pool, user.id, topic_slug, key, started_at)
         .await?
         .ok_or_else(|| AppError::not_found("topic"))?;
@@ -178,7 +182,7 @@ pub async fn end_and_finalize(
 ) -> Result<PracticeSession, AppError> {
     check_turns(turn_count)?;
     let id = owned(&state.db, user, raw_id).await?.id;
-    let recording = match finalize::finalize(state, id, Finalize::Final).await {
+    let recording = match finalize::finalize_waiting(state, id, Finalize::Final).await {
         Ok(recording) => Some(recording),
         Err(error) => {
             tracing::warn!(%error, session_id = %id, "recording left for later");
@@ -199,22 +203,24 @@ pub async fn finalize_recording(
     raw_id: &str,
 ) -> Result<Recording, AppError> {
     let id = owned(&state.db, user, raw_id).await?.id;
-    finalize::finalize(state, id, Finalize::Final).await
+    finalize::finalize_waiting(state, id, Finalize::Final).await
 }
 
 /// Saves one settled turn of the learner's session, during the call. Idempotent; a final turn is
 /// never overwritten. True when something changed.
 #[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_id))]
 pub async fn save_turn(
-    pool: &PgPool,
+    state: &AppState,
     user: &CurrentUser,
     raw_id: &str,
     turn: &SavedTurn,
 ) -> Result<bool, AppError> {
+    let pool = &state.db;
     let id = owned(pool, user, raw_id).await?.id;
     if let Some(problem) = turn.problem() {
         return Err(AppError::invalid(problem));
     }
+    limits::admit_turn(pool, &state.config.limits, id, &turn.item_id).await?;
     Ok(turns::upsert(pool, id, turn).await?)
 }
 
@@ -235,6 +241,9 @@ pub async fn turns(
 #[tracing::instrument(skip_all, fields(user_id = %user.id, session_id = raw_id))]
 pub async fn delete(state: &AppState, user: &CurrentUser, raw_id: &str) -> Result<(), AppError> {
     let id = owned(&state.db, user, raw_id).await?.id;
+    if !practice::mark_deleting(&state.db, user.id, id).await? {
+        return Err(not_found());
+    }
     for key in state.storage.list(&ObjectKey::session_prefix(id)).await? {
         state.storage.delete(&key).await?;
     }

@@ -255,6 +255,10 @@ fn spawn_housekeeping(state: &AppState) {
             {
                 tracing::warn!(%error, "provisional-recording sweep failed");
             }
+            // Call secrets past every budget's 24 hours.
+            if let Err(error) = super::limits::forget_old_mints(&state.db).await {
+                tracing::warn!(%error, "call-budget sweep failed");
+            }
         }
     });
 }

@@ -53,6 +53,7 @@ pub fn state_with(db: PgPool, vars: &[(&str, &str)]) -> AppState {
         "DATABASE_URL" => Some("postgres://unused@127.0.0.1/unused".to_owned()),
         _ if on_s3 && (name.starts_with("STORAGE_") || name.starts_with("S3_")) => s3(name),
         "STORAGE_DIR" if !chosen => Some(storage_dir.clone()),
+        "REALTIME_SIMULATOR" if !vars.iter().any(|(key, _)| *key == name) => Some("on".to_owned()),
         _ => vars
             .iter()
             .find(|(key, _)| *key == name)
@@ -67,7 +68,12 @@ pub fn state_with(db: PgPool, vars: &[(&str, &str)]) -> AppState {
 
 /// The app and the state it runs on (its storage, its pool), for tests that look behind it.
 pub fn app_and_state(db: PgPool) -> (Router, AppState) {
-    let state = state_with(db, &[]);
+    app_and_state_with(db, &[])
+}
+
+/// [`app_and_state`] with configuration variables set.
+pub fn app_and_state_with(db: PgPool, vars: &[(&str, &str)]) -> (Router, AppState) {
+    let state = state_with(db, vars);
     (startup::router(state.clone()), state)
 }
 
@@ -319,4 +325,96 @@ pub async fn spawn_app(db: PgPool, vars: &[(&str, &str)]) -> String {
         .await;
     });
     base
+}
+
+/// A browser talking to an app on a real port (`spawn_app`), with its session cookie.
+pub struct Browser {
+    http: reqwest::Client,
+    base: String,
+    pub cookie: Option<String>,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        Browser {
+            http: reqwest::Client::new(),
+            base: base.to_owned(),
+            cookie: None,
+        }
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("origin", &self.base)
+            .header("accept", "application/json")
+            .form(form);
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.expect("the app answers")
+    }
+
+    pub async fn sign_up(&mut self, email: &str) {
+        let response = self
+            .post(
+                "/api/auth/sign-up",
+                &[("email", email), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let cookie = response
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .expect("a session cookie")
+            .to_owned();
+        self.cookie = Some(cookie);
+    }
+
+    pub async fn start_call(&self, topic: &str) -> (StatusCode, String) {
+        let response = self.post("/api/voice/start", &[("topic", topic)]).await;
+        let status = response.status();
+        (status, response.text().await.unwrap_or_default())
+    }
+
+    /// A call secret for the practice session with key `session` (after Start).
+    pub async fn start_call_for(&self, topic: &str, session: &str) -> (StatusCode, String) {
+        let response = self
+            .post(
+                "/api/voice/start",
+                &[("topic", topic), ("session", session)],
+            )
+            .await;
+        let status = response.status();
+        (status, response.text().await.unwrap_or_default())
+    }
+
+    /// Starts a practice session with the browser's `key`; answers the status and its id.
+    pub async fn start_practice(&self, topic: &str, key: &str) -> (StatusCode, String) {
+        let response = self
+            .post("/api/practice/start", &[("topic", topic), ("key", key)])
+            .await;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        let id = body["id"]
+            .as_str()
+            .map_or_else(|| body.to_string(), str::to_owned);
+        (status, id)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, String) {
+        let mut request = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("accept", "application/json");
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.expect("the app answers");
+        let status = response.status();
+        (status, response.text().await.unwrap_or_default())
+    }
 }

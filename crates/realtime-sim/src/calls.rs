@@ -129,8 +129,8 @@ pub(crate) async fn create_call(
         socket,
         commands: receiver,
         conversation,
-        drop_at: drop_after.map(|d| Instant::now() + d),
-        expire_at: expire_after.map(|d| Instant::now() + d),
+        drop_at: drop_after.and_then(|d| Instant::now().checked_add(d)),
+        expire_at: expire_after.and_then(|d| Instant::now().checked_add(d)),
     };
     control
         .calls_started

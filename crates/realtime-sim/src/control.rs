@@ -8,13 +8,32 @@ use std::{
     },
 };
 
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{
+    Json,
+    extract::{Request, State},
+    http::StatusCode,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use realtime_protocol::http::ApiError;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Simulator, lock,
+    Simulator,
+    keys::{api_error, check_standard_key},
+    lock,
     responses::{MAX_QUEUED, ResponseOutcome},
 };
+
+/// Faults that may wait at once.
+pub const MAX_FAULTS: usize = 64;
+/// Learner transcripts that may wait at once, and the longest one.
+pub const MAX_TRANSCRIPTS: usize = 256;
+pub const MAX_TRANSCRIPT_CHARS: usize = 4_000;
+/// The longest a fault may make anything wait or last: an hour (a call's limit at OpenAI).
+pub const MAX_FAULT_SECS: u64 = 3_600;
+/// The longest an SDP answer may be held back: past any client's timeout, not a held request.
+pub const MAX_ANSWER_DELAY_MS: u64 = 30_000;
 
 /// A fault for the next mint or call. Each is used once, in the order queued.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +51,37 @@ pub enum Fault {
     SessionExpiredAfter { seconds: u64 },
     /// The next learner transcription fails.
     TranscriptionFails,
+}
+
+impl Fault {
+    /// The fault's values within what the simulator accepts, or which one is not and why.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        let seconds = |param, seconds: u64| {
+            if seconds > MAX_FAULT_SECS {
+                Err((
+                    param,
+                    format!("{param} must be at most {MAX_FAULT_SECS}, got {seconds}."),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        match *self {
+            Fault::MintError { status } if !(400..=599).contains(&status) => Err((
+                "status",
+                format!("status must be an error status (400 to 599), got {status}."),
+            )),
+            Fault::KeyTtl { seconds: s } => seconds("seconds", s),
+            Fault::AnswerDelay { ms } if ms > MAX_ANSWER_DELAY_MS => Err((
+                "ms",
+                format!("ms must be at most {MAX_ANSWER_DELAY_MS}, got {ms}."),
+            )),
+            Fault::DropCallAfter { seconds: s } | Fault::SessionExpiredAfter { seconds: s } => {
+                seconds("seconds", s)
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// What crossed the wire, for tests to assert on.
@@ -74,12 +124,50 @@ impl Control {
         lock(&self.transcripts).pop_front()
     }
 
-    pub(crate) fn queue_fault(&self, fault: Fault) {
-        lock(&self.faults).push_back(fault);
+    /// Queues checked faults; all or none. The error is the answer to send.
+    pub(crate) fn queue_faults(&self, faults: Vec<Fault>) -> Result<(), Refused> {
+        for fault in &faults {
+            fault
+                .check()
+                .map_err(|(param, message)| Refused::new(param, message))?;
+        }
+        let mut queue = lock(&self.faults);
+        if queue.len() + faults.len() > MAX_FAULTS {
+            return Err(Refused::new(
+                "faults",
+                format!(
+                    "At most {MAX_FAULTS} faults may wait ({} already do).",
+                    queue.len()
+                ),
+            ));
+        }
+        queue.extend(faults);
+        Ok(())
     }
 
-    pub(crate) fn queue_transcript(&self, text: String) {
-        lock(&self.transcripts).push_back(text);
+    /// Queues what the learner's next utterances say; all or none.
+    pub(crate) fn queue_transcripts(&self, texts: Vec<String>) -> Result<(), Refused> {
+        if texts
+            .iter()
+            .any(|text| text.chars().count() > MAX_TRANSCRIPT_CHARS)
+        {
+            return Err(Refused::new(
+                "texts",
+                format!("A transcript may have at most {MAX_TRANSCRIPT_CHARS} characters."),
+            ));
+        }
+        let mut queue = lock(&self.transcripts);
+        if queue.len() + texts.len() > MAX_TRANSCRIPTS {
+            return Err(Refused::new(
+                "texts",
+                format!(
+                    "At most {MAX_TRANSCRIPTS} transcripts may wait ({} already do).",
+                    queue.len()
+                ),
+            ));
+        }
+        queue.extend(texts);
+        Ok(())
     }
 
     /// Queues outcomes for the next Responses requests; refused (with how many wait) past
@@ -124,13 +212,51 @@ pub(crate) struct QueueFaults {
     faults: Vec<Fault>,
 }
 
+/// A control request the simulator does not take, answered as the API answers a bad value.
+#[derive(Debug)]
+pub(crate) struct Refused(ApiError);
+
+impl Refused {
+    pub(crate) fn new(param: &str, message: String) -> Self {
+        Refused(
+            ApiError::new("invalid_request_error", Some("invalid_value"), message)
+                .with_param(param),
+        )
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        api_error(StatusCode::BAD_REQUEST, self.0)
+    }
+}
+
+fn no_content(result: Result<(), Refused>) -> Response {
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+/// Every `/control/…` request must carry the simulator's standard key, as a mint does: nobody
+/// but the app's operator (and its tests) steers the calls of others.
+pub(crate) async fn require_key(
+    State(sim): State<Simulator>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match check_standard_key(&sim, request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(problem) => problem.into_response(),
+    }
+}
+
 /// `POST /control/faults` `{"faults":[{"kind":"mint_error","status":500}, ...]}`.
 pub(crate) async fn queue_faults(
     State(sim): State<Simulator>,
     Json(body): Json<QueueFaults>,
-) -> StatusCode {
-    lock(&sim.inner.control.faults).extend(body.faults);
-    StatusCode::NO_CONTENT
+) -> Response {
+    no_content(sim.inner.control.queue_faults(body.faults))
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,9 +269,8 @@ pub(crate) struct QueueTranscripts {
 pub(crate) async fn queue_transcripts(
     State(sim): State<Simulator>,
     Json(body): Json<QueueTranscripts>,
-) -> StatusCode {
-    lock(&sim.inner.control.transcripts).extend(body.texts);
-    StatusCode::NO_CONTENT
+) -> Response {
+    no_content(sim.inner.control.queue_transcripts(body.texts))
 }
 
 /// What to do to the calls going on now.

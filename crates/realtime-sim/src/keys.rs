@@ -24,6 +24,11 @@ pub(crate) struct MintedKey {
     pub expires_at: u64,
 }
 
+/// The simulator's own bounds, kept in memory per live key: stricter than OpenAI documents, and
+/// listed in `contracts/realtime.md`.
+pub const MAX_INSTRUCTIONS_BYTES: usize = 64 * 1024;
+pub const MAX_LIVE_KEYS: usize = 10_000;
+
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -103,7 +108,18 @@ pub(crate) async fn mint(
             "expires_after.seconds must be between 10 and 7200.",
         );
     }
-    // A queued `key_ttl` fault makes this key expire sooner than it says.
+    if session
+        .instructions
+        .as_ref()
+        .is_some_and(|text| text.len() > MAX_INSTRUCTIONS_BYTES)
+    {
+        return invalid(
+            "session.instructions",
+            format!("session.instructions must be at most {MAX_INSTRUCTIONS_BYTES} bytes."),
+        );
+    }
+    // A queued `key_ttl` fault makes this key expire sooner than it says (faults are checked
+    // when queued: at most an hour).
     let real_ttl = match control.take_fault(|f| matches!(f, Fault::KeyTtl { .. })) {
         Some(Fault::KeyTtl { seconds }) => seconds,
         _ => u64::from(seconds),
@@ -117,12 +133,22 @@ pub(crate) async fn mint(
     {
         let mut keys = lock(&sim.inner.keys);
         keys.retain(|_, key| key.expires_at >= now);
+        if keys.len() >= MAX_LIVE_KEYS {
+            return api_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                ApiError::new(
+                    "rate_limit_error",
+                    Some("rate_limit_exceeded"),
+                    format!("At most {MAX_LIVE_KEYS} client secrets may be live at once."),
+                ),
+            );
+        }
         keys.insert(
             value.clone(),
             MintedKey {
                 session_id: session_id.clone(),
                 session: session.clone(),
-                expires_at: now + real_ttl,
+                expires_at: now.saturating_add(real_ttl),
             },
         );
     }
@@ -142,11 +168,22 @@ pub(crate) async fn mint(
 /// Requests that only the standard key may make (minting, hanging up): anything else, missing
 /// included, is `invalid_api_key` as the API answers it.
 pub(crate) fn check_standard_key(sim: &Simulator, headers: &HeaderMap) -> Result<(), KeyProblem> {
-    if bearer(headers) == Some(sim.inner.config.api_key.expose_secret()) {
+    let given = bearer(headers).ok_or(KeyProblem::Unknown)?;
+    if same_secret(given, sim.inner.config.api_key.expose_secret()) {
         Ok(())
     } else {
         Err(KeyProblem::Unknown)
     }
+}
+
+/// Compares in time that depends on the lengths only, not on where the first difference is.
+fn same_secret(given: &str, expected: &str) -> bool {
+    given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
 }
 
 /// Why a key cannot open a call.

@@ -33,7 +33,8 @@ use axum::{
 };
 use secrecy::SecretString;
 
-pub use control::{Counters, Fault};
+pub use control::{Counters, Fault, MAX_ANSWER_DELAY_MS, MAX_FAULT_SECS, MAX_FAULTS};
+pub use keys::{MAX_INSTRUCTIONS_BYTES, MAX_LIVE_KEYS};
 pub use responses::{ResponseOutcome, TEXT_MODELS};
 
 /// The development standard key (also in `.env.example`): only ever valid against a simulator.
@@ -82,17 +83,23 @@ impl Simulator {
 
     /// The HTTP API, to be mounted where its base URL should be (minus `/v1`).
     pub fn router(&self) -> Router {
-        Router::new()
-            .route("/v1/realtime/client_secrets", post(keys::mint))
-            .route("/v1/realtime/calls", post(calls::create_call))
-            .route("/v1/realtime/calls/{call_id}/hangup", post(calls::hangup))
-            .route("/v1/responses", post(responses::create))
+        let control = Router::new()
             .route("/control/responses", post(responses::queue_outcomes))
             .route("/control/faults", post(control::queue_faults))
             .route("/control/transcripts", post(control::queue_transcripts))
             .route("/control/counters", get(control::counters))
             .route("/control/calls", post(control::act_on_calls))
             .route("/control/reset", post(control::reset))
+            .route_layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                control::require_key,
+            ));
+        Router::new()
+            .route("/v1/realtime/client_secrets", post(keys::mint))
+            .route("/v1/realtime/calls", post(calls::create_call))
+            .route("/v1/realtime/calls/{call_id}/hangup", post(calls::hangup))
+            .route("/v1/responses", post(responses::create))
+            .merge(control)
             .with_state(self.clone())
     }
 
@@ -100,9 +107,11 @@ impl Simulator {
         self.inner.control.counters()
     }
 
-    /// Queues a fault, as `POST /control/faults` does.
+    /// Queues a fault, as `POST /control/faults` does; refused (logged) past its bounds.
     pub fn queue_fault(&self, fault: Fault) {
-        self.inner.control.queue_fault(fault);
+        if let Err(refused) = self.inner.control.queue_faults(vec![fault]) {
+            tracing::warn!(?refused, "sim: fault not queued");
+        }
     }
 
     /// Queues what the next Responses requests get, as `POST /control/responses` does.
@@ -114,7 +123,9 @@ impl Simulator {
 
     /// Queues what the next learner utterance "said", as `POST /control/transcripts` does.
     pub fn queue_transcript(&self, text: impl Into<String>) {
-        self.inner.control.queue_transcript(text.into());
+        if let Err(refused) = self.inner.control.queue_transcripts(vec![text.into()]) {
+            tracing::warn!(?refused, "sim: transcript not queued");
+        }
     }
 }
 

@@ -129,6 +129,7 @@ async fn queued_mint_faults_fail_the_next_mints_in_order() {
         .oneshot(
             Request::post("/control/faults")
                 .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {DEV_API_KEY}"))
                 .body(Body::from(faults.to_string()))
                 .unwrap(),
         )
@@ -194,6 +195,7 @@ async fn calls_need_a_live_ephemeral_key() {
         .oneshot(
             Request::post("/control/faults")
                 .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {DEV_API_KEY}"))
                 .body(Body::from(faults.to_string()))
                 .unwrap(),
         )
@@ -340,7 +342,7 @@ async fn queued_outcomes_come_back_in_order() {
     let (status, _) = post(
         &router,
         "/control/responses",
-        None,
+        Some(DEV_API_KEY),
         json!({"outcomes": [
             {"kind": "error", "status": 429},
             {"kind": "error", "status": 429, "code": "insufficient_quota"},
@@ -407,4 +409,115 @@ async fn queued_outcomes_come_back_in_order() {
     // Then the rule set again.
     let (status, _) = next().await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn control_needs_the_standard_key() {
+    let sim = simulator();
+    let router = sim.router();
+    let faults = json!({"faults": [{"kind": "mint_error", "status": 503}]});
+    for key in [
+        None,
+        Some("ek_not-the-standard-key"),
+        Some("sk-sim-development-kez"),
+    ] {
+        let (status, body) = post(&router, "/control/faults", key, faults.clone()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{key:?}: {body}");
+    }
+    for (path, body) in [
+        ("/control/transcripts", json!({"texts": ["I said this"]})),
+        ("/control/calls", json!({"action": "drop"})),
+        ("/control/reset", json!({})),
+        (
+            "/control/responses",
+            json!({"outcomes": [{"kind": "refusal"}]}),
+        ),
+    ] {
+        let (status, _) = post(&router, path, None, body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    // Nothing anonymous reached the queues: the next mint succeeds.
+    let (status, body) = post(&router, MINT, Some(DEV_API_KEY), mint_body()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = post(&router, "/control/faults", Some(DEV_API_KEY), faults).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = post(&router, MINT, Some(DEV_API_KEY), mint_body()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn fault_values_past_their_bounds_are_refused_not_panicked_on() {
+    let sim = simulator();
+    let router = sim.router();
+    let max = u64::MAX;
+    for (fault, param) in [
+        (json!({"kind": "key_ttl", "seconds": max}), "seconds"),
+        (
+            json!({"kind": "drop_call_after", "seconds": max}),
+            "seconds",
+        ),
+        (
+            json!({"kind": "session_expired_after", "seconds": 3601}),
+            "seconds",
+        ),
+        (json!({"kind": "answer_delay", "ms": max}), "ms"),
+        (json!({"kind": "mint_error", "status": 200}), "status"),
+    ] {
+        let (status, body) = post(
+            &router,
+            "/control/faults",
+            Some(DEV_API_KEY),
+            json!({"faults": [fault]}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["error"]["param"], param, "{body}");
+        assert_eq!(body["error"]["code"], "invalid_value", "{body}");
+    }
+    // Refused faults were not queued: minting still works.
+    let (status, body) = post(&router, MINT, Some(DEV_API_KEY), mint_body()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The largest accepted values are used without overflow.
+    let (status, _) = post(
+        &router,
+        "/control/faults",
+        Some(DEV_API_KEY),
+        json!({"faults": [{"kind": "key_ttl", "seconds": 3600}]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = post(&router, MINT, Some(DEV_API_KEY), mint_body()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn queues_and_instructions_are_bounded() {
+    let sim = simulator();
+    let router = sim.router();
+    let many: Vec<Value> = (0..=realtime_sim::MAX_FAULTS)
+        .map(|_| json!({"kind": "transcription_fails"}))
+        .collect();
+    let (status, body) = post(
+        &router,
+        "/control/faults",
+        Some(DEV_API_KEY),
+        json!({"faults": many}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let long = "a".repeat(4_001);
+    let (status, _) = post(
+        &router,
+        "/control/transcripts",
+        Some(DEV_API_KEY),
+        json!({"texts": [long]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let mut body = mint_body();
+    body["session"]["instructions"] = json!("x".repeat(realtime_sim::MAX_INSTRUCTIONS_BYTES + 1));
+    let (status, answer) = post(&router, MINT, Some(DEV_API_KEY), body).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert_eq!(answer["error"]["param"], "session.instructions");
 }

@@ -191,6 +191,16 @@ impl Session {
         &self.saves
     }
 
+    /// The key of the practice session the call belongs to, once Start was pressed: a secret
+    /// minted for it is counted against that session (its call time) on the server.
+    pub fn session_key(&self) -> Option<&str> {
+        let in_call = matches!(
+            self.state,
+            CallState::Connecting | CallState::Live { .. } | CallState::Reconnecting { .. }
+        );
+        (in_call && !self.key.is_empty()).then_some(self.key.as_str())
+    }
+
     fn push(&mut self, effect: Effect) {
         self.effects.push_back(effect);
     }

@@ -72,6 +72,13 @@ pub struct Gear {
     timers: HashMap<Timer, Timeout>,
 }
 
+/// The key of the session the call is for, once Start was pressed.
+fn session_key(p: Practice) -> Option<String> {
+    p.model
+        .try_with_value(|model| model.session.session_key().map(str::to_owned))
+        .flatten()
+}
+
 /// The page's topic slug (`None` once the page is gone).
 fn slug(p: Practice) -> Option<String> {
     p.topic

@@ -147,7 +147,10 @@ pub fn PracticePage() -> impl IntoView {
                 match topic.await {
                     Ok((topic, owner)) => view! { <PracticeRoom topic owner /> }.into_any(),
                     Err(AppError::Unauthorized) => {
-                        let next = format!("/sign-in?next=/topics/{}/practice", slug());
+                        let next = crate::domain::account::sign_in_then(&format!(
+                            "/topics/{}/practice",
+                            slug()
+                        ));
                         view! { <Redirect path=next /> }.into_any()
                     }
                     Err(error) => {

@@ -53,6 +53,7 @@ impl CurrentUser {
         Account {
             email: self.email.to_string(),
             created_at: self.created_at,
+            usage: None,
         }
     }
 }

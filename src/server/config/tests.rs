@@ -4,11 +4,15 @@ use std::collections::HashMap;
 
 use super::*;
 
+/// Loads `pairs`, with the simulator switched on unless they say how the coach is reached.
 fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
-    let env: HashMap<String, String> = pairs
+    let mut env: HashMap<String, String> = pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
+    if !env.contains_key("OPENAI_API_KEY") && !env.contains_key("REALTIME_SIMULATOR") {
+        env.insert("REALTIME_SIMULATOR".into(), "on".into());
+    }
     Config::from_lookup(|name| env.get(name).cloned())
 }
 
@@ -95,7 +99,8 @@ fn public_url_is_an_origin_and_decides_secure_cookies() {
     let config = load(&[URL]).expect("valid");
     assert_eq!(config.public_url, "http://127.0.0.1:3000");
     assert!(!config.secure_cookies());
-    let config = load(&[URL, ("PUBLIC_URL", "https://coach.example.org/")]).expect("valid");
+    let live = ("OPENAI_API_KEY", "sk-live-123");
+    let config = load(&[URL, live, ("PUBLIC_URL", "https://coach.example.org/")]).expect("valid");
     assert_eq!(config.public_url, "https://coach.example.org");
     assert!(config.secure_cookies());
     for bad in [
@@ -104,7 +109,7 @@ fn public_url_is_an_origin_and_decides_secure_cookies() {
         "https://x.org/app",
         "https://",
     ] {
-        let error = load(&[URL, ("PUBLIC_URL", bad)]).unwrap_err();
+        let error = load(&[URL, live, ("PUBLIC_URL", bad)]).unwrap_err();
         assert!(
             matches!(
                 error,
@@ -180,7 +185,12 @@ fn without_an_openai_key_the_coach_is_the_local_simulator() {
     let config = load(&[URL]).expect("valid");
     assert!(config.realtime.simulated);
     assert_eq!(config.realtime.base_url, "http://127.0.0.1:3000/sim/v1");
-    assert_eq!(config.realtime.api_key.expose_secret(), SIM_DEV_API_KEY);
+    let key = config.realtime.api_key.expose_secret().to_owned();
+    assert!(key.starts_with("sk-sim-") && key.len() > 30, "a random key");
+    let again = load(&[URL]).expect("valid");
+    assert_ne!(again.realtime.api_key.expose_secret(), key);
+    let chosen = load(&[URL, ("REALTIME_SIM_API_KEY", "sk-sim-mine")]).expect("valid");
+    assert_eq!(chosen.realtime.api_key.expose_secret(), "sk-sim-mine");
     assert_eq!(config.realtime.model, "gpt-realtime-mini");
 
     let config = load(&[URL, ("OPENAI_API_KEY", "sk-live-123")]).expect("valid");
@@ -240,4 +250,79 @@ fn debug_output_hides_the_password() {
     let config = load(&[URL]).expect("valid");
     let shown = format!("{config:?}");
     assert!(!shown.contains("s3cret"), "{shown}");
+}
+
+#[test]
+fn the_simulator_must_be_asked_for_and_serves_loopback_only() {
+    let error = load(&[URL, ("REALTIME_SIMULATOR", "off")]).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ConfigError::Missing {
+                name: "OPENAI_API_KEY",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("REALTIME_SIMULATOR=on"),
+        "{error}"
+    );
+    let error = load(&[URL, ("REALTIME_SIMULATOR", "yes")]).unwrap_err();
+    assert!(matches!(
+        error,
+        ConfigError::Invalid {
+            name: "REALTIME_SIMULATOR",
+            ..
+        }
+    ));
+    let error = load(&[
+        URL,
+        ("OPENAI_API_KEY", "sk-live-123"),
+        ("REALTIME_SIMULATOR", "on"),
+    ])
+    .unwrap_err();
+    assert!(matches!(
+        error,
+        ConfigError::Invalid {
+            name: "REALTIME_SIMULATOR",
+            ..
+        }
+    ));
+
+    for public in [
+        "https://coach.example.org",
+        "http://10.0.0.5:3000",
+        "http://[2001:db8::1]:3000",
+        "http://127.0.0.1.example.org",
+    ] {
+        let error = load(&[URL, ("PUBLIC_URL", public)]).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                ConfigError::Invalid {
+                    name: "REALTIME_SIMULATOR",
+                    ..
+                }
+            ),
+            "{public}: {error}"
+        );
+    }
+    for public in [
+        "http://127.0.0.1:3000",
+        "http://localhost:8080",
+        "http://[::1]:3000",
+        "http://127.0.0.2",
+    ] {
+        let config = load(&[URL, ("PUBLIC_URL", public)]).expect(public);
+        assert!(config.realtime.simulated);
+    }
+    let config = load(&[
+        URL,
+        ("OPENAI_API_KEY", "sk-live-123"),
+        ("PUBLIC_URL", "https://coach.example.org"),
+    ])
+    .expect("OpenAI serves any origin");
+    assert!(!config.realtime.simulated);
 }

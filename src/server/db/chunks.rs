@@ -18,27 +18,47 @@ pub async fn hash_of(
     .await
 }
 
-/// Records a received chunk. False when the place was taken meanwhile (by a concurrent upload).
+/// What recording a received chunk came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    Yes,
+    /// The place was taken meanwhile (by a concurrent upload).
+    Taken,
+    /// The session is gone or being deleted.
+    Gone,
+}
+
+/// Records a received chunk, unless the session is gone or being deleted.
 pub async fn insert(
     pool: &PgPool,
     session: Uuid,
     sequence: u32,
     size: usize,
     sha256: &[u8],
-) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query_scalar!(
-        r#"insert into recording_chunks (session_id, sequence, size, sha256)
-           values ($1, $2, $3, $4)
-           on conflict (session_id, sequence) do nothing
-           returning sequence"#,
-        session,
-        i32::try_from(sequence).unwrap_or(i32::MAX),
-        i32::try_from(size).unwrap_or(i32::MAX),
-        sha256
+) -> Result<Inserted, sqlx::Error> {
+    let (inserted, open): (bool, bool) = sqlx::query_as(
+        r#"with open as (
+               select id from practice_sessions where id = $1 and not deleting for share
+           ),
+           inserted as (
+               insert into recording_chunks (session_id, sequence, size, sha256)
+               select id, $2, $3, $4 from open
+               on conflict (session_id, sequence) do nothing
+               returning sequence
+           )
+           select exists (select 1 from inserted), exists (select 1 from open)"#,
     )
-    .fetch_optional(pool)
+    .bind(session)
+    .bind(i32::try_from(sequence).unwrap_or(i32::MAX))
+    .bind(i32::try_from(size).unwrap_or(i32::MAX))
+    .bind(sha256)
+    .fetch_one(pool)
     .await?;
-    Ok(inserted.is_some())
+    Ok(match (inserted, open) {
+        (true, _) => Inserted::Yes,
+        (false, true) => Inserted::Taken,
+        (false, false) => Inserted::Gone,
+    })
 }
 
 /// The receipts of a session's chunks, in recording order: (sequence, sha256).

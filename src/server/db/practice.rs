@@ -189,6 +189,18 @@ pub async fn delete(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<bool, sqlx
     Ok(deleted.rows_affected() == 1)
 }
 
+/// Marks the learner's session as being deleted: no upload is taken from now on. False when it
+/// is not theirs (or gone).
+pub async fn mark_deleting(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
+    let marked =
+        sqlx::query("update practice_sessions set deleting = true where id = $1 and user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(pool)
+            .await?;
+    Ok(marked.rows_affected() == 1)
+}
+
 /// The ids of every session of a learner (to remove their stored objects).
 pub async fn ids_of_user(pool: &PgPool, user_id: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar!(
@@ -284,6 +296,30 @@ pub async fn recount(
     .execute(conn)
     .await?;
     Ok(changed.rows_affected() == 1)
+}
+
+/// A learner's session found by the key the browser made for it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Keyed {
+    pub id: Uuid,
+    pub topic_slug: String,
+    pub live: bool,
+}
+
+pub async fn find_by_key(
+    pool: &PgPool,
+    user_id: Uuid,
+    client_key: Uuid,
+) -> Result<Option<Keyed>, sqlx::Error> {
+    sqlx::query_as(
+        r#"select p.id, t.slug as topic_slug, p.status = 'live' as live
+           from practice_sessions p join topics t on t.id = p.topic_id
+           where p.user_id = $1 and p.client_key = $2"#,
+    )
+    .bind(user_id)
+    .bind(client_key)
+    .fetch_optional(pool)
+    .await
 }
 
 /// Whose session this is (for the server's own housekeeping, which acts on any learner's).

@@ -1,6 +1,6 @@
 //! Queries on `recordings`: a session's finished recording, or why it could not be made.
 
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::practice::Recording;
@@ -38,13 +38,44 @@ pub async fn find(pool: &PgPool, session: Uuid) -> Result<Option<Recording>, sql
     }))
 }
 
-/// Holds the session's finalization lock until `conn`'s transaction ends: one finalization of a
-/// session at a time, whichever server process runs it.
-pub async fn lock(conn: &mut PgConnection, session: Uuid) -> Result<(), sqlx::Error> {
-    let (high, _) = session.as_u64_pair();
-    sqlx::query("select pg_advisory_xact_lock($1)")
-        .bind(high as i64)
-        .execute(conn)
+/// What claiming a session's finalization came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    Taken,
+    /// Another finalization holds it.
+    Busy,
+    NoSession,
+}
+
+/// Claims the session's finalization for `secs` seconds (a lease on its row: no connection or
+/// transaction is held while the work runs).
+pub async fn claim(pool: &PgPool, session: Uuid, secs: i64) -> Result<Claim, sqlx::Error> {
+    let (exists, taken): (bool, bool) = sqlx::query_as(
+        r#"with taken as (
+               update practice_sessions
+               set finalizing_until = now() + make_interval(secs => $2)
+               where id = $1 and (finalizing_until is null or finalizing_until < now())
+               returning id
+           )
+           select exists (select 1 from practice_sessions where id = $1),
+                  exists (select 1 from taken)"#,
+    )
+    .bind(session)
+    .bind(secs as f64)
+    .fetch_one(pool)
+    .await?;
+    Ok(match (exists, taken) {
+        (_, true) => Claim::Taken,
+        (true, false) => Claim::Busy,
+        (false, false) => Claim::NoSession,
+    })
+}
+
+/// Gives the claim back.
+pub async fn release(pool: &PgPool, session: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("update practice_sessions set finalizing_until = null where id = $1")
+        .bind(session)
+        .execute(pool)
         .await?;
     Ok(())
 }

@@ -33,7 +33,12 @@ pub async fn upsert(pool: &PgPool, session: Uuid, turn: &SavedTurn) -> Result<bo
                set text = excluded.text,
                    state = excluded.state,
                    start_ms = coalesce(excluded.start_ms, transcript_turns.start_ms),
-                   end_ms = coalesce(excluded.end_ms, transcript_turns.end_ms),
+                   -- A merged end before the merged start is dropped, not refused.
+                   end_ms = case
+                       when coalesce(excluded.end_ms, transcript_turns.end_ms)
+                            < coalesce(excluded.start_ms, transcript_turns.start_ms) then null
+                       else coalesce(excluded.end_ms, transcript_turns.end_ms)
+                   end,
                    position = excluded.position,
                    saved_at = now()
                where transcript_turns.state <> 'final'

@@ -39,7 +39,7 @@ pub async fn recover(
     let was_provisional = recordings::find(&state.db, id)
         .await?
         .is_some_and(|recording| recording.is_provisional());
-    let recording = finalize::finalize(state, id, Finalize::Final).await?;
+    let recording = finalize::finalize_waiting(state, id, Finalize::Final).await?;
     if session.status == PracticeStatus::Live && end_unattended(state, &session, &recording).await?
     {
         tracing::info!("practice session ended by recovery");
@@ -101,7 +101,9 @@ async fn counts(
         .filter(|(_, used)| *used)
         .map(|(word, _)| word.clone())
         .collect();
-    Ok((i32::try_from(saved.len()).unwrap_or(i32::MAX), used))
+    // Never past what a session may report, whatever was saved.
+    let count = saved.len().min(super::MAX_TURNS as usize);
+    Ok((i32::try_from(count).unwrap_or(i32::MAX), used))
 }
 
 /// How long a live session may show no sign of life before the server ends and finalizes it.
@@ -133,11 +135,18 @@ pub async fn finish_provisional(state: &AppState, idle_secs: i64) -> Result<usiz
 pub async fn close_abandoned(state: &AppState, idle_secs: i64) -> Result<usize, AppError> {
     let mut closed = 0;
     for id in practice::abandoned(&state.db, idle_secs).await? {
-        let Some(owner) = practice::owner(&state.db, id).await? else {
-            continue;
+        let session = match practice::owner(&state.db, id).await {
+            Ok(Some(owner)) => practice::find(&state.db, owner, id).await,
+            Ok(None) => Ok(None),
+            Err(error) => Err(error.into()),
         };
-        let Some(session) = practice::find(&state.db, owner, id).await? else {
-            continue;
+        let session = match session {
+            Ok(Some(session)) => session,
+            Ok(None) => continue,
+            Err(error) => {
+                tracing::warn!(%error, session_id = %id, "abandoned session not read; left for later");
+                continue;
+            }
         };
         // Provisional: the learner's browser may still hold the last chunks.
         let recording = match finalize::finalize(state, id, Finalize::Provisional).await {
@@ -147,9 +156,16 @@ pub async fn close_abandoned(state: &AppState, idle_secs: i64) -> Result<usize, 
                 continue;
             }
         };
-        if end_unattended(state, &session, &recording).await? {
-            closed += 1;
-            tracing::info!(session_id = %id, "abandoned practice session ended by the server");
+        match end_unattended(state, &session, &recording).await {
+            Ok(true) => {
+                closed += 1;
+                tracing::info!(session_id = %id, "abandoned practice session ended by the server");
+            }
+            Ok(false) => {}
+            // One session that cannot be ended does not stop the others.
+            Err(error) => {
+                tracing::warn!(%error, session_id = %id, "abandoned session left for later");
+            }
         }
     }
     Ok(closed)

@@ -78,12 +78,15 @@ fn a_secret_about_to_expire_is_replaced_before_connecting_and_a_401_renews_it_on
 
     // A secret that looked fresh but is refused (revoked, clock skew) is renewed once.
     let mut page = Page::ready();
+    // The pre-call check's secret belongs to no session yet.
+    assert_eq!(page.session.session_key(), None);
     page.input(Input::Started { key: KEY.into() });
     let effects = page.input(Input::Answered {
         generation: 0,
         result: Err(ConnectError::Unauthorized),
     });
     assert_eq!(effects, [Effect::Mint { generation: 0 }]);
+    assert_eq!(page.session.session_key(), Some(KEY));
     let effects = page.input(Input::Minted {
         generation: 0,
         result: Ok(secret(650.0)),

@@ -66,6 +66,8 @@ fn a_drop_is_reconnected_in_every_state_of_a_live_call() {
             .wait(250)
             .input(Input::Timer(Timer::Reconnect { generation: 1 }));
         assert_eq!(effects, [Effect::DropPeer, Effect::Mint { generation: 2 }]);
+        // The reconnection's secret is asked for the session, so its call time counts.
+        assert_eq!(page.session.session_key(), Some(KEY), "{name}");
         let effects = page.input(Input::Minted {
             generation: 2,
             result: Ok(secret(600.0)),

@@ -25,8 +25,9 @@ pub(super) fn mint(p: Practice, generation: u32) {
     let Some(slug) = super::slug(p) else {
         return;
     };
+    let session = super::session_key(p);
     spawn_local(async move {
-        let result = match start_voice_call(slug).await {
+        let result = match start_voice_call(slug, session).await {
             Ok(secret) => {
                 timing::mark(timing::MINTED);
                 Ok(secret)
