@@ -246,28 +246,42 @@ async fn a_session_uploads_at_most_its_audio_and_a_learner_their_storage(db: PgP
     assert!(message(&body).starts_with("Your storage is full"), "{body}");
 }
 
+/// Saves the turn `item` ("A coffee, please.", 17 characters) in session `id`.
+fn save(id: &str, cookie: &str, item: &str) -> Call {
+    Call::post("/api/practice/turn")
+        .json(json!({"session": id, "turn": turn(item)}))
+        .cookie(cookie)
+}
+
 fn turn(item: &str) -> Value {
     json!({"item_id": item, "speaker": "Learner", "text": "A coffee, please.",
            "state": "Final", "start_ms": 1000, "end_ms": 2000, "position": 0})
 }
 
-#[sqlx::test]
-async fn a_session_keeps_at_most_its_turns(db: PgPool) {
-    let (app, _) = app_and_state_with(db, &[("TURNS_PER_SESSION", "2")]);
+/// Two turns are kept, a third is refused saying `why`, and the first saved again is fine.
+async fn third_turn_refused(db: PgPool, limit: (&str, &str), why: &str) {
+    let (app, _) = app_and_state_with(db, &[limit]);
     let cookie = sign_up(&app, "ana@example.org").await;
     let id = start(&app, &cookie, KEY_A).await;
-    let save = |item: &'static str| {
-        Call::post("/api/practice/turn")
-            .json(json!({"session": id, "turn": turn(item)}))
-            .cookie(&cookie)
-    };
+    let save = |item: &'static str| save(&id, &cookie, item);
     assert_eq!(save("item_a").send(&app).await.status, StatusCode::OK);
     assert_eq!(save("item_b").send(&app).await.status, StatusCode::OK);
     let refused = save("item_c").send(&app).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
-    assert!(refused.body.contains("at most 2 turns"), "{}", refused.body);
-    // Saving a kept turn again is not a new one.
+    assert!(refused.body.contains(why), "{}", refused.body);
+    // Saving a kept turn again is not a new one (its text replaces its own).
     assert_eq!(save("item_a").send(&app).await.status, StatusCode::OK);
+}
+
+#[sqlx::test]
+async fn a_session_keeps_at_most_its_turns(db: PgPool) {
+    third_turn_refused(db, ("TURNS_PER_SESSION", "2"), "at most 2 turns").await;
+}
+
+#[sqlx::test]
+async fn a_session_keeps_at_most_its_text(db: PgPool) {
+    // 17 characters a turn: two fit in 40, a third does not.
+    third_turn_refused(db, ("SESSION_TEXT_CHARS", "40"), "at most 40 characters").await;
 }
 
 #[sqlx::test]

@@ -500,6 +500,15 @@ async fn history_pages_through_the_learners_own_sessions_newest_first(db: PgPool
                 .await
                 .unwrap();
         }
+        // Ended, as a learner's past sessions are (only a couple may be live at once); the
+        // newest stays live.
+        if n != 20 {
+            sqlx::query("update practice_sessions set status = 'ended', ended_at = started_at where id = $1::uuid")
+                .bind(made.last().unwrap())
+                .execute(&db)
+                .await
+                .unwrap();
+        }
     }
     start(&app, &users.b, "ordering-at-a-cafe", KEY).await;
 

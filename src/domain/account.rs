@@ -5,6 +5,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+mod usage;
+pub use self::usage::{Usage, megabytes};
+
 /// Where to send a learner after signing in: `next` when it is a path on this site, otherwise the
 /// topics page. Never another origin (`//evil.example`, `https://…`), so the sign-in page cannot be
 /// used to bounce learners elsewhere.
@@ -46,43 +49,6 @@ pub struct Account {
     pub usage: Option<Usage>,
 }
 
-/// A learner's use of what they may consume, against its limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Usage {
-    /// Calls to the coach (each connection, reconnections included) in the last 24 hours.
-    pub calls_today: u32,
-    pub calls_per_day: u32,
-    /// Recordings and pieces of them kept in storage.
-    pub storage_bytes: u64,
-    pub storage_limit_bytes: u64,
-}
-
-impl Usage {
-    pub fn calls_left(&self) -> u32 {
-        self.calls_per_day.saturating_sub(self.calls_today)
-    }
-
-    /// Storage used, in whole percent of the limit (rounded up, at most 100).
-    pub fn storage_percent(&self) -> u8 {
-        let limit = self.storage_limit_bytes.max(1);
-        let percent = self.storage_bytes.saturating_mul(100).div_ceil(limit);
-        u8::try_from(percent.min(100)).unwrap_or(100)
-    }
-}
-
-/// A byte count as a learner reads it: "0 MB", "3.4 MB", "1.2 GB".
-pub fn megabytes(bytes: u64) -> String {
-    const MB: f64 = 1024.0 * 1024.0;
-    let mb = bytes as f64 / MB;
-    if mb >= 1024.0 {
-        format!("{:.1} GB", mb / 1024.0)
-    } else if mb >= 10.0 || bytes == 0 {
-        format!("{mb:.0} MB")
-    } else {
-        format!("{mb:.1} MB")
-    }
-}
-
 /// An email address, trimmed and lowercased so that `Ana@Example.org ` and `ana@example.org`
 /// are the same account. The check is deliberately simple (one `@`, a dotted domain, no spaces):
 /// the real proof of an address is mail reaching it.
@@ -110,7 +76,9 @@ impl Email {
             && !domain.ends_with(['.', '-'])
             && !domain.contains("..")
             && !domain.contains('@');
-        let chars_ok = !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        let chars_ok = !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_invisible(c));
         if local.is_empty() || local.len() > 64 || !domain_ok || !chars_ok {
             return Err(InvalidEmail::Malformed);
         }
@@ -187,6 +155,25 @@ impl fmt::Debug for Password {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Password([redacted])")
     }
+}
+
+/// Unicode format characters (category Cf: zero-width joiners and spaces, direction marks and
+/// overrides, the byte-order mark, invisible operators, tags) and other invisible ones: an email
+/// holding them looks like another address.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}'
+        | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFFB}'
+        | '\u{0600}'..='\u{0605}' | '\u{06DD}' | '\u{070F}' | '\u{08E2}'
+        | '\u{110BD}' | '\u{110CD}' | '\u{13430}'..='\u{1343F}'
+        | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}'
+    )
 }
 
 fn is_one_repeated_char(text: &str) -> bool {
@@ -347,6 +334,26 @@ mod tests {
             assert!(common.chars().count() >= Password::MIN_CHARS, "{common}");
             assert_eq!(common.to_lowercase(), *common);
         }
+    }
+
+    #[test]
+    fn invisible_and_direction_characters_are_not_in_emails() {
+        for email in [
+            "ana\u{200B}@example.org",
+            "ana@exa\u{200D}mple.org",
+            "\u{202E}gro.elpmaxe@ana",
+            "ana\u{FEFF}@example.org",
+            "ana\u{00AD}@example.org",
+            "ana\u{E0041}@example.org",
+            "ana\u{2066}@example.org",
+        ] {
+            assert_eq!(
+                Email::parse(email),
+                Err(InvalidEmail::Malformed),
+                "{email:?}"
+            );
+        }
+        assert!(Email::parse("zoë@example.org").is_ok());
     }
 
     #[test]

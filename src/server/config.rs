@@ -39,6 +39,10 @@ pub struct Config {
     pub feedback: FeedbackConfig,
     /// What learners may consume.
     pub limits: Limits,
+    /// `TRUSTED_PROXIES`: addresses of the reverse proxies in front of the app (comma-separated,
+    /// default none). A request from one of them is from the address its `X-Forwarded-For`
+    /// names (the nearest one that is not a trusted proxy); otherwise the TCP peer counts.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// The feedback job: the model that reviews the learner's speech (OpenAI's Responses API at the
@@ -160,6 +164,17 @@ impl Config {
 
         let storage = storage(&get)?;
         let limits = limits::limits(&get)?;
+        let trusted_proxies = match get("TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(raw) => raw
+                .split(',')
+                .map(|part| part.trim().parse())
+                .collect::<Result<_, _>>()
+                .map_err(|_| ConfigError::Invalid {
+                    name: "TRUSTED_PROXIES",
+                    reason: format!("expected IP addresses separated by commas, got `{raw}`"),
+                })?,
+        };
 
         let feedback = FeedbackConfig {
             model: get("FEEDBACK_MODEL")
@@ -181,6 +196,7 @@ impl Config {
         };
 
         Ok(Config {
+            trusted_proxies,
             limits,
             feedback,
             realtime,

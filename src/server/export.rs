@@ -5,6 +5,8 @@
 //! a time, so a long session is never held in memory. `feedback.json` holds the coach's feedback
 //! when it was asked for.
 
+mod slots;
+
 use std::io::Write;
 
 use axum::{
@@ -18,6 +20,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use zip::{CompressionMethod, ZipWriter, write::SimpleFileOptions};
 
+pub use self::slots::Exports;
 use super::{
     auth::CurrentUser,
     db::{feedback, recordings, turns},
@@ -182,10 +185,15 @@ pub fn session_json(session: &PracticeSession) -> String {
     .unwrap_or_default()
 }
 
+/// How long a download may take to accept the next piece before the export gives up (a reader
+/// that stopped reading must not hold a thread for good).
+const STALL: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Hands what the zip writer writes to the response body, in pieces of about 64 KiB.
 struct ToBody {
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
     buffer: Vec<u8>,
+    runtime: tokio::runtime::Handle,
 }
 
 impl ToBody {
@@ -194,9 +202,20 @@ impl ToBody {
             return Ok(());
         }
         let piece = Bytes::from(std::mem::take(&mut self.buffer));
-        self.tx
-            .blocking_send(Ok(piece))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "download stopped"))
+        let sent = self
+            .runtime
+            .block_on(tokio::time::timeout(STALL, self.tx.send(Ok(piece))));
+        match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "download stopped",
+            )),
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "download stalled",
+            )),
+        }
     }
 }
 
@@ -274,17 +293,20 @@ pub async fn export(
         files.push(("feedback.json", feedback_json(&feedback)));
     }
 
+    let slot = state.exports.start(user.id)?;
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let runtime = tokio::runtime::Handle::current();
     let failed = tx.clone();
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let out = ToBody {
             tx,
             buffer: Vec::new(),
+            runtime: runtime.clone(),
         };
         if let Err(error) = write_zip(out, files, recording, runtime) {
             tracing::warn!(%error, "export stopped");
-            let _ = failed.blocking_send(Err(std::io::Error::other("the export failed")));
+            let _ = failed.try_send(Err(std::io::Error::other("the export failed")));
         }
     });
     let stream = futures::stream::poll_fn(move |context| rx.poll_recv(context));

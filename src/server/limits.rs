@@ -10,7 +10,10 @@ use uuid::Uuid;
 
 use super::config::Limits;
 use crate::{
-    domain::account::{Usage, megabytes},
+    domain::{
+        account::{Usage, megabytes},
+        transcript::SavedTurn,
+    },
     error::AppError,
 };
 
@@ -265,25 +268,34 @@ pub async fn storage_used(pool: &PgPool, user: Uuid) -> Result<u64, AppError> {
     Ok(u64::try_from(used).unwrap_or(0))
 }
 
-/// Refuses a turn past the session's turn limit (a turn saved again is not a new one).
+/// Refuses a turn past the session's turn limit or its text limit (a turn saved again is not a
+/// new one, and its new text replaces its old).
 pub async fn admit_turn(
     pool: &PgPool,
     limits: &Limits,
     session: Uuid,
-    item_id: &str,
+    turn: &SavedTurn,
 ) -> Result<(), AppError> {
-    let (count, known): (i64, bool) = sqlx::query_as(
-        r#"select count(*), coalesce(bool_or(item_id = $2), false)
+    let (count, known, other_chars): (i64, bool, i64) = sqlx::query_as(
+        r#"select count(*), coalesce(bool_or(item_id = $2), false),
+                  coalesce(sum(char_length(text)) filter (where item_id <> $2), 0)::bigint
            from transcript_turns where session_id = $1"#,
     )
     .bind(session)
-    .bind(item_id)
+    .bind(&turn.item_id)
     .fetch_one(pool)
     .await?;
     if !known && count >= i64::from(limits.turns_per_session) {
         return Err(AppError::invalid(format!(
             "A session can keep at most {} turns.",
             limits.turns_per_session
+        )));
+    }
+    let chars = i64::try_from(turn.text.chars().count()).unwrap_or(i64::MAX);
+    if other_chars.saturating_add(chars) > i64::from(limits.session_text_chars) {
+        return Err(AppError::invalid(format!(
+            "A session can keep at most {} characters of transcript.",
+            limits.session_text_chars
         )));
     }
     Ok(())

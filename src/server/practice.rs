@@ -220,7 +220,7 @@ pub async fn save_turn(
     if let Some(problem) = turn.problem() {
         return Err(AppError::invalid(problem));
     }
-    limits::admit_turn(pool, &state.config.limits, id, &turn.item_id).await?;
+    limits::admit_turn(pool, &state.config.limits, id, turn).await?;
     Ok(turns::upsert(pool, id, turn).await?)
 }
 

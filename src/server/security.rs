@@ -92,21 +92,42 @@ pub async fn security_headers(
         HeaderValue::from_static("same-origin"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if state.config.secure_cookies() {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     response
 }
 
 /// Refuses state-changing requests (anything but GET, HEAD, OPTIONS) whose `Origin` (or, without
 /// one, `Referer`) is not this server. Together with SameSite=Lax cookies this stops cross-site
 /// request forgery: a form on another site cannot sign a learner out or delete their data.
-pub async fn same_origin_writes(request: Request, next: Next) -> Response {
+/// The scheme must be the public URL's: an `https://` page of the same host is another origin
+/// than the `http://` site (and the other way round).
+pub async fn same_origin_writes(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let scheme = if state.config.secure_cookies() {
+        "https"
+    } else {
+        "http"
+    };
     if matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
-    ) || is_same_origin(request.headers())
+    ) || is_same_origin(request.headers(), scheme)
     {
         return next.run(request).await;
     }
-    tracing::warn!(method = %request.method(), path = request.uri().path(), "cross-site write refused");
+    tracing::warn!(
+        method = %request.method(),
+        path = %super::telemetry::loggable_path(request.uri().path()),
+        "cross-site write refused"
+    );
     (
         StatusCode::FORBIDDEN,
         "This request did not come from Speaking Coach's own pages, so it was refused.",
@@ -135,7 +156,7 @@ fn origin_of(url: &str) -> Option<&str> {
     Some(&url[..end])
 }
 
-fn is_same_origin(headers: &HeaderMap) -> bool {
+fn is_same_origin(headers: &HeaderMap, scheme: &str) -> bool {
     let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
         return false;
     };
@@ -147,8 +168,8 @@ fn is_same_origin(headers: &HeaderMap) -> bool {
         return false;
     };
     let authority = source
-        .strip_prefix("https://")
-        .or_else(|| source.strip_prefix("http://"))
+        .strip_prefix(scheme)
+        .and_then(|rest| rest.strip_prefix("://"))
         .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or_default());
     authority.is_some_and(|authority| authority.eq_ignore_ascii_case(host))
 }
@@ -182,6 +203,7 @@ mod tests {
     #[test]
     fn same_origin_is_judged_by_origin_then_referer() {
         let host = (header::HOST, "127.0.0.1:3000");
+        let is_same_origin = |headers: &HeaderMap| is_same_origin(headers, "http");
         assert!(is_same_origin(&headers(&[
             host.clone(),
             (header::ORIGIN, "http://127.0.0.1:3000")
@@ -206,8 +228,19 @@ mod tests {
             (header::ORIGIN, "null")
         ])));
         assert!(
-            !is_same_origin(&headers(&[host])),
+            !is_same_origin(&headers(std::slice::from_ref(&host))),
             "neither header: refused"
         );
+    }
+
+    #[test]
+    fn the_scheme_must_be_the_sites() {
+        let host = (header::HOST, "coach.example.org");
+        let https = headers(&[host.clone(), (header::ORIGIN, "https://coach.example.org")]);
+        let http = headers(&[host, (header::ORIGIN, "http://coach.example.org")]);
+        assert!(!is_same_origin(&https, "http"));
+        assert!(is_same_origin(&http, "http"));
+        assert!(is_same_origin(&https, "https"));
+        assert!(!is_same_origin(&http, "https"));
     }
 }

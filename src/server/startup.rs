@@ -201,7 +201,10 @@ pub fn router(state: AppState) -> Router {
                     state.clone(),
                     security::security_headers,
                 ))
-                .layer(from_fn(security::same_origin_writes))
+                .layer(from_fn_with_state(
+                    state.clone(),
+                    security::same_origin_writes,
+                ))
                 .layer(sessions),
         )
         .with_state(state.clone());

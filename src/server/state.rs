@@ -30,6 +30,8 @@ pub struct AppState {
     pub simulator: Option<realtime_sim::Simulator>,
     /// Queues the feedback job (and builds its worker).
     pub feedback: FeedbackJobs,
+    /// The exports running now (each holds a blocking thread).
+    pub exports: super::export::Exports,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ impl AppState {
             mint_limits: MintLimits::default(),
             storage,
             simulator,
+            exports: Default::default(),
             config: Arc::new(config),
         })
     }

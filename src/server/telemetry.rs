@@ -62,6 +62,20 @@ pub fn trace_layer() -> TraceLayer<
         .on_failure(LogFailure)
 }
 
+/// The request path as logs may keep it: a share link's token (a bearer secret: whoever has
+/// it sees the session) is replaced by `[token]`.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    const MARK: &str = "/shared/";
+    match path.find(MARK) {
+        None => path.into(),
+        Some(at) => {
+            let start = at + MARK.len();
+            let end = path[start..].find('/').map_or(path.len(), |i| start + i);
+            format!("{}[token]{}", &path[..start], &path[end..]).into()
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 pub struct RequestSpan;
 
@@ -75,7 +89,7 @@ impl MakeSpan<Body> for RequestSpan {
         tracing::info_span!(
             "request",
             method = %request.method(),
-            path = request.uri().path(),
+            path = %loggable_path(request.uri().path()),
             request_id,
         )
     }
@@ -112,6 +126,20 @@ mod tests {
     #[derive(Debug, thiserror::Error)]
     #[error("inner")]
     struct Inner;
+
+    #[test]
+    fn share_tokens_never_reach_the_log() {
+        let token = "ab".repeat(32);
+        assert_eq!(
+            loggable_path(&format!("/shared/{token}")),
+            "/shared/[token]"
+        );
+        assert_eq!(
+            loggable_path(&format!("/api/shared/{token}/recording")),
+            "/api/shared/[token]/recording"
+        );
+        assert_eq!(loggable_path("/topics/x"), "/topics/x");
+    }
 
     #[test]
     fn cause_chain_lists_every_cause() {

@@ -168,17 +168,47 @@ pub fn request_session() -> Result<Session, AppError> {
         .ok_or_else(|| internal("session", &MissingSessionLayer))
 }
 
-/// The client's address (the TCP peer; the app is meant to be reached directly or through a
-/// proxy that limits on its own). Unknown in in-process tests.
+/// The client's address: the TCP peer, or, when the peer is one of `TRUSTED_PROXIES`, the
+/// address its `X-Forwarded-For` names. Unknown in in-process tests.
 pub fn request_ip() -> IpAddr {
+    let trusted = AppState::current()
+        .map(|state| state.config.trusted_proxies.clone())
+        .unwrap_or_default();
     leptos::prelude::use_context::<Parts>()
         .and_then(|parts| {
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|info| info.0.ip())
+            let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
+            let forwarded = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .collect::<Vec<_>>()
+                .join(",");
+            Some(client_ip(peer, &forwarded, &trusted))
         })
         .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// The client behind a chain of proxies: walking `X-Forwarded-For` from the nearest hop while
+/// the hop is a trusted proxy, the first address that is not. A request that does not come from
+/// a trusted proxy is from its peer, whatever it claims.
+pub fn client_ip(peer: IpAddr, forwarded_for: &str, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for hop in forwarded_for.rsplit(',') {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !trusted.contains(&ip) {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 /// For server functions: the signed-in learner, or `Unauthorized`.
@@ -212,3 +242,35 @@ fn session_error(error: tower_sessions::session::Error) -> AppError {
 #[derive(Debug, thiserror::Error)]
 #[error("the session layer is not installed on this route")]
 struct MissingSessionLayer;
+
+#[cfg(test)]
+mod tests {
+    use super::client_ip;
+
+    #[test]
+    fn only_a_trusted_proxy_names_the_client() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let proxy = ip("10.0.0.2");
+        let trusted = [proxy, ip("10.0.0.3")];
+        // Straight from a client: what it claims is ignored.
+        assert_eq!(
+            client_ip(ip("198.51.100.7"), "1.2.3.4", &trusted),
+            ip("198.51.100.7")
+        );
+        // Through the proxy: the address it saw.
+        assert_eq!(
+            client_ip(proxy, "198.51.100.7", &trusted),
+            ip("198.51.100.7")
+        );
+        // A client's own forged entry sits left of what the proxies appended.
+        assert_eq!(
+            client_ip(proxy, "1.2.3.4, 198.51.100.7, 10.0.0.3", &trusted),
+            ip("198.51.100.7")
+        );
+        // Nothing usable: the proxy itself.
+        assert_eq!(client_ip(proxy, "", &trusted), proxy);
+        assert_eq!(client_ip(proxy, "garbage", &trusted), proxy);
+        // Without trusted proxies, nobody is trusted.
+        assert_eq!(client_ip(proxy, "198.51.100.7", &[]), proxy);
+    }
+}

@@ -26,6 +26,9 @@ pub struct Limits {
     pub learner_storage_bytes: u64,
     /// `TURNS_PER_SESSION`: transcript turns one session may save (default 2000, at most 10000).
     pub turns_per_session: u32,
+    /// `SESSION_TEXT_CHARS`: transcript text one session may keep, all turns together (default
+    /// 200000: hours of speech). Bounds what a share link sends to anyone who opens it.
+    pub session_text_chars: u32,
 }
 
 const MB: u64 = 1024 * 1024;
@@ -42,5 +45,6 @@ pub(super) fn limits(get: &impl Fn(&str) -> Option<String>) -> Result<Limits, Co
             positive(get, "LEARNER_STORAGE_MB", 1_024, 1_048_576)?.get(),
         ) * MB,
         turns_per_session: positive(get, "TURNS_PER_SESSION", 2_000, 10_000)?.get(),
+        session_text_chars: positive(get, "SESSION_TEXT_CHARS", 200_000, 2_000_000)?.get(),
     })
 }

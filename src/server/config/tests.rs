@@ -326,3 +326,42 @@ fn the_simulator_must_be_asked_for_and_serves_loopback_only() {
     .expect("OpenAI serves any origin");
     assert!(!config.realtime.simulated);
 }
+
+#[test]
+fn trusted_proxies_are_addresses() {
+    assert!(load(&[URL]).unwrap().trusted_proxies.is_empty());
+    let config = load(&[URL, ("TRUSTED_PROXIES", "10.0.0.2, ::1")]).unwrap();
+    assert_eq!(config.trusted_proxies.len(), 2);
+    let error = load(&[URL, ("TRUSTED_PROXIES", "10.0.0.0/8")]).unwrap_err();
+    assert!(matches!(
+        error,
+        ConfigError::Invalid {
+            name: "TRUSTED_PROXIES",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn limits_have_defaults_and_bounds() {
+    let limits = load(&[URL]).unwrap().limits;
+    assert_eq!(limits.mints_per_learner_per_day, 40);
+    assert_eq!(limits.session_audio_bytes, 32 * 1024 * 1024);
+    assert_eq!(limits.live_sessions_per_learner, 2);
+    let error = load(&[URL, ("TURNS_PER_SESSION", "10001")]).unwrap_err();
+    assert!(matches!(
+        error,
+        ConfigError::Invalid {
+            name: "TURNS_PER_SESSION",
+            ..
+        }
+    ));
+    let error = load(&[URL, ("MINTS_PER_DAY", "0")]).unwrap_err();
+    assert!(matches!(
+        error,
+        ConfigError::Invalid {
+            name: "MINTS_PER_DAY",
+            ..
+        }
+    ));
+}
