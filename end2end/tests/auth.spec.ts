@@ -34,6 +34,9 @@ for (const javaScriptEnabled of [true, false]) {
       await page.getByRole("link", { name: "Account" }).click();
       await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
       await expect(page.getByText(email)).toBeVisible();
+      // What the learner has used of their limits: nothing yet.
+      await expect(page.getByTestId("calls-left")).toHaveText("40 calls left today");
+      await expect(page.getByTestId("storage-used")).toHaveText("0 MB of 1.0 GB used");
 
       await page.getByRole("main").getByRole("button", { name: "Sign out" }).click();
       await expect(page).toHaveURL(/\/$/);

@@ -179,18 +179,7 @@ impl Config {
         let feedback = FeedbackConfig {
             model: get("FEEDBACK_MODEL")
                 .map_or_else(|| "gpt-5-mini".to_owned(), |m| m.trim().to_owned()),
-            workers: match get("FEEDBACK_WORKERS") {
-                None => 2,
-                Some(raw) => raw
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| *n <= 16)
-                    .ok_or_else(|| ConfigError::Invalid {
-                        name: "FEEDBACK_WORKERS",
-                        reason: format!("expected a whole number from 0 to 16, got `{raw}`"),
-                    })?,
-            },
+            workers: up_to(&get, "FEEDBACK_WORKERS", 2, 16, "a whole number")? as u32,
             timeout_secs: positive(&get, "FEEDBACK_TIMEOUT_SECS", 60, 170)?,
             first_retry_secs: positive(&get, "FEEDBACK_RETRY_SECS", 5, 600)?,
         };
@@ -291,6 +280,28 @@ fn positive(
         .ok_or_else(|| ConfigError::Invalid {
             name,
             reason: format!("expected a whole number from 1 to {max}, got `{raw}`"),
+        })
+}
+
+/// A whole number from 0 to `max`, `default` when unset; otherwise an error naming the variable
+/// and saying what it counts (`what`: "a whole number", "milliseconds").
+fn up_to(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: u64,
+    max: u64,
+    what: &str,
+) -> Result<u64, ConfigError> {
+    let Some(raw) = get(name) else {
+        return Ok(default);
+    };
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n <= max)
+        .ok_or_else(|| ConfigError::Invalid {
+            name,
+            reason: format!("expected {what} from 0 to {max}, got `{raw}`"),
         })
 }
 

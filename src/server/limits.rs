@@ -81,11 +81,23 @@ pub async fn reserve_mint(
         return Ok(id);
     }
     // Which budget is spent, and when its oldest use leaves the 24 hours.
-    let (learner, learner_frees): (i64, Option<i64>) = sqlx::query_as(
-        r#"select count(*), extract(epoch from min(minted_at) + interval '1 day' - now())::bigint
-           from voice_mints where user_id = $1 and minted_at > now() - interval '1 day'"#,
+    let (learner, learner_frees, from_address, address_frees): (
+        i64,
+        Option<i64>,
+        i64,
+        Option<i64>,
+    ) = sqlx::query_as(
+        r#"select count(*) filter (where user_id = $1),
+                  extract(epoch from min(minted_at) filter (where user_id = $1)
+                                     + interval '1 day' - now())::bigint,
+                  count(*) filter (where address = $2),
+                  extract(epoch from min(minted_at) filter (where address = $2)
+                                     + interval '1 day' - now())::bigint
+           from voice_mints
+           where minted_at > now() - interval '1 day' and (user_id = $1 or address = $2)"#,
     )
     .bind(user)
+    .bind(address)
     .fetch_one(pool)
     .await?;
     if learner >= i64::from(limits.mints_per_learner_per_day) {
@@ -99,13 +111,6 @@ pub async fn reserve_mint(
             learner_frees,
         ));
     }
-    let (from_address, address_frees): (i64, Option<i64>) = sqlx::query_as(
-        r#"select count(*), extract(epoch from min(minted_at) + interval '1 day' - now())::bigint
-           from voice_mints where address = $1 and minted_at > now() - interval '1 day'"#,
-    )
-    .bind(address)
-    .fetch_one(pool)
-    .await?;
     if from_address >= i64::from(limits.mints_per_address_per_day) {
         tracing::warn!(%user, "call budget of a client address spent");
         return Err(limit(
@@ -150,11 +155,8 @@ pub async fn admit_call(
                select 1 from practice_sessions p
                where p.user_id = $1 and p.id <> $2 and p.status = 'live'
                  and p.call_started_at is not null
-                 and greatest(
-                       p.call_started_at,
-                       (select max(received_at) from recording_chunks where session_id = p.id),
-                       (select max(saved_at) from transcript_turns where session_id = p.id)
-                     ) > now() - make_interval(secs => $3)
+                 and greatest(p.call_started_at, practice_last_seen(p.id))
+                     > now() - make_interval(secs => $3)
            )"#,
     )
     .bind(user)

@@ -83,18 +83,13 @@ pub(super) fn realtime(
         None if simulated => format!("{public_url}/sim/v1"),
         None => "https://api.openai.com/v1".to_owned(),
     };
-    let sim_reply_latency_ms = match get("REALTIME_SIM_REPLY_LATENCY_MS") {
-        None => 300,
-        Some(raw) => raw
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|ms| *ms <= 60_000)
-            .ok_or_else(|| ConfigError::Invalid {
-                name: "REALTIME_SIM_REPLY_LATENCY_MS",
-                reason: format!("expected milliseconds from 0 to 60000, got `{raw}`"),
-            })?,
-    };
+    let sim_reply_latency_ms = super::up_to(
+        get,
+        "REALTIME_SIM_REPLY_LATENCY_MS",
+        300,
+        60_000,
+        "milliseconds",
+    )?;
     let sim_key = || {
         get("REALTIME_SIM_API_KEY")
             .map(|key| key.trim().to_owned())
