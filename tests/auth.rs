@@ -90,6 +90,10 @@ async fn weak_passwords_and_bad_emails_are_explained(pool: PgPool) {
     let cases = [
         ("ana@example.org", "short", "at least 10 characters"),
         ("ana@example.org", "1234567890", "most common"),
+        // Long enough, and yet guessed at once (a repeat, a doubled dictionary word, the email).
+        ("ana@example.org", "aaaaaaaaab", "easy to guess"),
+        ("ana@example.org", "passwordpassword1", "easy to guess"),
+        ("ana.lopez@example.org", "ana.lopez1990", "easy to guess"),
         ("not-an-email", PASSWORD, "doesn't look like an email"),
     ];
     for (email, password, message) in cases {

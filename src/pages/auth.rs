@@ -68,7 +68,7 @@ pub fn SignUpPage() -> impl IntoView {
                     kind="password"
                     autocomplete="new-password"
                     minlength=10
-                    hint="At least 10 characters. A short sentence is easy to remember."
+                    hint="At least 10 characters and hard to guess: a short sentence of your own works well."
                 />
                 <SubmitButton
                     label="Create account"

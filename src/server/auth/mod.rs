@@ -74,6 +74,8 @@ pub async fn sign_up(
     let email = Email::parse(email).map_err(|error| AppError::invalid(error.to_string()))?;
     let password =
         Password::parse(password).map_err(|error| AppError::invalid(error.to_string()))?;
+    password::check_strength(password.expose(), email.as_str())
+        .map_err(|error| AppError::invalid(error.to_string()))?;
     let hash = password::hash(SecretString::from(password.into_inner()))
         .await
         .map_err(|error| internal("password hash", &error))?;

@@ -48,6 +48,46 @@ pub async fn verify(password: SecretString, stored: Option<String>) -> Result<bo
     .map_err(HashError::Task)
 }
 
+/// The least score (of zxcvbn's 0 to 4) a new password must reach: 3 is "at least 10^10
+/// guesses", too many for an attacker holding a stolen hash of our Argon2 cost.
+const MIN_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
+
+/// Refuses a new password that would be easy to guess: a dictionary word with a digit, a repeat,
+/// a keyboard walk, a date, or the learner's own email. Says why and how to do better, in the
+/// estimator's words. (It looks at the first 100 characters only, so any length is cheap.)
+pub fn check_strength(password: &str, email: &str) -> Result<(), TooGuessable> {
+    let local_part = email.split('@').next().unwrap_or_default();
+    let estimate = zxcvbn::zxcvbn(password, &[email, local_part]);
+    if estimate.score() >= MIN_SCORE {
+        return Ok(());
+    }
+    let mut advice = Vec::new();
+    if let Some(feedback) = estimate.feedback() {
+        if let Some(warning) = feedback.warning() {
+            advice.push(warning.to_string());
+        }
+        advice.extend(feedback.suggestions().iter().map(ToString::to_string));
+    }
+    Err(TooGuessable { advice })
+}
+
+/// Why a new password was refused, for the learner.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("That password would be easy to guess. {}", self.advice_or_default())]
+pub struct TooGuessable {
+    advice: Vec<String>,
+}
+
+impl TooGuessable {
+    fn advice_or_default(&self) -> String {
+        if self.advice.is_empty() {
+            "Try a short sentence of four or five words that only you would put together.".into()
+        } else {
+            self.advice.join(" ")
+        }
+    }
+}
+
 fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
@@ -74,6 +114,41 @@ mod tests {
         assert!(ok.await.unwrap());
         let wrong = verify("correct horse battery!".to_owned().into(), Some(stored));
         assert!(!wrong.await.unwrap());
+    }
+
+    #[test]
+    fn guessable_passwords_are_refused_with_advice() {
+        for weak in [
+            "aaaaaaaaab",
+            "passwordpassword1",
+            "qwertyuiop",
+            "1234567890",
+            "ana.lopez1990",
+            "iloveyou2026",
+        ] {
+            let refused = check_strength(weak, "ana.lopez@example.org")
+                .expect_err(weak)
+                .to_string();
+            assert!(
+                refused.starts_with("That password would be easy to guess."),
+                "{refused}"
+            );
+            assert!(refused.len() > 45, "says how to do better: {refused}");
+        }
+    }
+
+    #[test]
+    fn passphrases_pass_and_long_input_is_cheap() {
+        for strong in [
+            "a long enough passphrase",
+            "violet tram under the bridge",
+            "Kx9#mQ2!vLp7",
+        ] {
+            check_strength(strong, "ana@example.org").expect(strong);
+        }
+        let started = std::time::Instant::now();
+        let _ = check_strength(&"ab1".repeat(340), "ana@example.org");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
     }
 
     #[tokio::test]
