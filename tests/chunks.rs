@@ -1104,3 +1104,84 @@ async fn record_and_end(app: &Router, cookie: &str, id: &str) -> Value {
     upload_fixture(app, cookie, id).await;
     end(app, cookie, id).await
 }
+
+/// The app with a store of its own: local disk, or, with `TEST_STORAGE=s3`, a fresh bucket (the
+/// sweep of orphaned objects looks at the whole store, and other tests share the test bucket).
+async fn app_with_own_store(db: PgPool) -> (Router, speaking_coach::server::state::AppState) {
+    if std::env::var("TEST_STORAGE").is_ok_and(|backend| backend == "s3") {
+        let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name}"));
+        let bucket = format!("orphans-{}", Uuid::new_v4().simple());
+        let (endpoint, key_id, secret) = (
+            var("S3_TEST_ENDPOINT"),
+            var("S3_TEST_ACCESS_KEY_ID"),
+            var("S3_TEST_SECRET_ACCESS_KEY"),
+        );
+        let (app, state) = support::app_and_state_with(
+            db,
+            &[
+                ("STORAGE_BACKEND", "s3"),
+                ("S3_ENDPOINT", &endpoint),
+                ("S3_BUCKET", &bucket),
+                ("S3_ACCESS_KEY_ID", &key_id),
+                ("S3_SECRET_ACCESS_KEY", &secret),
+            ],
+        );
+        let Storage::S3(store) = &state.storage else {
+            panic!("an S3 store");
+        };
+        store.ensure_bucket().await.unwrap();
+        (app, state)
+    } else {
+        support::app_and_state(db)
+    }
+}
+
+#[sqlx::test]
+async fn objects_whose_session_is_gone_are_swept_and_nothing_else(db: PgPool) {
+    use speaking_coach::server::practice::remove_orphaned_objects;
+    let (app, state) = app_with_own_store(db).await;
+    let storage = state.storage.clone();
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let (id, _) = two_pieces_in(&app, &cookie).await;
+    // What an account deletion whose storage call failed leaves: a session's pieces and
+    // recording with no session row.
+    let gone = Uuid::new_v4();
+    for key in [
+        ObjectKey::chunk(gone, 0, &[1; 32]),
+        ObjectKey::chunk(gone, 1, &[2; 32]),
+        ObjectKey::recording(gone, "ogg"),
+    ] {
+        storage
+            .put(
+                &key,
+                bytes::Bytes::from_static(b"left behind"),
+                "audio/webm",
+            )
+            .await
+            .unwrap();
+    }
+
+    assert_eq!(remove_orphaned_objects(&state).await.unwrap(), 3);
+    assert!(
+        storage
+            .list(&ObjectKey::session_prefix(gone))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        stored(&storage, &id).await.len(),
+        2,
+        "a live session's pieces stay"
+    );
+    assert_eq!(remove_orphaned_objects(&state).await.unwrap(), 0, "once");
+
+    // Deleting the account (rows first) and sweeping leaves nothing, even if the deletion's own
+    // removal of objects had failed.
+    sqlx::query("delete from users")
+        .execute(&state.db)
+        .await
+        .unwrap();
+    assert_eq!(remove_orphaned_objects(&state).await.unwrap(), 2);
+    assert!(storage.list(ObjectKey::SESSIONS).await.unwrap().is_empty());
+}

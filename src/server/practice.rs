@@ -4,6 +4,8 @@
 mod history;
 mod recovery;
 
+use std::collections::{BTreeMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -284,4 +286,41 @@ pub async fn delete_objects(storage: &Storage, session: Uuid) {
             tracing::warn!(%error, %session, "a stored object of a deleted session not removed");
         }
     }
+}
+
+/// Removes stored objects whose session no longer exists: what a crash, a storage failure during
+/// an account's deletion, or an upload racing a delete left behind. Safe at any moment, since a
+/// session's row is written before anything can be stored for it and removed only after its
+/// objects. Goes on past an object it cannot remove (logged, tried again next sweep). Answers how
+/// many objects it removed.
+pub async fn remove_orphaned_objects(state: &AppState) -> Result<usize, AppError> {
+    let mut by_session: BTreeMap<Uuid, Vec<ObjectKey>> = BTreeMap::new();
+    for key in state.storage.list(ObjectKey::SESSIONS).await? {
+        if let Some(session) = key.session() {
+            by_session.entry(session).or_default().push(key);
+        }
+    }
+    let ids: Vec<Uuid> = by_session.keys().copied().collect();
+    let mut existing = HashSet::new();
+    for batch in ids.chunks(1000) {
+        existing.extend(practice::existing(&state.db, batch).await?);
+    }
+    let mut removed = 0;
+    for (session, keys) in by_session {
+        if existing.contains(&session) {
+            continue;
+        }
+        for key in keys {
+            match state.storage.delete(&key).await {
+                Ok(()) => removed += 1,
+                Err(error) => {
+                    tracing::warn!(%error, %session, "an orphaned stored object not removed");
+                }
+            }
+        }
+    }
+    if removed > 0 {
+        tracing::info!(objects = removed, "orphaned stored objects removed");
+    }
+    Ok(removed)
 }

@@ -232,8 +232,10 @@ fn spawn_housekeeping(state: &AppState) {
     let state = state.clone();
     tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+        let mut minutes: u64 = 0;
         loop {
             every_minute.tick().await;
+            minutes += 1;
             auth.forget_idle();
             mint.forget_idle();
             // Sessions whose tab died: ended and finalized with what arrived.
@@ -261,6 +263,13 @@ fn spawn_housekeeping(state: &AppState) {
             // Call secrets past every budget's 24 hours.
             if let Err(error) = super::limits::forget_old_mints(&state.db).await {
                 tracing::warn!(%error, "call-budget sweep failed");
+            }
+            // Stored objects of sessions that are gone: a minute after start, then hourly (it
+            // lists the whole store).
+            if minutes % 60 == 2 {
+                if let Err(error) = super::practice::remove_orphaned_objects(&state).await {
+                    tracing::warn!(%error, "orphaned-object sweep failed");
+                }
             }
         }
     });

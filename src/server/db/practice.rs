@@ -201,6 +201,14 @@ pub async fn mark_deleting(pool: &PgPool, user_id: Uuid, id: Uuid) -> Result<boo
     Ok(marked.rows_affected() == 1)
 }
 
+/// Which of `ids` are sessions that exist (for the sweep of stored objects nothing refers to).
+pub async fn existing(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("select id from practice_sessions where id = any($1)")
+        .bind(ids)
+        .fetch_all(pool)
+        .await
+}
+
 /// The ids of every session of a learner (to remove their stored objects).
 pub async fn ids_of_user(pool: &PgPool, user_id: Uuid) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar!(

@@ -21,9 +21,19 @@ use super::config::StorageConfig;
 pub struct ObjectKey(String);
 
 impl ObjectKey {
+    /// Every session's objects live under this prefix.
+    pub const SESSIONS: &str = "sessions/";
+
     /// Everything stored for one practice session lives under this prefix.
     pub fn session_prefix(session: Uuid) -> String {
-        format!("sessions/{session}/")
+        format!("{}{session}/", Self::SESSIONS)
+    }
+
+    /// The session this object belongs to, for keys under [`Self::SESSIONS`].
+    pub fn session(&self) -> Option<Uuid> {
+        let rest = self.0.strip_prefix(Self::SESSIONS)?;
+        let (id, _) = rest.split_once('/')?;
+        Uuid::parse_str(id).ok()
     }
 
     /// One uploaded piece of a session's recording, named by its place and its content's hash
@@ -251,6 +261,12 @@ mod tests {
             "sessions/00000000-0000-0000-0000-000000000000/chunks/00000007-abababababababab"
         );
         assert!(ObjectKey::parse("sessions/a/recording.ogg").is_ok());
+        assert_eq!(
+            ObjectKey::recording(session, "ogg").session(),
+            Some(session)
+        );
+        assert_eq!(ObjectKey::parse("sessions/a/b").unwrap().session(), None);
+        assert_eq!(ObjectKey::parse("other/x").unwrap().session(), None);
         for bad in [
             "",
             "a//b",
