@@ -119,9 +119,11 @@ async fn a_session_stops_getting_secrets_after_its_call_time(db: PgPool) {
     // Another topic's secret for this session is refused.
     let (status, _) = ana.start_call_for("a-job-interview", KEY_A).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    // Eleven minutes later (the first secret marked when its calls began).
+    // Eleven minutes after the session started (its row is made when its first call comes up,
+    // with the pre-call check's secret: the clock runs from there, not from a later secret).
     sqlx::query(
-        "update practice_sessions set call_started_at = now() - interval '11 minutes' where id = $1::uuid",
+        "update practice_sessions set started_at = now() - interval '11 minutes', \
+         call_started_at = null where id = $1::uuid",
     )
     .bind(&id)
     .execute(&pool)

@@ -142,7 +142,8 @@ pub async fn give_back_mint(pool: &PgPool, reservation: i64) {
 
 /// Checks that a call of `session` (the learner's, live) may go on: its call time is not used
 /// up, and no other session of the learner has a call going on (a sign of life within
-/// `quiet_secs`). Marks when its calls started, at the first secret it is given.
+/// `quiet_secs`). Marks when its calls started: when the session started, for the first call
+/// uses the pre-call check's secret and the session row is made once that call is up.
 pub async fn admit_call(
     pool: &PgPool,
     limits: &Limits,
@@ -173,7 +174,7 @@ pub async fn admit_call(
     }
     let started_secs_ago: Option<i64> = sqlx::query_scalar(
         r#"update practice_sessions
-           set call_started_at = coalesce(call_started_at, now())
+           set call_started_at = coalesce(call_started_at, least(started_at, now()))
            where id = $1 and user_id = $2
            returning extract(epoch from now() - call_started_at)::bigint"#,
     )
