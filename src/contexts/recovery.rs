@@ -97,7 +97,7 @@ mod browser {
     /// it; offline, server trouble or being signed out leave everything for next time.
     async fn go_on(outbox: &Outbox, key: &str, failed: Option<Retry>) -> Option<()> {
         match failed {
-            None | Some(Retry::Never) => Some(()),
+            None | Some(Retry::Never | Retry::Full) => Some(()),
             Some(Retry::Gone) => {
                 let _ = outbox.forget(key).await;
                 None
@@ -134,7 +134,7 @@ mod browser {
                 Some(session.id)
             }
             Err(error) => match Retry::after_error(&error) {
-                Retry::Never | Retry::Gone => {
+                Retry::Never | Retry::Full | Retry::Gone => {
                     let _ = outbox.forget(&attempt.key).await;
                     None
                 }

@@ -104,6 +104,12 @@ impl SaveTrouble {
                 "We couldn't save the end of this session. Check your connection."
             }
             SaveTrouble::NotSaved => "We couldn't save this session. Check your connection.",
+            SaveTrouble::Full => {
+                "You've reached a limit, so the rest of this session can't be saved: your \
+                 storage is full, or this session is as long as a session can be. What was saved \
+                 so far is kept. Your account page shows what you've used; deleting old sessions \
+                 makes room."
+            }
         }
     }
 }

@@ -17,6 +17,10 @@ pub enum Retry {
     /// Refused for good (invalid, too large, different bytes for what the server already has):
     /// retrying cannot help, so this one piece is given up (and logged), not the rest.
     Never,
+    /// Refused because the learner reached a limit (their storage, the session's audio or
+    /// transcript): given up like `Never`, and the learner is told, since more of the same
+    /// would be refused too.
+    Full,
     /// The session no longer exists (the learner deleted it): what is left of it is dropped.
     Gone,
 }
@@ -29,6 +33,7 @@ impl Retry {
             401 => Some(Retry::Later),
             404 | 410 => Some(Retry::Gone),
             408 | 425 | 429 => Some(Retry::Now),
+            403 | 413 => Some(Retry::Full),
             400..=499 => Some(Retry::Never),
             // 5xx, and anything a proxy may invent.
             _ => Some(Retry::Now),
@@ -40,11 +45,17 @@ impl Retry {
         match error {
             AppError::Unauthorized => Retry::Later,
             AppError::NotFound { .. } => Retry::Gone,
-            AppError::InvalidInput { .. }
-            | AppError::Conflict { .. }
-            | AppError::TooLarge { .. }
-            | AppError::LimitReached { .. } => Retry::Never,
-            AppError::TooManyRequests { .. }
+            AppError::InvalidInput { .. } | AppError::Conflict { .. } => Retry::Never,
+            AppError::TooLarge { .. }
+            | AppError::LimitReached {
+                retry_after_secs: None,
+                ..
+            } => Retry::Full,
+            AppError::LimitReached {
+                retry_after_secs: Some(_),
+                ..
+            }
+            | AppError::TooManyRequests { .. }
             | AppError::CoachUnavailable
             | AppError::Network { .. }
             | AppError::Internal { .. } => Retry::Now,
@@ -79,7 +90,7 @@ impl Backoff {
     /// must not be retried at all.
     pub fn wait_ms(&mut self, retry: Retry) -> Option<u32> {
         match retry {
-            Retry::Never | Retry::Gone => None,
+            Retry::Never | Retry::Full | Retry::Gone => None,
             Retry::Later => {
                 self.failures += 1;
                 Some(Self::SIGNED_OUT_MS)
@@ -120,6 +131,9 @@ pub enum SaveTrouble {
     NotEnded,
     /// A call that could not be brought back: its session could not be saved.
     NotSaved,
+    /// A limit was reached (storage, the session's audio or transcript): what comes after is
+    /// not saved.
+    Full,
 }
 
 impl SaveTrouble {
@@ -147,8 +161,11 @@ mod tests {
         for soon in [408, 429, 500, 502, 503, 504] {
             assert_eq!(Retry::after_status(soon), Some(Retry::Now), "{soon}");
         }
-        for never in [400, 403, 409, 413, 422] {
+        for never in [400, 409, 422] {
             assert_eq!(Retry::after_status(never), Some(Retry::Never), "{never}");
+        }
+        for full in [403, 413] {
+            assert_eq!(Retry::after_status(full), Some(Retry::Full), "{full}");
         }
     }
 
@@ -162,6 +179,14 @@ mod tests {
                 message: "different bytes".into(),
             },
             AppError::TooLarge { limit_bytes: 1024 },
+            AppError::LimitReached {
+                message: "Your storage is full.".into(),
+                retry_after_secs: None,
+            },
+            AppError::LimitReached {
+                message: "Today's calls are used.".into(),
+                retry_after_secs: Some(60),
+            },
             AppError::TooManyRequests {
                 retry_after_secs: 3,
             },

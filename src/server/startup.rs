@@ -266,10 +266,10 @@ fn spawn_housekeeping(state: &AppState) {
             }
             // Stored objects of sessions that are gone: a minute after start, then hourly (it
             // lists the whole store).
-            if minutes % 60 == 2 {
-                if let Err(error) = super::practice::remove_orphaned_objects(&state).await {
-                    tracing::warn!(%error, "orphaned-object sweep failed");
-                }
+            if minutes % 60 == 2
+                && let Err(error) = super::practice::remove_orphaned_objects(&state).await
+            {
+                tracing::warn!(%error, "orphaned-object sweep failed");
             }
         }
     });

@@ -271,6 +271,10 @@ impl Session {
             }
             // Refused for good (or the session is gone): this one turn is given up.
             Err(Retry::Never | Retry::Gone) => None,
+            Err(Retry::Full) => {
+                self.raise(SaveTrouble::Full);
+                None
+            }
             Err(retry) => {
                 let (after, failures) = (save.backoff.wait_ms(retry), save.backoff.failures());
                 Some((retry, after, failures))
@@ -318,9 +322,12 @@ impl Session {
     pub(super) fn uploaded(&mut self, sequence: u32, result: Result<(), Retry>) {
         match result {
             // A chunk refused for good is given up (and logged by the shell); the rest still go.
-            Ok(()) | Err(Retry::Never) => {
-                if result.is_ok() {
-                    self.went_through();
+            // One refused for a limit is too, and the learner is told.
+            Ok(()) | Err(Retry::Never | Retry::Full) => {
+                match result {
+                    Ok(()) => self.went_through(),
+                    Err(Retry::Full) => self.raise(SaveTrouble::Full),
+                    Err(_) => {}
                 }
                 self.saves.chunk_backoff.reset();
                 self.saves.uploading = None;

@@ -302,6 +302,32 @@ fn a_chunk_refused_for_good_is_given_up_alone_and_a_deleted_session_takes_the_re
 }
 
 #[test]
+fn a_chunk_refused_for_a_limit_is_given_up_and_the_learner_is_told() {
+    let mut page = Page::live();
+    page.chunk(0);
+    page.chunk(1);
+    assert_eq!(page.trouble(), None);
+    // Storage full (403) or the session's audio used up (413): nothing waits for a retry.
+    let effects = page.input(Input::Uploaded {
+        sequence: 0,
+        result: Err(Retry::after_status(403).unwrap()),
+    });
+    assert_eq!(effects, [Effect::ForgetChunk { sequence: 0 }, upload(1)]);
+    assert_eq!(page.trouble(), Some(SaveTrouble::Full));
+    assert!(
+        SaveTrouble::Full
+            .message()
+            .contains("Your account page shows what you've used")
+    );
+    // A later piece that goes through does not hide it: the limit is still reached.
+    page.input(Input::Uploaded {
+        sequence: 1,
+        result: Ok(()),
+    });
+    assert_eq!(page.trouble(), Some(SaveTrouble::Full));
+}
+
+#[test]
 fn turns_that_keep_failing_are_retried_with_backoff_and_the_page_speaks_up() {
     let mut page = Page::live();
     // Not transcribed at first (the turn is kept, marked so).
