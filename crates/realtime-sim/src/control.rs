@@ -131,18 +131,12 @@ impl Control {
                 .check()
                 .map_err(|(param, message)| Refused::new(param, message))?;
         }
-        let mut queue = lock(&self.faults);
-        if queue.len() + faults.len() > MAX_FAULTS {
-            return Err(Refused::new(
+        append_bounded(&mut lock(&self.faults), faults, MAX_FAULTS).map_err(|waiting| {
+            Refused::new(
                 "faults",
-                format!(
-                    "At most {MAX_FAULTS} faults may wait ({} already do).",
-                    queue.len()
-                ),
-            ));
-        }
-        queue.extend(faults);
-        Ok(())
+                format!("At most {MAX_FAULTS} faults may wait ({waiting} already do)."),
+            )
+        })
     }
 
     /// Queues what the learner's next utterances say; all or none.
@@ -156,29 +150,18 @@ impl Control {
                 format!("A transcript may have at most {MAX_TRANSCRIPT_CHARS} characters."),
             ));
         }
-        let mut queue = lock(&self.transcripts);
-        if queue.len() + texts.len() > MAX_TRANSCRIPTS {
-            return Err(Refused::new(
+        append_bounded(&mut lock(&self.transcripts), texts, MAX_TRANSCRIPTS).map_err(|waiting| {
+            Refused::new(
                 "texts",
-                format!(
-                    "At most {MAX_TRANSCRIPTS} transcripts may wait ({} already do).",
-                    queue.len()
-                ),
-            ));
-        }
-        queue.extend(texts);
-        Ok(())
+                format!("At most {MAX_TRANSCRIPTS} transcripts may wait ({waiting} already do)."),
+            )
+        })
     }
 
     /// Queues outcomes for the next Responses requests; refused (with how many wait) past
     /// `MAX_QUEUED`.
     pub(crate) fn queue_responses(&self, outcomes: Vec<ResponseOutcome>) -> Result<(), usize> {
-        let mut queue = lock(&self.responses);
-        if queue.len() + outcomes.len() > MAX_QUEUED {
-            return Err(queue.len());
-        }
-        queue.extend(outcomes);
-        Ok(())
+        append_bounded(&mut lock(&self.responses), outcomes, MAX_QUEUED)
     }
 
     pub(crate) fn next_response(&self) -> Option<ResponseOutcome> {
@@ -324,4 +307,14 @@ pub(crate) async fn reset(State(sim): State<Simulator>) -> StatusCode {
     lock(&sim.inner.control.transcripts).clear();
     lock(&sim.inner.control.responses).clear();
     StatusCode::NO_CONTENT
+}
+
+/// Appends all of `items` to `queue` if it then holds at most `max`; otherwise nothing, and the
+/// error is how many already wait.
+fn append_bounded<T>(queue: &mut VecDeque<T>, items: Vec<T>, max: usize) -> Result<(), usize> {
+    if queue.len() + items.len() > max {
+        return Err(queue.len());
+    }
+    queue.extend(items);
+    Ok(())
 }
