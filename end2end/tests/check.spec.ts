@@ -104,3 +104,37 @@ test("after too many call secrets the learner is asked to wait, and can try agai
   await expect(page.getByRole("button", { name: "Start conversation" })).toBeEnabled();
   expect(answers).toEqual([429, 200]);
 });
+
+test("a learner with two sessions going is told to end them before starting another, and can then", async ({
+  page,
+  baseURL,
+}) => {
+  await signUp(page, baseURL!, "two-going");
+  // Two sessions left going (say, in two other tabs): the most one learner may have at once.
+  const keys = ["0f6a8d1e-1111-4a6b-9c1d-2e3f4a5b6c7d", "0f6a8d1e-2222-4a6b-9c1d-2e3f4a5b6c7d"];
+  const ids: string[] = [];
+  for (const key of keys) {
+    const started = await page.request.post("/api/practice/start", {
+      form: { topic: "ordering-at-a-cafe", key },
+      headers: { origin: baseURL!, accept: "application/json" },
+    });
+    expect(started.status()).toBe(200);
+    ids.push((await started.json()).id);
+  }
+  await page.goto(PRACTICE);
+  await waitForHydration(page);
+  await expect(page.getByRole("heading", { name: "You've reached a limit" })).toBeVisible();
+  await expect(page.getByRole("alert")).toContainText(
+    "You already have 2 sessions going. End them, or recover them from History, before you start another.",
+  );
+  await expect(page.getByRole("button", { name: "Start conversation" })).toHaveCount(0);
+
+  // The learner ends one of them; Try again now gets a call ready.
+  const ended = await page.request.post("/api/practice/end", {
+    data: { session: ids[0], turns: 0, words_used: [] },
+    headers: { origin: baseURL!, accept: "application/json" },
+  });
+  expect(ended.status()).toBe(200);
+  await page.getByRole("button", { name: /^Try again/ }).click();
+  await expect(page.getByRole("button", { name: "Start conversation" })).toBeEnabled();
+});

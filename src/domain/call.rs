@@ -20,6 +20,8 @@ pub enum CallFailure {
     CoachUnavailable,
     /// Too many attempts in a short time; try again after the wait.
     TooManyAttempts { retry_after_secs: u64 },
+    /// One of the learner's limits says no (the detail is the server's words).
+    LimitReached,
     /// The connection could not be restored.
     ConnectionLost,
 }

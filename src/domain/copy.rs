@@ -14,6 +14,7 @@ impl CallFailure {
             CallFailure::Unsupported => "This browser can't run voice practice",
             CallFailure::CoachUnavailable => "We couldn't reach your coach",
             CallFailure::TooManyAttempts { .. } => "Too many attempts",
+            CallFailure::LimitReached => "You've reached a limit",
             CallFailure::ConnectionLost => "The connection to your coach dropped",
         }
     }
@@ -36,6 +37,7 @@ impl CallFailure {
             CallFailure::Unsupported => "Please use a recent Chrome, Edge, Firefox or Safari.",
             CallFailure::CoachUnavailable => problem.unwrap_or(&Problem::Unavailable).message(),
             CallFailure::TooManyAttempts { .. } => "",
+            CallFailure::LimitReached => problem.unwrap_or(&Problem::Unavailable).message(),
             CallFailure::ConnectionLost if !went_live => {
                 "It dropped while the call was starting, before anything was recorded. Please \
                  try again."

@@ -196,6 +196,14 @@ impl Session {
                 self.push(Effect::MakePeer { generation });
                 self.push(Effect::Connect { generation, secret });
             }
+            // A limit will not lift by trying again: the call ends with the reason, and what
+            // was said and recorded is saved as for a call that could not be brought back.
+            (&CallState::Reconnecting { attempt }, Err(MintError::Limit(message))) => {
+                self.problem = Some(Problem::Refused(message));
+                self.note(CallNote::GaveUp, self.dropped, attempt);
+                self.transition(CallEvent::Failed(CallFailure::LimitReached));
+                self.wrap_up(WrapReason::Lost);
+            }
             (CallState::Reconnecting { .. }, Err(_)) => self.attempt_failed(),
             (CallState::Checking { .. } | CallState::Connecting, Err(error)) => match error {
                 MintError::TooManyAttempts { retry_after_secs } => {
@@ -204,6 +212,10 @@ impl Session {
                 MintError::Refused(message) => {
                     self.problem = Some(Problem::Refused(message));
                     self.fail(CallFailure::CoachUnavailable);
+                }
+                MintError::Limit(message) => {
+                    self.problem = Some(Problem::Refused(message));
+                    self.fail(CallFailure::LimitReached);
                 }
             },
             _ => {}

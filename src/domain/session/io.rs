@@ -42,6 +42,9 @@ pub enum MintError {
     },
     /// The server's own explanation, for the learner.
     Refused(String),
+    /// One of the learner's limits says no (today's calls, live sessions, the session's call
+    /// time, one call at a time); the server's words, for the learner.
+    Limit(String),
 }
 
 /// Why posting the offer failed.

@@ -70,7 +70,10 @@ pub(super) fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
         .advice(went_live, p.problem.get_untracked().as_ref())
         .to_owned();
     // A session that was going on: it is saved, and there is no trying again.
-    let lost = failure == CallFailure::ConnectionLost && p.live_since.get_untracked().is_some();
+    let lost = matches!(
+        failure,
+        CallFailure::ConnectionLost | CallFailure::LimitReached
+    ) && p.live_since.get_untracked().is_some();
     // Seconds until the server takes another attempt, counted down in the browser.
     let wait = RwSignal::new(match failure {
         CallFailure::TooManyAttempts { retry_after_secs } => retry_after_secs,

@@ -157,6 +157,54 @@ fn drops_before_and_after_a_call_are_not_reconnected() {
 }
 
 #[test]
+fn a_reconnection_refused_for_a_limit_ends_the_call_at_once_and_keeps_its_session() {
+    let mut page = Page::live();
+    let said = page.learner_says("learner_1", "I'd like a croissant");
+    page.store(&said);
+    page.input(Input::Lost {
+        generation: 0,
+        cause: DropCause::Network,
+    });
+    let generation = page.generation();
+    page.input(Input::Timer(Timer::Reconnect { generation }));
+    let generation = page.generation();
+    let why = "This session has reached its 30-minute limit. End it and start a new one to keep \
+               practising.";
+    let effects = page.input(Input::Minted {
+        generation,
+        result: Err(MintError::Limit(why.into())),
+    });
+    // No more attempts: waiting cannot lift the limit.
+    assert!(
+        !timers(&effects)
+            .iter()
+            .any(|(timer, _)| matches!(timer, Timer::Reconnect { .. })),
+        "{effects:?}"
+    );
+    assert_eq!(effects.iter().filter(|e| **e == Effect::Release).count(), 1);
+    assert_eq!(
+        notes(&effects),
+        [(CallNote::GaveUp, Some(DropCause::Network), 1)]
+    );
+    assert_eq!(page.state(), &CallState::Failed(CallFailure::LimitReached));
+    assert_eq!(CallFailure::LimitReached.title(), "You've reached a limit");
+    assert_eq!(
+        CallFailure::LimitReached.advice(true, page.session.problem()),
+        why
+    );
+    // What was said is saved and the session ended, as for a call that could not come back.
+    page.input(Input::Released);
+    let effects = page.input(Input::TurnSaved {
+        item_id: "learner_1".into(),
+        result: Ok(()),
+    });
+    assert!(matches!(
+        effects[..],
+        [Effect::ForgetTurn { .. }, Effect::EndSession { .. }]
+    ));
+}
+
+#[test]
 fn a_call_that_cannot_be_brought_back_keeps_its_session() {
     let mut page = Page::live();
     let said = page.learner_says("learner_1", "I'd like a croissant");
@@ -275,4 +323,32 @@ fn a_lost_microphone_pauses_the_call_until_another_is_chosen() {
     let mut page = Page::ready();
     page.input(Input::MicEnded);
     assert_eq!(page.state(), &CallState::Failed(CallFailure::NoMic));
+}
+
+#[test]
+fn a_pre_call_check_refused_for_a_limit_says_which_and_offers_to_try_again() {
+    let mut page = Page::new();
+    page.input(Input::CheckStarted { supported: true });
+    page.input(Input::MicOpened);
+    let why = "You already have 2 sessions going. End them, or recover them from History, before \
+               you start another.";
+    let effects = page.input(Input::Minted {
+        generation: 0,
+        result: Err(MintError::Limit(why.into())),
+    });
+    assert!(
+        effects.contains(&Effect::Release),
+        "the microphone is let go"
+    );
+    assert_eq!(page.state(), &CallState::Failed(CallFailure::LimitReached));
+    assert_eq!(
+        CallFailure::LimitReached.advice(false, page.session.problem()),
+        why
+    );
+    // Once the learner ended the other sessions, Try again checks afresh.
+    let effects = page.input(Input::CheckStarted { supported: true });
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Mint { .. })),
+        "{effects:?}"
+    );
 }
