@@ -142,8 +142,8 @@ pub async fn give_back_mint(pool: &PgPool, reservation: i64) {
 
 /// Checks that a call of `session` (the learner's, live) may go on: its call time is not used
 /// up, and no other session of the learner has a call going on (a sign of life within
-/// `quiet_secs`). Marks when its calls started: when the session started, for the first call
-/// uses the pre-call check's secret and the session row is made once that call is up.
+/// `quiet_secs`). Marks when its calls started, as the session's start: its first call used the
+/// pre-call check's secret (no session yet), and its row was made once that call was up.
 pub async fn admit_call(
     pool: &PgPool,
     limits: &Limits,

@@ -281,11 +281,21 @@ pub async fn delete_objects(storage: &Storage, session: Uuid) {
             return;
         }
     };
+    remove_keys(storage, session, keys).await;
+}
+
+/// Removes `keys` (all `session`'s), going on past a failure (logged); answers how many went.
+async fn remove_keys(storage: &Storage, session: Uuid, keys: Vec<ObjectKey>) -> usize {
+    let mut removed = 0;
     for key in keys {
-        if let Err(error) = storage.delete(&key).await {
-            tracing::warn!(%error, %session, "a stored object of a deleted session not removed");
+        match storage.delete(&key).await {
+            Ok(()) => removed += 1,
+            Err(error) => {
+                tracing::warn!(%error, %session, "a stored object of a deleted session not removed");
+            }
         }
     }
+    removed
 }
 
 /// Removes stored objects whose session no longer exists: what a crash, a storage failure during
@@ -307,16 +317,8 @@ pub async fn remove_orphaned_objects(state: &AppState) -> Result<usize, AppError
     }
     let mut removed = 0;
     for (session, keys) in by_session {
-        if existing.contains(&session) {
-            continue;
-        }
-        for key in keys {
-            match state.storage.delete(&key).await {
-                Ok(()) => removed += 1,
-                Err(error) => {
-                    tracing::warn!(%error, %session, "an orphaned stored object not removed");
-                }
-            }
+        if !existing.contains(&session) {
+            removed += remove_keys(&state.storage, session, keys).await;
         }
     }
     if removed > 0 {

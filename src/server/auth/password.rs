@@ -138,7 +138,7 @@ mod tests {
     }
 
     #[test]
-    fn passphrases_pass_and_long_input_is_cheap() {
+    fn passphrases_pass_and_a_long_repeat_does_not() {
         for strong in [
             "a long enough passphrase",
             "violet tram under the bridge",
@@ -146,9 +146,9 @@ mod tests {
         ] {
             check_strength(strong, "ana@example.org").expect(strong);
         }
-        let started = std::time::Instant::now();
-        let _ = check_strength(&"ab1".repeat(340), "ana@example.org");
-        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        // Past its first 100 characters the estimator does not look (its own bound on work), so
+        // a very long repeat is judged by its start: still a repeat.
+        assert!(check_strength(&"ab1".repeat(340), "ana@example.org").is_err());
     }
 
     #[tokio::test]

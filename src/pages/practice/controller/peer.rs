@@ -35,9 +35,7 @@ pub(super) fn mint(p: Practice, generation: u32) {
             Err(AppError::TooManyRequests { retry_after_secs }) => {
                 Err(MintError::TooManyAttempts { retry_after_secs })
             }
-            Err(AppError::LimitReached { message, .. } | AppError::Conflict { message }) => {
-                Err(MintError::Limit(message))
-            }
+            Err(AppError::LimitReached { message, .. }) => Err(MintError::Limit(message)),
             Err(error) => Err(MintError::Refused(error.to_string())),
         };
         dispatch(p, Input::Minted { generation, result });
