@@ -13,7 +13,7 @@ use crate::{
     contexts,
     pages::{
         account::{AccountDeletedPage, AccountPage},
-        auth::{SignInPage, SignUpPage},
+        auth::{CheckEmailPage, ConfirmEmailPage, SignInPage, SignUpPage},
         history::HistoryPage,
         not_found::NotFoundPage,
         practice::PracticePage,
@@ -82,6 +82,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/shared/:token") view=SharedPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
                     <Route path=path!("/sign-up") view=SignUpPage ssr=SsrMode::Async />
+                    <Route path=path!("/check-email") view=CheckEmailPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/confirm-email")
+                        view=ConfirmEmailPage
+                        ssr=SsrMode::Async
+                    />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/account-deleted")

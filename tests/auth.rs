@@ -5,12 +5,33 @@ mod support;
 
 use axum::http::StatusCode;
 use sqlx::PgPool;
-use support::{Call, PASSWORD, app, app_with, get, sign_up, two_users};
+use support::{
+    Call, PASSWORD, app, app_with, finish_sign_up, get, mailbox_uri, newest_token, sign_up, tokens,
+    two_users,
+};
 
 fn sign_in(email: &str, password: &str) -> Call {
     Call::post("/api/auth/sign-in")
         .field("email", email)
         .field("password", password)
+}
+
+fn ask_to_sign_up(email: &str) -> Call {
+    Call::post("/api/auth/sign-up").field("email", email)
+}
+
+/// The development mailbox page for `email`.
+async fn mailbox(app: &axum::Router, email: &str) -> String {
+    let page = get(app, &mailbox_uri(email)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.body
+}
+
+async fn users(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("select count(*) from users")
+        .fetch_one(pool)
+        .await
+        .unwrap()
 }
 
 async fn account_status(app: &axum::Router, cookie: &str) -> StatusCode {
@@ -22,7 +43,7 @@ async fn account_status(app: &axum::Router, cookie: &str) -> StatusCode {
 }
 
 #[sqlx::test]
-async fn signing_up_creates_the_account_and_signs_in(pool: PgPool) {
+async fn signing_up_stores_the_normalised_email_and_an_argon2_hash(pool: PgPool) {
     let app = app(pool.clone());
     let cookie = sign_up(&app, "  Ana.Lopez@Example.org ").await;
 
@@ -48,11 +69,9 @@ async fn signing_up_creates_the_account_and_signs_in(pool: PgPool) {
 #[sqlx::test]
 async fn the_session_cookie_is_httponly_and_samesite_lax(pool: PgPool) {
     let app = app(pool);
-    let response = Call::post("/api/auth/sign-up")
-        .field("email", "ana@example.org")
-        .field("password", PASSWORD)
-        .send(&app)
-        .await;
+    ask_to_sign_up("ana@example.org").send(&app).await;
+    let token = newest_token(&mailbox(&app, "ana@example.org").await).unwrap();
+    let response = finish_sign_up(&token, PASSWORD).send(&app).await;
     let cookie = response.set_cookie_header().expect("a cookie is set");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
@@ -60,33 +79,156 @@ async fn the_session_cookie_is_httponly_and_samesite_lax(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn a_second_sign_up_with_the_same_email_is_refused(pool: PgPool) {
+async fn sign_up_mails_a_link_and_makes_the_account_only_when_it_is_followed(pool: PgPool) {
     let app = app(pool.clone());
-    sign_up(&app, "ana@example.org").await;
-    let response = Call::post("/api/auth/sign-up")
-        .field("email", "ANA@example.org")
-        .field("password", "another long password")
-        .send(&app)
-        .await;
-    assert_eq!(response.status, StatusCode::BAD_REQUEST);
-    assert!(
-        response
-            .body
-            .contains("If you already have one, sign in instead"),
-        "{}",
-        response.body
+    let response = ask_to_sign_up(" Ana@Example.org").send(&app).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert_eq!(response.session_cookie(), None, "nobody is signed in yet");
+    assert_eq!(
+        users(&pool).await,
+        0,
+        "no account before the link is followed"
     );
-    assert!(response.session_cookie().is_none());
-    let count: i64 = sqlx::query_scalar("select count(*) from users")
+    let mail = mailbox(&app, "ana@example.org").await;
+    assert!(
+        mail.contains("Confirm your email for Speaking Coach"),
+        "{mail}"
+    );
+    let token = newest_token(&mail).expect("a link");
+    // Only the token's hash is stored.
+    let stored: Vec<u8> = sqlx::query_scalar("select token_hash from sign_up_links")
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(count, 1);
+    assert!(!String::from_utf8_lossy(&stored).contains(&token));
+
+    // The link's page shows the address; opening it creates nothing.
+    let page = get(&app, &format!("/confirm-email?token={token}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("ana@example.org"), "{}", page.body);
+    assert_eq!(users(&pool).await, 0);
+
+    // A weak password is explained and the link still works.
+    let weak = finish_sign_up(&token, "passwordpassword1").send(&app).await;
+    assert_eq!(weak.status, StatusCode::BAD_REQUEST);
+    assert!(weak.body.contains("easy to guess"), "{}", weak.body);
+    let response = finish_sign_up(&token, PASSWORD).send(&app).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    let cookie = response.session_cookie().expect("signed in");
+    let account = Call::get("/api/account").cookie(&cookie).send(&app).await;
+    assert!(
+        account.body.contains(r#""email":"ana@example.org""#),
+        "{}",
+        account.body
+    );
+
+    // Single use.
+    let again = finish_sign_up(&token, PASSWORD).send(&app).await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+    assert!(
+        again.body.contains("expired or was already used"),
+        "{}",
+        again.body
+    );
+    let page = get(&app, &format!("/confirm-email?token={token}")).await;
+    assert!(page.body.contains("expired or was already used"));
+}
+
+#[sqlx::test]
+async fn sign_up_answers_the_same_whether_or_not_the_address_has_an_account(pool: PgPool) {
+    let app = app(pool.clone());
+    sign_up(&app, "ana@example.org").await;
+    let known = ask_to_sign_up("ANA@example.org").send(&app).await;
+    let unknown = ask_to_sign_up("ben@example.org").send(&app).await;
+    assert_eq!(known.status, StatusCode::OK);
+    assert_eq!(
+        (known.status, &known.body, known.header("location")),
+        (unknown.status, &unknown.body, unknown.header("location"))
+    );
+    let plain = ask_to_sign_up("ana@example.org")
+        .plain_form()
+        .send(&app)
+        .await;
+    assert_eq!(plain.status, StatusCode::FOUND);
+    assert_eq!(plain.header("location"), Some("/check-email"));
+
+    // The owner learns it by mail, once per 10 minutes however often it is tried.
+    let mail = mailbox(&app, "ana@example.org").await;
+    assert_eq!(
+        mail.matches("You already have a Speaking Coach account")
+            .count(),
+        1,
+        "{mail}"
+    );
+    assert!(mail.contains("/sign-in"));
+    assert_eq!(users(&pool).await, 1, "nothing was created or changed");
+    let signed_in = Call::post("/api/auth/sign-in")
+        .field("email", "ana@example.org")
+        .field("password", PASSWORD)
+        .send(&app)
+        .await;
+    assert_eq!(signed_in.status, StatusCode::OK);
+}
+
+#[sqlx::test]
+async fn a_stranger_cannot_put_a_password_on_someone_elses_address(pool: PgPool) {
+    let app = app(pool.clone());
+    // A stranger asks first: the link goes to the inbox's owner, not to them.
+    ask_to_sign_up("ana@example.org").send(&app).await;
+    // They cannot make up a link.
+    let guessed = finish_sign_up(&"0".repeat(64), "a stranger's passphrase here")
+        .send(&app)
+        .await;
+    assert_eq!(guessed.status, StatusCode::BAD_REQUEST);
+    for bad in ["", "not a token", "\u{0}"] {
+        let response = finish_sign_up(bad, PASSWORD).send(&app).await;
+        assert_eq!(response.status, StatusCode::BAD_REQUEST, "{bad:?}");
+    }
+    assert_eq!(users(&pool).await, 0);
+
+    // Ana asks too; either link works for her, the password is the one she chooses, and the
+    // other link dies with the first use.
+    ask_to_sign_up("ana@example.org").send(&app).await;
+    let links = tokens(&mailbox(&app, "ana@example.org").await);
+    assert_eq!(links.len(), 2);
+    let response = finish_sign_up(&links[1], PASSWORD).send(&app).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    let other = finish_sign_up(&links[0], "a stranger's passphrase here")
+        .send(&app)
+        .await;
+    assert_eq!(other.status, StatusCode::BAD_REQUEST);
+    assert_eq!(users(&pool).await, 1);
+}
+
+#[sqlx::test]
+async fn an_address_gets_at_most_five_links_an_hour(pool: PgPool) {
+    let app = app(pool);
+    for _ in 0..7 {
+        let response = ask_to_sign_up("ana@example.org").send(&app).await;
+        assert_eq!(
+            response.status,
+            StatusCode::OK,
+            "the same answer throughout"
+        );
+    }
+    let mail = mailbox(&app, "ana@example.org").await;
+    assert_eq!(tokens(&mail).len(), 5);
 }
 
 #[sqlx::test]
 async fn weak_passwords_and_bad_emails_are_explained(pool: PgPool) {
     let app = app(pool);
+    let bad_email = ask_to_sign_up("not-an-email").send(&app).await;
+    assert_eq!(bad_email.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad_email.body.contains("doesn't look like an email"),
+        "{}",
+        bad_email.body
+    );
+    // Invisible and right-to-left characters are refused in emails.
+    let hidden = ask_to_sign_up("ana\u{200b}@example.org").send(&app).await;
+    assert_eq!(hidden.status, StatusCode::BAD_REQUEST);
+
     let cases = [
         ("ana@example.org", "short", "at least 10 characters"),
         ("ana@example.org", "1234567890", "most common"),
@@ -94,14 +236,11 @@ async fn weak_passwords_and_bad_emails_are_explained(pool: PgPool) {
         ("ana@example.org", "aaaaaaaaab", "easy to guess"),
         ("ana@example.org", "passwordpassword1", "easy to guess"),
         ("ana.lopez@example.org", "ana.lopez1990", "easy to guess"),
-        ("not-an-email", PASSWORD, "doesn't look like an email"),
     ];
     for (email, password, message) in cases {
-        let response = Call::post("/api/auth/sign-up")
-            .field("email", email)
-            .field("password", password)
-            .send(&app)
-            .await;
+        ask_to_sign_up(email).send(&app).await;
+        let token = newest_token(&mailbox(&app, email).await).unwrap();
+        let response = finish_sign_up(&token, password).send(&app).await;
         assert_eq!(
             response.status,
             StatusCode::BAD_REQUEST,
@@ -237,15 +376,12 @@ async fn sign_in_is_rate_limited_per_account(pool: PgPool) {
 
 #[sqlx::test]
 async fn sign_up_is_rate_limited_per_address(pool: PgPool) {
-    let app = app_with(pool, &[("AUTH_ATTEMPTS_PER_MINUTE", "3")]);
-    for n in 0..3 {
+    // Asking for a link and following it both count (each may cost a mail or a hash).
+    let app = app_with(pool, &[("AUTH_ATTEMPTS_PER_MINUTE", "4")]);
+    for n in 0..2 {
         sign_up(&app, &format!("learner{n}@example.org")).await;
     }
-    let response = Call::post("/api/auth/sign-up")
-        .field("email", "one-too-many@example.org")
-        .field("password", PASSWORD)
-        .send(&app)
-        .await;
+    let response = ask_to_sign_up("one-too-many@example.org").send(&app).await;
     assert_eq!(
         response.status,
         StatusCode::TOO_MANY_REQUESTS,

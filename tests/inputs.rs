@@ -152,6 +152,9 @@ const GET_FUNCTIONS: &[(&str, &[&str])] = &[
     ("/api/feedback/get", &["session"]),
     ("/api/shared/get", &["token"]),
     ("/api/topics/get", &["slug"]),
+    ("/api/auth/sign-up-link", &["token"]),
+    ("/dev/mailbox", &["to"]),
+    ("/confirm-email", &["token", "next"]),
 ];
 
 /// Plain routes and pages with one fuzzed path segment (`{}`).
@@ -319,10 +322,20 @@ async fn no_credentials_make_a_server_error(db: PgPool) {
     let mut runner = runner();
     let text = nasty();
     for _ in 0..6 {
-        for path in ["/api/auth/sign-up", "/api/auth/sign-in"] {
+        for path in [
+            "/api/auth/sign-up",
+            "/api/auth/sign-in",
+            "/api/auth/finish-sign-up",
+        ] {
             let email = sample(&mut runner, &text);
             let password = sample(&mut runner, &text);
-            let body = format!("email={}&password={}", encode(&email), encode(&password));
+            let token = sample(&mut runner, &text);
+            let body = format!(
+                "email={}&password={}&token={}",
+                encode(&email),
+                encode(&password),
+                encode(&token)
+            );
             let status = raw(&app, "POST", path, None, &body).await;
             check(path, status, &body.chars().take(200).collect::<String>());
         }
@@ -331,5 +344,8 @@ async fn no_credentials_make_a_server_error(db: PgPool) {
         let body = format!("email={bad}&password={bad}");
         let status = raw(&app, "POST", "/api/auth/sign-in", None, &body).await;
         check("sign-in", status, bad);
+        let body = format!("token={bad}&password={bad}");
+        let status = raw(&app, "POST", "/api/auth/finish-sign-up", None, &body).await;
+        check("finish-sign-up", status, bad);
     }
 }

@@ -9,9 +9,17 @@ function freshEmail(testInfo: { title: string; project: { name: string } }) {
   return `${slug}-${testInfo.project.name}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.org`;
 }
 
+/** Signs up as a learner would: asks for the link, opens it in the development mailbox,
+ * chooses a password. */
 async function signUp(page: Page, email: string) {
   await page.goto("/sign-up");
   await page.getByLabel("Email").fill(email);
+  await page.getByRole("button", { name: "Email me a link" }).click();
+  await expect(page.getByRole("heading", { name: "Check your email" })).toBeVisible();
+  await page.goto(`/dev/mailbox?to=${encodeURIComponent(email)}`);
+  await expect(page.getByRole("heading", { name: "Confirm your email for Speaking Coach" })).toBeVisible();
+  await page.getByRole("link", { name: /\/confirm-email\?token=/ }).click();
+  await expect(page.getByTestId("link-email")).toHaveText(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page.getByRole("link", { name: "Account" })).toBeVisible();
@@ -48,6 +56,21 @@ for (const javaScriptEnabled of [true, false]) {
       await page.getByRole("button", { name: "Sign in" }).click();
       await expect(page).toHaveURL(/\/topics$/);
       await expect(page.getByRole("link", { name: "Account" })).toBeVisible();
+    });
+
+    test("sign-up answers the same for a taken address, and its owner is told by mail", async ({ page }, testInfo) => {
+      const email = freshEmail(testInfo);
+      await signUp(page, email);
+      await page.getByRole("banner").getByRole("button", { name: "Sign out" }).click();
+      await expect(page.getByRole("link", { name: "Sign in" })).toBeVisible();
+
+      await page.goto("/sign-up");
+      await page.getByLabel("Email").fill(email);
+      await page.getByRole("button", { name: "Email me a link" }).click();
+      await expect(page.getByRole("heading", { name: "Check your email" })).toBeVisible();
+      await expect(page.getByRole("main")).not.toContainText("already");
+      await page.goto(`/dev/mailbox?to=${encodeURIComponent(email)}`);
+      await expect(page.getByTestId("message").first()).toContainText("You already have a Speaking Coach account");
     });
 
     test("a wrong password is explained and nothing else changes", async ({ page }, testInfo) => {

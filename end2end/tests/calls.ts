@@ -31,14 +31,28 @@ export async function watchMicrophone(target: Page | BrowserContext) {
   });
 }
 
-/** Signs up a fresh learner in `page`'s context; answers the email and password. */
+/** The token of the newest sign-up link mailed to `email`, from the development mailbox. */
+export async function newestSignUpToken(page: Page, email: string) {
+  const mailbox = await page.request.get(`/dev/mailbox?to=${encodeURIComponent(email)}`);
+  expect(mailbox.status()).toBe(200);
+  const token = (await mailbox.text()).match(/\/confirm-email\?token=([0-9a-f]{64})/)?.[1];
+  expect(token, `a sign-up link mailed to ${email}`).toBeTruthy();
+  return token!;
+}
+
+/** Signs up a fresh learner in `page`'s context (asks for the link, follows it from the
+ * development mailbox, chooses the password); answers the email and password. */
 export async function signUp(page: Page, baseURL: string, label: string) {
   const email = `practice-${label}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.org`;
-  const response = await page.request.post("/api/auth/sign-up", {
-    form: { email, password: PASSWORD },
-    headers: { origin: baseURL, accept: "application/json" },
+  const headers = { origin: baseURL, accept: "application/json" };
+  const asked = await page.request.post("/api/auth/sign-up", { form: { email }, headers });
+  expect(asked.status()).toBe(200);
+  const token = await newestSignUpToken(page, email);
+  const finished = await page.request.post("/api/auth/finish-sign-up", {
+    form: { token, password: PASSWORD },
+    headers,
   });
-  expect(response.status()).toBe(200);
+  expect(finished.status()).toBe(200);
   return { email, password: PASSWORD };
 }
 

@@ -1,4 +1,5 @@
 import { test, expect } from "./fixtures";
+import { newestSignUpToken } from "./calls";
 
 // The Realtime standard key must never reach a browser: not in a page, a script, the wasm, the
 // stylesheet, nor any server-function answer. script/test gives the app a unique key to look for.
@@ -17,6 +18,9 @@ test("the standard API key appears in nothing the browser receives", async ({ pa
   const email = `leak-${testInfo.project.name}-${Date.now()}@example.org`;
   await page.goto("/sign-up");
   await page.getByLabel("Email").fill(email);
+  await page.getByRole("button", { name: "Email me a link" }).click();
+  await expect(page.getByRole("heading", { name: "Check your email" })).toBeVisible();
+  await page.goto(`/confirm-email?token=${await newestSignUpToken(page, email)}`);
   await page.getByLabel("Password").fill("a long enough passphrase");
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page.getByRole("link", { name: "Account" })).toBeVisible();

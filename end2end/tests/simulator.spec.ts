@@ -1,5 +1,5 @@
 import { test, expect } from "./fixtures";
-import { counters, simControl } from "./calls";
+import { counters, signUp, simControl } from "./calls";
 
 // A real WebRTC call from Chromium to the local Realtime simulator mounted in the app, with the
 // fake microphone playing a spoken sentence (script/test makes it with espeak-ng). The browser
@@ -33,12 +33,7 @@ test.beforeEach(async ({ page }) => {
 test("a spoken conversation with the simulator, over real WebRTC", async ({ page, baseURL }, testInfo) => {
   test.setTimeout(60_000);
   const headers = { origin: baseURL!, accept: "application/json" };
-  const email = `call-${testInfo.project.name}-${Date.now()}@example.org`;
-  const signUp = await page.request.post("/api/auth/sign-up", {
-    form: { email, password: "a long enough passphrase" },
-    headers,
-  });
-  expect(signUp.status()).toBe(200);
+  await signUp(page, baseURL!, `call-${testInfo.project.name}`);
   const start = await page.request.post("/api/voice/start", { form: { topic: "ordering-at-a-cafe" }, headers });
   expect(start.status()).toBe(200);
   const secret = await start.json();
@@ -210,12 +205,7 @@ test("a dropped call looks like a network loss to the browser", async ({ page, b
 
 async function mintAsNewLearner(page: import("@playwright/test").Page, baseURL: string, project: string) {
   const headers = { origin: baseURL, accept: "application/json" };
-  const email = `sim-${project}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.org`;
-  const signUp = await page.request.post("/api/auth/sign-up", {
-    form: { email, password: "a long enough passphrase" },
-    headers,
-  });
-  expect(signUp.status()).toBe(200);
+  await signUp(page, baseURL, `sim-${project}`);
   const start = await page.request.post("/api/voice/start", { form: { topic: "a-job-interview" }, headers });
   expect(start.status()).toBe(200);
   return start.json();

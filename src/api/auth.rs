@@ -1,4 +1,5 @@
-//! Accounts: sign up, sign in, sign out, the current account, deleting it.
+//! Accounts: sign up (a mailed link, then a password), sign in, sign out, the current account,
+//! deleting it.
 //!
 //! The forms post here directly, so they work without JavaScript: on success the server redirects
 //! (to `next`, a path on this site); on failure the framework sends the browser back to the form
@@ -9,15 +10,41 @@ use leptos::{prelude::*, server_fn::codec::GetUrl};
 use crate::{domain::account::Account, error::AppError};
 
 #[server(endpoint = "auth/sign-up")]
-pub async fn sign_up(
-    email: String,
+pub async fn sign_up(email: String, next: Option<String>) -> Result<(), AppError> {
+    use crate::server::{auth, state::AppState};
+    let state = AppState::current()?;
+    auth::sign_up(&state, auth::request_ip(), &email, next.as_deref()).await?;
+    leptos_axum::redirect("/check-email");
+    Ok(())
+}
+
+/// Finishes signing up through the link mailed to the address (`token`): creates the account with
+/// the password chosen on the link's page, signs the learner in and sends them on to `next`.
+#[server(endpoint = "auth/finish-sign-up")]
+pub async fn finish_sign_up(
+    token: String,
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
     use crate::server::{auth, state::AppState};
     let state = AppState::current()?;
-    let user = auth::sign_up(&state, auth::request_ip(), &email, password).await?;
+    let user = auth::finish_sign_up(&state, auth::request_ip(), &token, password).await?;
     auth::enter(&user, next.as_deref()).await
+}
+
+/// The address a sign-up link is for (its page shows it), while the link works.
+#[server(endpoint = "auth/sign-up-link", input = GetUrl)]
+pub async fn sign_up_link_email(token: String) -> Result<String, AppError> {
+    use crate::server::{auth, state::AppState};
+    let state = AppState::current()?;
+    auth::sign_up_link_email(&state, &token).await
+}
+
+/// Whether mail stays on this machine (development): then "check your inbox" links to it.
+#[server(endpoint = "auth/local-mailbox", input = GetUrl)]
+pub async fn local_mailbox() -> Result<bool, AppError> {
+    use crate::server::state::AppState;
+    Ok(AppState::current()?.mailer.directory().is_some())
 }
 
 #[server(endpoint = "auth/sign-in")]

@@ -27,16 +27,19 @@ pub fn safe_return_path(next: Option<&str>) -> String {
 /// The sign-in page, sending the learner on to `next` afterwards. `next` is percent-encoded (a
 /// path from the address bar may hold anything, and a header cannot).
 pub fn sign_in_then(next: &str) -> String {
-    let encoded: String = next
-        .bytes()
+    format!("/sign-in?next={}", encode_query_value(next))
+}
+
+/// Percent-encodes `text` for a query value (a path keeps its slashes).
+pub fn encode_query_value(text: &str) -> String {
+    text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
                 (b as char).to_string()
             }
             _ => format!("%{b:02X}"),
         })
-        .collect();
-    format!("/sign-in?next={encoded}")
+        .collect()
 }
 
 /// What the learner sees of their own account.

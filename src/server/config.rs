@@ -3,6 +3,7 @@
 //! the process with a message that names it.
 
 mod limits;
+mod mail;
 mod realtime;
 #[cfg(test)]
 mod tests;
@@ -11,7 +12,11 @@ use std::{fmt, num::NonZeroU32};
 
 use secrecy::{ExposeSecret, SecretString};
 
-pub use self::{limits::Limits, realtime::RealtimeConfig};
+pub use self::{
+    limits::Limits,
+    mail::{MailConfig, MailTransport},
+    realtime::RealtimeConfig,
+};
 
 #[derive(Clone)]
 pub struct Config {
@@ -31,6 +36,8 @@ pub struct Config {
     pub realtime: RealtimeConfig,
     /// Where recordings are stored.
     pub storage: StorageConfig,
+    /// How sign-up confirmation links are mailed.
+    pub mail: MailConfig,
     /// `PRACTICE_QUIET_SECS`: how long a live session may show no sign of life (no chunk, no
     /// turn) before history offers to recover it (1..=3600, default 60; chunks arrive every 4 s
     /// while a call goes on).
@@ -185,6 +192,7 @@ impl Config {
         };
 
         Ok(Config {
+            mail: mail::mail(&get, &public_url)?,
             trusted_proxies,
             limits,
             feedback,

@@ -13,6 +13,8 @@ pub mod finalize;
 pub mod health;
 pub mod jobs;
 pub mod limits;
+pub mod mail;
+pub mod mailbox;
 pub mod owned;
 pub mod practice;
 pub mod realtime;

@@ -23,7 +23,7 @@ use tower_sessions::{
 use tower_sessions_sqlx_store::PostgresStore;
 
 use super::{
-    chunks, config::Config, db, error, export, health, replay, security, state::AppState,
+    chunks, config::Config, db, error, export, health, mailbox, replay, security, state::AppState,
     storage::Storage, telemetry,
 };
 use crate::app::{App, shell};
@@ -40,8 +40,8 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
-    #[error("could not build the HTTP client for the Realtime API")]
-    Http(#[source] reqwest::Error),
+    #[error("could not build the clients for the Realtime API and for mail")]
+    Clients(#[source] super::state::ClientError),
     #[error("the server failed while running")]
     Serve(#[source] std::io::Error),
     #[error("could not start the feedback job")]
@@ -63,7 +63,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     let db = db::connect_and_migrate(&config)
         .await
         .map_err(StartupError::Database)?;
-    let state = AppState::new(leptos_options, db, config).map_err(StartupError::Http)?;
+    let state = AppState::new(leptos_options, db, config).map_err(StartupError::Clients)?;
     if let Storage::S3(store) = &state.storage
         && let Err(error) = store.ensure_bucket().await
     {
@@ -163,6 +163,7 @@ pub fn router(state: AppState) -> Router {
             get(replay::get_recording),
         )
         .route("/api/practice/{session}/export", get(export::export))
+        .route("/dev/mailbox", get(mailbox::page))
         .route(
             "/api/shared/{token}/recording",
             get(replay::get_shared_recording),
@@ -259,6 +260,10 @@ fn spawn_housekeeping(state: &AppState) {
                     .await
             {
                 tracing::warn!(%error, "provisional-recording sweep failed");
+            }
+            // Sign-up links past their day.
+            if let Err(error) = super::db::users::forget_expired_links(&state.db).await {
+                tracing::warn!(%error, "sign-up link sweep failed");
             }
             // Call secrets past every budget's 24 hours.
             if let Err(error) = super::limits::forget_old_mints(&state.db).await {

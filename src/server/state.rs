@@ -11,6 +11,7 @@ use super::{
     config::Config,
     feedback::{FeedbackDeps, review::Reviewer},
     jobs::{FEEDBACK_ATTEMPTS, FeedbackJobs, FeedbackTask},
+    mail::{MailError, Mailer},
     realtime::{MintLimits, RealtimeClient},
     storage::Storage,
 };
@@ -32,6 +33,17 @@ pub struct AppState {
     pub feedback: FeedbackJobs,
     /// The exports running now (each holds a blocking thread).
     pub exports: super::export::Exports,
+    /// Sends sign-up confirmation links.
+    pub mailer: Mailer,
+}
+
+/// A client the state holds could not be built from the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("the HTTP client")]
+    Http(#[from] reqwest::Error),
+    #[error("the mailer")]
+    Mail(#[from] MailError),
 }
 
 impl AppState {
@@ -39,7 +51,7 @@ impl AppState {
         leptos_options: LeptosOptions,
         db: PgPool,
         config: Config,
-    ) -> Result<Self, reqwest::Error> {
+    ) -> Result<Self, ClientError> {
         let realtime = &config.realtime;
         let simulator = realtime.simulated.then(|| {
             realtime_sim::Simulator::new(realtime_sim::SimConfig {
@@ -72,6 +84,7 @@ impl AppState {
             storage,
             simulator,
             exports: Default::default(),
+            mailer: Mailer::new(&config.mail)?,
             config: Arc::new(config),
         })
     }

@@ -32,6 +32,10 @@ pub fn state_with(db: PgPool, vars: &[(&str, &str)]) -> AppState {
         .join(format!("speaking-coach-test-{}", uuid::Uuid::new_v4()))
         .display()
         .to_string();
+    let mail_dir = std::env::temp_dir()
+        .join(format!("speaking-coach-test-mail-{}", uuid::Uuid::new_v4()))
+        .display()
+        .to_string();
     let chosen = vars
         .iter()
         .any(|(key, _)| key.starts_with("STORAGE_") || key.starts_with("S3_"));
@@ -53,6 +57,7 @@ pub fn state_with(db: PgPool, vars: &[(&str, &str)]) -> AppState {
         "DATABASE_URL" => Some("postgres://unused@127.0.0.1/unused".to_owned()),
         _ if on_s3 && (name.starts_with("STORAGE_") || name.starts_with("S3_")) => s3(name),
         "STORAGE_DIR" if !chosen => Some(storage_dir.clone()),
+        "MAIL_DIR" if !vars.iter().any(|(key, _)| *key == name) => Some(mail_dir.clone()),
         "REALTIME_SIMULATOR" if !vars.iter().any(|(key, _)| *key == name) => Some("on".to_owned()),
         _ => vars
             .iter()
@@ -63,7 +68,7 @@ pub fn state_with(db: PgPool, vars: &[(&str, &str)]) -> AppState {
     let leptos_options = LeptosOptions::builder()
         .output_name("speaking-coach")
         .build();
-    AppState::new(leptos_options, db, config).expect("the HTTP client builds")
+    AppState::new(leptos_options, db, config).expect("the clients build")
 }
 
 /// The app and the state it runs on (its storage, its pool), for tests that look behind it.
@@ -261,11 +266,11 @@ fn serde_urlencoded(pairs: &[(String, String)]) -> String {
 /// A password that meets the rules.
 pub const PASSWORD: &str = "a long enough passphrase";
 
-/// Signs up `email` and returns the session cookie (`name=value`).
+/// Signs up `email`, follows the link mailed to it, chooses [`PASSWORD`] there, and returns the
+/// session cookie (`name=value`).
 pub async fn sign_up(app: &Router, email: &str) -> String {
     let response = Call::post("/api/auth/sign-up")
         .field("email", email)
-        .field("password", PASSWORD)
         .send(app)
         .await;
     assert_eq!(
@@ -274,9 +279,52 @@ pub async fn sign_up(app: &Router, email: &str) -> String {
         "sign-up failed: {}",
         response.body
     );
+    assert_eq!(response.session_cookie(), None, "sign-up never signs in");
+    let token = newest_token(&get(app, &mailbox_uri(email)).await.body)
+        .expect("sign-up mails a confirmation link");
+    let response = finish_sign_up(&token, PASSWORD).send(app).await;
+    assert_eq!(
+        response.status,
+        StatusCode::OK,
+        "finishing sign-up failed: {}",
+        response.body
+    );
     response
         .session_cookie()
-        .expect("sign-up sets a session cookie")
+        .expect("finishing sign-up signs the learner in")
+}
+
+/// Follows a sign-up link (its token), choosing `password`.
+pub fn finish_sign_up(token: &str, password: &str) -> Call {
+    Call::post("/api/auth/finish-sign-up")
+        .field("token", token)
+        .field("password", password)
+}
+
+/// The development mailbox, for one address (as the app stores it: trimmed, lowercase).
+pub fn mailbox_uri(email: &str) -> String {
+    format!(
+        "/dev/mailbox?to={}",
+        email.trim().to_lowercase().replace('@', "%40")
+    )
+}
+
+/// The tokens of the sign-up links in a mailbox page, newest first (as it lists them).
+pub fn tokens(mailbox_html: &str) -> Vec<String> {
+    let mut tokens: Vec<String> = mailbox_html
+        .split("/confirm-email?token=")
+        .skip(1)
+        .map(|rest| rest.chars().take_while(char::is_ascii_hexdigit).collect())
+        .filter(|token: &String| token.len() == 64)
+        .collect();
+    // Each link is shown as its own text.
+    tokens.dedup();
+    tokens
+}
+
+/// The token of the newest sign-up link in a mailbox page.
+pub fn newest_token(mailbox_html: &str) -> Option<String> {
+    tokens(mailbox_html).into_iter().next()
 }
 
 /// Two learners with their session cookies, for ownership tests: whatever A owns, B must get
@@ -357,10 +405,22 @@ impl Browser {
     }
 
     pub async fn sign_up(&mut self, email: &str) {
+        let response = self.post("/api/auth/sign-up", &[("email", email)]).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let mailbox = self
+            .http
+            .get(format!("{}{}", self.base, mailbox_uri(email)))
+            .send()
+            .await
+            .expect("the app answers")
+            .text()
+            .await
+            .expect("the mailbox reads");
+        let token = newest_token(&mailbox).expect("sign-up mails a confirmation link");
         let response = self
             .post(
-                "/api/auth/sign-up",
-                &[("email", email), ("password", PASSWORD)],
+                "/api/auth/finish-sign-up",
+                &[("token", &token), ("password", PASSWORD)],
             )
             .await;
         assert_eq!(response.status(), StatusCode::OK);

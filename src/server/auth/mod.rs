@@ -4,6 +4,7 @@
 //! Server functions get the signed-in learner with [`require_user`]; axum routes with the
 //! [`CurrentUser`] extractor. Both answer `Unauthorized` (401) when nobody is signed in.
 
+pub mod confirmation;
 pub mod password;
 pub mod rate_limit;
 
@@ -19,7 +20,7 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 use super::{
-    db::users::{self, InsertUserError, UserRow},
+    db::users::{self, LinkOutcome, UserRow},
     error::internal,
     state::AppState,
 };
@@ -61,35 +62,68 @@ impl CurrentUser {
 /// What a failed sign-in says, whether the email is unknown or the password wrong.
 const NO_MATCH: &str = "That email and password don't match an account. Check them and try again.";
 
-/// Creates an account and returns its user. An email that already has an account gets a message
-/// that points to signing in, after the same work (hashing) as a new one.
+/// Signs up `email`. Whether or not the address has an account, the answer is the same ("check
+/// your inbox") after the same work (a lookup and a mail), so sign-up tells nobody which
+/// addresses have accounts: a new address gets a link to finish signing up, one with an account a
+/// notice that it has one. The account is made when the link is followed ([`finish_sign_up`]),
+/// with a password chosen there: only whoever reads the inbox can put a password on an address.
 #[tracing::instrument(skip_all)]
 pub async fn sign_up(
     state: &AppState,
     ip: IpAddr,
     email: &str,
+    next: Option<&str>,
+) -> Result<(), AppError> {
+    state.auth_limits.check(ip, None)?;
+    let email = Email::parse(email).map_err(|error| AppError::invalid(error.to_string()))?;
+    match users::find_by_email(&state.db, &email).await? {
+        Some(existing) => confirmation::send_account_notice(state, existing.id, &email).await,
+        None => confirmation::send_link(state, &email, next).await,
+    }
+}
+
+/// Follows a sign-up link: checks the password chosen on its page, creates the account and
+/// returns its user, to be signed in. A refused password leaves the link working.
+#[tracing::instrument(skip_all)]
+pub async fn finish_sign_up(
+    state: &AppState,
+    ip: IpAddr,
+    token: &str,
     password: String,
 ) -> Result<CurrentUser, AppError> {
     state.auth_limits.check(ip, None)?;
-    let email = Email::parse(email).map_err(|error| AppError::invalid(error.to_string()))?;
+    let expired = || AppError::invalid(confirmation::EXPIRED);
+    let token_hash = confirmation::token_hash(token).ok_or_else(expired)?;
+    let email = users::sign_up_link_email(&state.db, &token_hash)
+        .await?
+        .ok_or_else(expired)?;
     let password =
         Password::parse(password).map_err(|error| AppError::invalid(error.to_string()))?;
-    password::check_strength(password.expose(), email.as_str())
+    password::check_strength(password.expose(), &email)
         .map_err(|error| AppError::invalid(error.to_string()))?;
     let hash = password::hash(SecretString::from(password.into_inner()))
         .await
         .map_err(|error| internal("password hash", &error))?;
-    match users::insert(&state.db, &email, &hash).await {
-        Ok(id) => {
+    match users::create_from_link(&state.db, &token_hash, &hash).await? {
+        LinkOutcome::Created(id) => {
             tracing::info!(user_id = %id, "account created");
             let row = users::find_by_id(&state.db, id).await?;
             CurrentUser::from_row(row.ok_or_else(|| AppError::not_found("account"))?)
         }
-        Err(InsertUserError::EmailTaken) => Err(AppError::invalid(
-            "We couldn't create an account with that email. If you already have one, sign in instead.",
+        LinkOutcome::Expired => Err(expired()),
+        LinkOutcome::EmailTaken => Err(AppError::invalid(
+            "This email has an account already: sign in with it.",
         )),
-        Err(InsertUserError::Database(error)) => Err(error.into()),
     }
+}
+
+/// The address a sign-up link is for, to show on its page; `EXPIRED` when it does not work.
+pub async fn sign_up_link_email(state: &AppState, token: &str) -> Result<String, AppError> {
+    let expired = || AppError::invalid(confirmation::EXPIRED);
+    let hash = confirmation::token_hash(token).ok_or_else(expired)?;
+    users::sign_up_link_email(&state.db, &hash)
+        .await?
+        .ok_or_else(expired)
 }
 
 /// Checks credentials. Unknown email and wrong password are indistinguishable: same message,

@@ -17,6 +17,11 @@ fn load(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
 }
 
 const URL: (&str, &str) = ("DATABASE_URL", "postgres://app:s3cret@127.0.0.1:5432/coach");
+/// What a deployment sends mail with (any non-loopback origin needs it).
+const SMTP: [(&str, &str); 2] = [
+    ("SMTP_URL", "smtps://mailer:p4ss@smtp.example.org:465"),
+    ("MAIL_FROM", "Speaking Coach <no-reply@coach.example.org>"),
+];
 
 #[test]
 fn minimal_environment_gets_the_defaults() {
@@ -100,7 +105,8 @@ fn public_url_is_an_origin_and_decides_secure_cookies() {
     assert_eq!(config.public_url, "http://127.0.0.1:3000");
     assert!(!config.secure_cookies());
     let live = ("OPENAI_API_KEY", "sk-live-123");
-    let config = load(&[URL, live, ("PUBLIC_URL", "https://coach.example.org/")]).expect("valid");
+    let public = ("PUBLIC_URL", "https://coach.example.org/");
+    let config = load(&[URL, live, public, SMTP[0], SMTP[1]]).expect("valid");
     assert_eq!(config.public_url, "https://coach.example.org");
     assert!(config.secure_cookies());
     for bad in [
@@ -322,6 +328,8 @@ fn the_simulator_must_be_asked_for_and_serves_loopback_only() {
         URL,
         ("OPENAI_API_KEY", "sk-live-123"),
         ("PUBLIC_URL", "https://coach.example.org"),
+        SMTP[0],
+        SMTP[1],
     ])
     .expect("OpenAI serves any origin");
     assert!(!config.realtime.simulated);
@@ -364,4 +372,73 @@ fn limits_have_defaults_and_bounds() {
             ..
         }
     ));
+}
+
+#[test]
+fn mail_stays_on_the_machine_only_for_a_loopback_origin() {
+    let config = load(&[URL, ("MAIL_DIR", "/tmp/coach-mail")]).expect("valid");
+    assert!(matches!(
+        &config.mail.transport,
+        MailTransport::Directory { dir } if dir == std::path::Path::new("/tmp/coach-mail")
+    ));
+
+    let deployed = [
+        URL,
+        ("OPENAI_API_KEY", "sk-live-123"),
+        ("PUBLIC_URL", "https://coach.example.org"),
+    ];
+    let error = load(&deployed).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ConfigError::Missing {
+                name: "SMTP_URL",
+                ..
+            }
+        ),
+        "{error}"
+    );
+
+    let error = load(&[deployed[0], deployed[1], deployed[2], SMTP[0]]).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ConfigError::Missing {
+                name: "MAIL_FROM",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    let config = load(&[deployed[0], deployed[1], deployed[2], SMTP[0], SMTP[1]]).expect("valid");
+    assert!(matches!(config.mail.transport, MailTransport::Smtp { .. }));
+
+    let error = load(&[
+        URL,
+        ("SMTP_URL", "http://mailer:p4ss@smtp.example.org"),
+        SMTP[1],
+    ])
+    .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ConfigError::Invalid {
+                name: "SMTP_URL",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(!error.to_string().contains("p4ss"), "{error}");
+    let error = load(&[URL, ("MAIL_FROM", "not an address")]).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ConfigError::Invalid {
+                name: "MAIL_FROM",
+                ..
+            }
+        ),
+        "{error}"
+    );
 }
