@@ -295,6 +295,34 @@ async fn ending_assembles_the_chunks_into_one_recording_with_its_real_duration(d
 }
 
 #[sqlx::test]
+async fn a_piece_gone_from_storage_fails_the_recording_with_that_reason(db: PgPool) {
+    let (app, storage) = app_and_storage(db);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let id = session(&app, &cookie).await;
+    for (sequence, part) in fixture_parts().into_iter().enumerate() {
+        put(&app, Some(&cookie), &id, &sequence.to_string(), part).await;
+    }
+    // The middle piece disappears behind the app's back (an operator, a bucket rule).
+    let keys = storage
+        .list(&ObjectKey::session_prefix(Uuid::parse_str(&id).unwrap()))
+        .await
+        .unwrap();
+    let middle = keys
+        .iter()
+        .find(|key| key.as_str().contains("/chunks/00000001"))
+        .unwrap_or_else(|| panic!("piece 1 among {keys:?}"));
+    storage.delete(middle).await.unwrap();
+
+    let ended = end(&app, &cookie, &id).await;
+    assert_eq!(
+        ended["recording"]["Failed"]["reason"],
+        "A piece of the recording went missing from storage."
+    );
+    assert_eq!(recording(&storage, &id).await, None);
+    assert_eq!(stored(&storage, &id).await.len(), 2, "what is left is kept");
+}
+
+#[sqlx::test]
 async fn concurrent_finalizations_give_one_recording_and_the_same_answer(db: PgPool) {
     let (app, storage) = app_and_storage(db);
     let cookie = sign_up(&app, "learner@example.org").await;

@@ -2,9 +2,9 @@
 //! The fixture is a real Chromium recording: 87 Opus packets of 60 ms, 5.220 s of audio.
 #![cfg(feature = "ssr")]
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 
-use speaking_coach::server::recording::{RecordingError, packet_samples, read_webm};
+use speaking_coach::server::recording::{RecordingError, packet_samples, read_webm, webm_to_ogg};
 
 const FIXTURE: &[u8] = include_bytes!("fixtures/chromium-mediarecorder.webm");
 
@@ -39,6 +39,43 @@ fn the_ogg_file_has_every_packet_and_the_exact_length() {
     assert_eq!(count, 87);
     // 87 packets of 2880 samples; pre-skip 0: 250 560 samples = 5.220 s.
     assert_eq!(last, Some((250_560, true)));
+}
+
+/// Hands out its bytes a few at a time, as pieces fetched one by one do.
+struct Trickle<'a>(&'a [u8]);
+
+impl Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.0.len()).min(333);
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn converting_as_it_reads_gives_the_same_file_and_length() {
+    let whole = read_webm(FIXTURE).unwrap();
+    let mut streamed = Vec::new();
+    let duration = webm_to_ogg(Trickle(FIXTURE), &mut streamed).unwrap();
+    assert_eq!(duration, whole.duration_ms());
+    assert_eq!(streamed, whole.to_ogg().unwrap(), "byte for byte");
+
+    let cut = &FIXTURE[..FIXTURE.len() / 2];
+    let mut streamed = Vec::new();
+    let duration = webm_to_ogg(Trickle(cut), &mut streamed).unwrap();
+    assert_eq!(duration, read_webm(cut).unwrap().duration_ms());
+    assert!(duration < 5_220);
+
+    let garbage: Vec<u8> = (0..4096u32).map(|n| (n * 7919 % 251) as u8).collect();
+    assert!(matches!(
+        webm_to_ogg(Trickle(&garbage), &mut Vec::new()),
+        Err(RecordingError::NotWebm(_))
+    ));
+    assert!(matches!(
+        webm_to_ogg(Trickle(b""), &mut Vec::new()),
+        Err(RecordingError::NotWebm(_))
+    ));
 }
 
 #[test]

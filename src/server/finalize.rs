@@ -7,6 +7,12 @@
 //! ends the recording there and is recorded as a gap; bytes that are not audio fail with the
 //! reason stored, and the chunks are kept.
 
+use std::{
+    io::{self, Read},
+    sync::{Arc, Mutex},
+};
+
+use bytes::{Buf, Bytes};
 use uuid::Uuid;
 
 use super::{
@@ -14,9 +20,9 @@ use super::{
         chunks,
         recordings::{self, Claim},
     },
-    recording::read_webm,
+    recording::{RecordingError, webm_to_ogg},
     state::AppState,
-    storage::ObjectKey,
+    storage::{ObjectKey, Storage, StorageError},
 };
 use crate::{domain::practice::Recording, error::AppError};
 
@@ -132,43 +138,40 @@ async fn finalize_claimed(
         provisional,
     };
 
-    let mut bytes = Vec::new();
-    for key in &usable {
-        match state.storage.get(key).await? {
-            Some(chunk) => bytes.extend_from_slice(&chunk),
-            None => {
-                let outcome = failed("A piece of the recording went missing from storage.".into());
-                return record(state, session, outcome).await;
-            }
-        }
-    }
-    if bytes.is_empty() {
+    if usable.is_empty() {
         let outcome = failed("No audio was received for this session.".into());
         return record(state, session, outcome).await;
     }
-    // Reading and writing the audio is CPU work: off the async threads.
-    let converted = tokio::task::spawn_blocking(move || {
-        read_webm(&bytes).and_then(|audio| Ok((audio.duration_ms(), audio.to_ogg()?)))
-    })
-    .await
-    .map_err(|error| super::error::internal("recording conversion", &error))?;
-    let (duration_ms, ogg) = match converted {
-        Ok(done) => done,
-        Err(error) => {
-            tracing::warn!(%error, "recording not finalized");
-            let outcome = failed(format!("The recording could not be read ({error})."));
-            return record(state, session, outcome).await;
-        }
+    // The pieces are read one at a time and the Ogg file written to a temporary file as they
+    // are converted: memory holds one piece, however long the session.
+    let scratch = std::env::temp_dir().join(format!(
+        "speaking-coach-recording-{session}-{}.ogg",
+        Uuid::new_v4().simple()
+    ));
+    let pieces = Pieces::new(state.storage.clone(), usable.clone());
+    let trouble = pieces.trouble.clone();
+    // Ok(Ok(duration, size)), or Ok(Err(why the audio can't be used)), or Err (try again later).
+    let made: Result<Result<(u64, u64), String>, AppError> = match convert(pieces, &scratch).await {
+        Ok(Ok(duration_ms)) => store(state, session, &scratch)
+            .await
+            .map(|size| Ok((duration_ms, size))),
+        Ok(Err(error)) => match trouble.lock().map(|mut t| t.take()).unwrap_or_default() {
+            Some(Trouble::Missing) => Ok(Err(
+                "A piece of the recording went missing from storage.".into(),
+            )),
+            Some(Trouble::Storage(error)) => Err(error.into()),
+            None => {
+                tracing::warn!(%error, "recording not finalized");
+                Ok(Err(format!("The recording could not be read ({error}).")))
+            }
+        },
+        Err(error) => Err(error),
     };
-    let size_bytes = ogg.len() as u64;
-    state
-        .storage
-        .put(
-            &ObjectKey::recording(session, "ogg"),
-            ogg.into(),
-            RECORDING_MIME,
-        )
-        .await?;
+    let _ = tokio::fs::remove_file(&scratch).await;
+    let (duration_ms, size_bytes) = match made? {
+        Ok(made) => made,
+        Err(reason) => return record(state, session, failed(reason)).await,
+    };
     let outcome = Recording::Ready {
         mime_type: RECORDING_MIME.into(),
         size_bytes,
@@ -190,6 +193,94 @@ async fn finalize_claimed(
         "recording finalized"
     );
     Ok(outcome)
+}
+
+/// Converts the pieces' WebM into an Ogg file at `output` (CPU and file work: on a blocking
+/// thread); answers the duration, or why the audio could not be read.
+async fn convert(
+    pieces: Pieces,
+    output: &std::path::Path,
+) -> Result<Result<u64, RecordingError>, AppError> {
+    let output = output.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut file = io::BufWriter::new(std::fs::File::create(&output)?);
+        let converted = webm_to_ogg(pieces, &mut file);
+        io::Write::flush(&mut file)?;
+        Ok::<_, io::Error>(converted)
+    })
+    .await
+    .map_err(|error| super::error::internal("recording conversion", &error))?
+    .map_err(|error| super::error::internal("recording file", &error))
+}
+
+/// Stores the converted recording; answers its size.
+async fn store(state: &AppState, session: Uuid, file: &std::path::Path) -> Result<u64, AppError> {
+    let size = tokio::fs::metadata(file)
+        .await
+        .map_err(|error| super::error::internal("recording file", &error))?
+        .len();
+    state
+        .storage
+        .put_file(&ObjectKey::recording(session, "ogg"), file, RECORDING_MIME)
+        .await?;
+    Ok(size)
+}
+
+/// Why reading the pieces stopped, when it was not the audio's fault.
+enum Trouble {
+    /// A piece is gone from storage: the recording ends in a gap for good.
+    Missing,
+    /// Storage failed: worth trying again later.
+    Storage(StorageError),
+}
+
+/// A session's pieces read one after another as one stream, each fetched from storage when the
+/// reader gets to it (from a blocking thread: each fetch waits on the runtime). A fetch that
+/// fails ends the stream with an error and says why in `trouble`.
+struct Pieces {
+    storage: Storage,
+    keys: std::vec::IntoIter<ObjectKey>,
+    current: Bytes,
+    runtime: tokio::runtime::Handle,
+    trouble: Arc<Mutex<Option<Trouble>>>,
+}
+
+impl Pieces {
+    fn new(storage: Storage, keys: Vec<ObjectKey>) -> Self {
+        Pieces {
+            storage,
+            keys: keys.into_iter(),
+            current: Bytes::new(),
+            runtime: tokio::runtime::Handle::current(),
+            trouble: Arc::default(),
+        }
+    }
+
+    fn stop(&self, trouble: Trouble) -> io::Error {
+        if let Ok(mut slot) = self.trouble.lock() {
+            *slot = Some(trouble);
+        }
+        io::Error::other("a piece of the recording could not be read from storage")
+    }
+}
+
+impl Read for Pieces {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            let Some(key) = self.keys.next() else {
+                return Ok(0);
+            };
+            match self.runtime.block_on(self.storage.get(&key)) {
+                Ok(Some(piece)) => self.current = piece,
+                Ok(None) => return Err(self.stop(Trouble::Missing)),
+                Err(error) => return Err(self.stop(Trouble::Storage(error))),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current.advance(n);
+        Ok(n)
+    }
 }
 
 /// Stores the outcome and answers what is stored.

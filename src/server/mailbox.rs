@@ -72,6 +72,7 @@ fn render(messages: &[mail::StoredMessage], to: Option<&str>, public_url: &str) 
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Development mailbox · Speaking Coach</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/pkg/speaking-coach.css"></head>
 <body class="min-h-screen bg-stone-50 text-stone-900">
 <main class="mx-auto max-w-2xl px-4 py-10">

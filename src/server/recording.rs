@@ -4,7 +4,7 @@
 //!
 //! The duration is computed from the media itself: the last packet's time plus its length.
 
-use std::io;
+use std::io::{self, Read, Write};
 
 use ogg::{PacketWriteEndInfo, PacketWriter};
 use webm_iterable::{
@@ -42,14 +42,68 @@ pub struct OpusAudio {
 /// Reads the Opus track of a WebM file. A file cut short (a crashed tab's last chunk) gives the
 /// packets before the cut.
 pub fn read_webm(bytes: &[u8]) -> Result<OpusAudio, RecordingError> {
-    if !bytes.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
+    let mut head = None;
+    let mut packets = Vec::new();
+    each_packet(bytes, |found| {
+        match found {
+            Found::Head(found) => head = Some(found.to_vec()),
+            Found::Packet(at, packet) => packets.push((at, packet.to_vec())),
+        }
+        Ok(())
+    })?;
+    let head = head.ok_or(RecordingError::NoOpusTrack)?;
+    if packets.is_empty() {
+        return Err(RecordingError::Empty);
+    }
+    Ok(OpusAudio { head, packets })
+}
+
+/// Converts a WebM recording to Ogg Opus as it is read, holding one packet at a time (however
+/// long the recording, memory stays small); returns the duration in ms. What a cut-short file
+/// gives is what [`read_webm`] gives, and the bytes written are those of [`OpusAudio::to_ogg`].
+pub fn webm_to_ogg(input: impl Read, output: impl Write) -> Result<u64, RecordingError> {
+    let mut ogg: Option<OggStream<_>> = None;
+    let mut output = Some(output);
+    each_packet(input, |found| match (found, ogg.as_mut()) {
+        (Found::Head(head), _) => {
+            if let Some(output) = output.take() {
+                ogg = Some(OggStream::start(output, head)?);
+            }
+            Ok(())
+        }
+        (Found::Packet(at, packet), Some(ogg)) => ogg.packet(at, packet),
+        (Found::Packet(..), None) => Err(RecordingError::NoOpusTrack),
+    })?;
+    let (_, duration_ms) = ogg.ok_or(RecordingError::NoOpusTrack)?.finish()?;
+    Ok(duration_ms)
+}
+
+/// What walking a WebM stream finds, in order: the Opus track's header, then its packets.
+enum Found<'a> {
+    /// The track's OpusHead (checked).
+    Head(&'a [u8]),
+    /// One packet and its time in ms.
+    Packet(i64, &'a [u8]),
+}
+
+/// Walks the Opus track of a WebM stream, telling `found` what it finds. Blocks before the track
+/// is known, and of other tracks, are skipped; a stream cut short ends at the cut.
+fn each_packet(
+    input: impl Read,
+    mut found: impl FnMut(Found<'_>) -> Result<(), RecordingError>,
+) -> Result<(), RecordingError> {
+    let mut input = input;
+    let mut magic = [0u8; 4];
+    if input.read_exact(&mut magic).is_err() || magic != [0x1A, 0x45, 0xDF, 0xA3] {
         return Err(RecordingError::NotWebm("no EBML header".into()));
     }
-    let tags = WebmIterator::new(bytes, &[MatroskaSpec::TrackEntry(Master::Start)]);
+    let tags = WebmIterator::new(
+        io::Cursor::new(magic).chain(input),
+        &[MatroskaSpec::TrackEntry(Master::Start)],
+    );
     let mut scale_ns: u64 = 1_000_000;
-    let mut track: Option<(u64, Vec<u8>)> = None;
+    let mut track: Option<u64> = None;
     let mut cluster_time: u64 = 0;
-    let mut packets = Vec::new();
     for tag in tags {
         let tag = match tag {
             Ok(tag) => tag,
@@ -67,33 +121,30 @@ pub fn read_webm(bytes: &[u8]) -> Result<OpusAudio, RecordingError> {
                     _ => None,
                 });
                 let head = children.iter().find_map(|c| match c {
-                    MatroskaSpec::CodecPrivate(head) => Some(head.clone()),
+                    MatroskaSpec::CodecPrivate(head) => Some(head),
                     _ => None,
                 });
                 if let (true, Some(number), Some(head)) = (opus, number, head) {
-                    track = Some((number, head));
+                    if head.len() < 19 || &head[..8] != b"OpusHead" {
+                        return Err(RecordingError::NoOpusTrack);
+                    }
+                    found(Found::Head(head))?;
+                    track = Some(number);
                 }
             }
             MatroskaSpec::Timestamp(time) => cluster_time = *time,
             MatroskaSpec::SimpleBlock(_) | MatroskaSpec::Block(_) => {
                 if let Some((number, relative, frames)) = block_frames(&tag)?
-                    && track.as_ref().is_some_and(|(track, _)| *track == number)
+                    && track == Some(number)
                 {
                     let at = block_ms(cluster_time, relative, scale_ns);
-                    push_frames(&mut packets, at, frames.iter().map(Vec::as_slice))?;
+                    each_frame(at, frames.iter().map(Vec::as_slice), &mut found)?;
                 }
             }
             _ => {}
         }
     }
-    let (_, head) = track.ok_or(RecordingError::NoOpusTrack)?;
-    if head.len() < 19 || &head[..8] != b"OpusHead" {
-        return Err(RecordingError::NoOpusTrack);
-    }
-    if packets.is_empty() {
-        return Err(RecordingError::Empty);
-    }
-    Ok(OpusAudio { head, packets })
+    Ok(())
 }
 
 /// A block's track, its time relative to its cluster, and its frames.
@@ -138,17 +189,17 @@ fn block_ms(cluster_time: u64, relative: i16, scale_ns: u64) -> i64 {
 }
 
 /// Laced frames (Chromium never laces) follow each other without a gap.
-fn push_frames<'a>(
-    packets: &mut Vec<(i64, Vec<u8>)>,
+fn each_frame<'a>(
     at_ms: i64,
     frames: impl Iterator<Item = &'a [u8]>,
+    found: &mut impl FnMut(Found<'_>) -> Result<(), RecordingError>,
 ) -> Result<(), RecordingError> {
     let mut offset_samples = 0u64;
     for frame in frames {
         let ms = at_ms + (offset_samples * 1000 / OPUS_RATE) as i64;
         offset_samples +=
             u64::from(packet_samples(frame).ok_or(RecordingError::BadPacket { at_ms: ms })?);
-        packets.push((ms, frame.to_vec()));
+        found(Found::Packet(ms, frame))?;
     }
     Ok(())
 }
@@ -172,11 +223,6 @@ pub fn packet_samples(packet: &[u8]) -> Option<u32> {
 }
 
 impl OpusAudio {
-    /// The pre-skip from the OpusHead: samples the decoder drops at the start.
-    fn pre_skip(&self) -> u64 {
-        u64::from(u16::from_le_bytes([self.head[10], self.head[11]]))
-    }
-
     /// The real length: the last packet's time plus its own length.
     pub fn duration_ms(&self) -> u64 {
         let Some((at, last)) = self.packets.last() else {
@@ -186,32 +232,83 @@ impl OpusAudio {
         u64::try_from(*at).unwrap_or(0) + last_ms
     }
 
-    /// An Ogg Opus file (RFC 7845) of this audio: seekable, with its exact length. Pages end about
-    /// every second, as opusenc does, so seeking lands close.
+    /// An Ogg Opus file (RFC 7845) of this audio: seekable, with its exact length.
     pub fn to_ogg(&self) -> Result<Vec<u8>, RecordingError> {
-        const SERIAL: u32 = 0x5C0A_C401;
-        let mut writer = PacketWriter::new(Vec::new());
-        writer.write_packet(self.head.clone(), SERIAL, PacketWriteEndInfo::EndPage, 0)?;
-        writer.write_packet(opus_tags(), SERIAL, PacketWriteEndInfo::EndPage, 0)?;
-        let mut granule = self.pre_skip();
-        let mut on_page = 0u64;
-        let last = self.packets.len() - 1;
-        for (index, (at, packet)) in self.packets.iter().enumerate() {
-            let samples =
-                u64::from(packet_samples(packet).ok_or(RecordingError::BadPacket { at_ms: *at })?);
-            granule += samples;
-            on_page += samples;
-            let end = if index == last {
-                PacketWriteEndInfo::EndStream
-            } else if on_page >= OPUS_RATE {
-                on_page = 0;
-                PacketWriteEndInfo::EndPage
-            } else {
-                PacketWriteEndInfo::NormalPacket
-            };
-            writer.write_packet(packet.clone(), SERIAL, end, granule)?;
+        let mut ogg = OggStream::start(Vec::new(), &self.head)?;
+        for (at, packet) in &self.packets {
+            ogg.packet(*at, packet)?;
         }
-        Ok(writer.into_inner())
+        Ok(ogg.finish()?.0)
+    }
+}
+
+/// An Ogg Opus stream being written: the headers first, then each packet as it comes. The last
+/// packet must end the stream, so one packet is held back until the next arrives or the stream
+/// is finished. Pages end about every second, as opusenc does, so seeking lands close.
+struct OggStream<W: Write> {
+    writer: PacketWriter<'static, W>,
+    granule: u64,
+    on_page: u64,
+    held: Option<(i64, Vec<u8>)>,
+}
+
+impl<W: Write> OggStream<W> {
+    const SERIAL: u32 = 0x5C0A_C401;
+
+    /// Writes the ID header (`head`, an OpusHead) and the comment header.
+    fn start(output: W, head: &[u8]) -> Result<Self, RecordingError> {
+        if head.len() < 19 || &head[..8] != b"OpusHead" {
+            return Err(RecordingError::NoOpusTrack);
+        }
+        let mut writer = PacketWriter::new(output);
+        writer.write_packet(head.to_vec(), Self::SERIAL, PacketWriteEndInfo::EndPage, 0)?;
+        writer.write_packet(opus_tags(), Self::SERIAL, PacketWriteEndInfo::EndPage, 0)?;
+        // The pre-skip: samples the decoder drops at the start.
+        let pre_skip = u64::from(u16::from_le_bytes([head[10], head[11]]));
+        Ok(OggStream {
+            writer,
+            granule: pre_skip,
+            on_page: 0,
+            held: None,
+        })
+    }
+
+    /// Adds a packet spoken at `at_ms`.
+    fn packet(&mut self, at_ms: i64, packet: &[u8]) -> Result<(), RecordingError> {
+        if let Some((at, held)) = self.held.replace((at_ms, packet.to_vec())) {
+            self.write(at, held, false)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the stream with the last packet; answers the output and the duration in ms (the last
+    /// packet's time plus its length).
+    fn finish(mut self) -> Result<(W, u64), RecordingError> {
+        let (at, last) = self.held.take().ok_or(RecordingError::Empty)?;
+        let last_ms = u64::from(packet_samples(&last).unwrap_or(0)) * 1000 / OPUS_RATE;
+        self.write(at, last, true)?;
+        Ok((
+            self.writer.into_inner(),
+            u64::try_from(at).unwrap_or(0) + last_ms,
+        ))
+    }
+
+    fn write(&mut self, at_ms: i64, packet: Vec<u8>, last: bool) -> Result<(), RecordingError> {
+        let samples =
+            u64::from(packet_samples(&packet).ok_or(RecordingError::BadPacket { at_ms })?);
+        self.granule += samples;
+        self.on_page += samples;
+        let end = if last {
+            PacketWriteEndInfo::EndStream
+        } else if self.on_page >= OPUS_RATE {
+            self.on_page = 0;
+            PacketWriteEndInfo::EndPage
+        } else {
+            PacketWriteEndInfo::NormalPacket
+        };
+        self.writer
+            .write_packet(packet, Self::SERIAL, end, self.granule)?;
+        Ok(())
     }
 }
 

@@ -50,6 +50,23 @@ impl LocalStore {
         Ok(written?)
     }
 
+    pub async fn put_file(&self, key: &ObjectKey, source: &Path) -> Result<(), StorageError> {
+        let path = self.path(key);
+        let folder = path.parent().unwrap_or(&self.root);
+        tokio::fs::create_dir_all(folder).await?;
+        let temporary = folder.join(format!(".tmp-{}", Uuid::new_v4()));
+        let written = async {
+            tokio::fs::copy(source, &temporary).await?;
+            tokio::fs::File::open(&temporary).await?.sync_all().await?;
+            tokio::fs::rename(&temporary, &path).await
+        }
+        .await;
+        if written.is_err() {
+            let _ = tokio::fs::remove_file(&temporary).await;
+        }
+        Ok(written?)
+    }
+
     pub async fn get(&self, key: &ObjectKey) -> Result<Option<Bytes>, StorageError> {
         match tokio::fs::read(self.path(key)).await {
             Ok(bytes) => Ok(Some(Bytes::from(bytes))),

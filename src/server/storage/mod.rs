@@ -150,6 +150,20 @@ impl Storage {
         }
     }
 
+    /// Stores the file at `path` under `key`, read as it is sent (never whole in memory), with the
+    /// same all-or-nothing guarantee as [`Storage::put`].
+    pub async fn put_file(
+        &self,
+        key: &ObjectKey,
+        path: &std::path::Path,
+        content_type: &str,
+    ) -> Result<(), StorageError> {
+        match self {
+            Storage::Local(store) => store.put_file(key, path).await,
+            Storage::S3(store) => store.put_file(key, path, content_type).await,
+        }
+    }
+
     /// The whole object, or `None` when there is none.
     pub async fn get(&self, key: &ObjectKey) -> Result<Option<Bytes>, StorageError> {
         match self {

@@ -74,12 +74,35 @@ impl S3Store {
         body: Bytes,
         content_type: &str,
     ) -> Result<(), StorageError> {
+        self.put_stream(key, ByteStream::from(body), content_type)
+            .await
+    }
+
+    /// Uploads the file as it is read.
+    pub async fn put_file(
+        &self,
+        key: &ObjectKey,
+        path: &std::path::Path,
+        content_type: &str,
+    ) -> Result<(), StorageError> {
+        let body = ByteStream::from_path(path)
+            .await
+            .map_err(|error| StorageError::S3(error.to_string()))?;
+        self.put_stream(key, body, content_type).await
+    }
+
+    async fn put_stream(
+        &self,
+        key: &ObjectKey,
+        body: ByteStream,
+        content_type: &str,
+    ) -> Result<(), StorageError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
             .key(key.as_str())
             .content_type(content_type)
-            .body(ByteStream::from(body))
+            .body(body)
             .send()
             .await
             .map_err(s3_error)?;
