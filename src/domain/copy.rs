@@ -42,9 +42,11 @@ impl CallFailure {
                 "It dropped while the call was starting, before anything was recorded. Please \
                  try again."
             }
-            CallFailure::ConnectionLost => {
-                "We tried to reconnect several times and could not reach your coach."
-            }
+            // A reconnection the server refused (another call going on): its words.
+            CallFailure::ConnectionLost => match problem {
+                Some(refused @ Problem::Refused(_)) => refused.message(),
+                _ => "We tried to reconnect several times and could not reach your coach.",
+            },
         }
     }
 }

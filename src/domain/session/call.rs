@@ -204,12 +204,20 @@ impl Session {
                 self.transition(CallEvent::Failed(CallFailure::LimitReached));
                 self.wrap_up(WrapReason::Lost);
             }
+            // Nor will a conflict (the session ended elsewhere, another call is going on): the
+            // call cannot be brought back, and the learner reads why.
+            (&CallState::Reconnecting { attempt }, Err(MintError::Conflict(message))) => {
+                self.problem = Some(Problem::Refused(message));
+                self.note(CallNote::GaveUp, self.dropped, attempt);
+                self.transition(CallEvent::Failed(CallFailure::ConnectionLost));
+                self.wrap_up(WrapReason::Lost);
+            }
             (CallState::Reconnecting { .. }, Err(_)) => self.attempt_failed(),
             (CallState::Checking { .. } | CallState::Connecting, Err(error)) => match error {
                 MintError::TooManyAttempts { retry_after_secs } => {
                     self.fail(CallFailure::TooManyAttempts { retry_after_secs })
                 }
-                MintError::Refused(message) => {
+                MintError::Refused(message) | MintError::Conflict(message) => {
                     self.problem = Some(Problem::Refused(message));
                     self.fail(CallFailure::CoachUnavailable);
                 }

@@ -43,8 +43,11 @@ pub enum MintError {
     /// The server's own explanation, for the learner.
     Refused(String),
     /// One of the learner's limits says no (today's calls, live sessions, the session's call
-    /// time, one call at a time); the server's words, for the learner.
+    /// time); the server's words, for the learner.
     Limit(String),
+    /// The call contradicts what is stored (the session has ended, another of the learner's
+    /// sessions has a call going on); the server's words, for the learner.
+    Conflict(String),
 }
 
 /// Why posting the offer failed.

@@ -197,6 +197,45 @@ fn a_reconnection_refused_for_a_limit_ends_the_call_at_once_and_keeps_its_sessio
 }
 
 #[test]
+fn a_reconnection_refused_for_another_call_ends_at_once_with_the_servers_words() {
+    let mut page = Page::live();
+    let said = page.learner_says("learner_1", "I'd like a croissant");
+    page.store(&said);
+    page.input(Input::Lost {
+        generation: 0,
+        cause: DropCause::Network,
+    });
+    let generation = page.generation();
+    page.input(Input::Timer(Timer::Reconnect { generation }));
+    let generation = page.generation();
+    let why = "You're already in a call with the coach in another tab or device. End that one \
+               first.";
+    let effects = page.input(Input::Minted {
+        generation,
+        result: Err(MintError::Conflict(why.into())),
+    });
+    assert!(
+        !timers(&effects)
+            .iter()
+            .any(|(timer, _)| matches!(timer, Timer::Reconnect { .. })),
+        "no more attempts: {effects:?}"
+    );
+    assert_eq!(
+        notes(&effects),
+        [(CallNote::GaveUp, Some(DropCause::Network), 1)]
+    );
+    assert_eq!(
+        page.state(),
+        &CallState::Failed(CallFailure::ConnectionLost)
+    );
+    assert_eq!(
+        CallFailure::ConnectionLost.advice(true, page.session.problem()),
+        why
+    );
+    saves_the_turn_then_ends_and_keeps_the_session(&mut page);
+}
+
+#[test]
 fn a_call_that_cannot_be_brought_back_keeps_its_session() {
     let mut page = Page::live();
     let said = page.learner_says("learner_1", "I'd like a croissant");

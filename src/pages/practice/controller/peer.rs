@@ -36,6 +36,7 @@ pub(super) fn mint(p: Practice, generation: u32) {
                 Err(MintError::TooManyAttempts { retry_after_secs })
             }
             Err(AppError::LimitReached { message, .. }) => Err(MintError::Limit(message)),
+            Err(AppError::Conflict { message }) => Err(MintError::Conflict(message)),
             Err(error) => Err(MintError::Refused(error.to_string())),
         };
         dispatch(p, Input::Minted { generation, result });
