@@ -151,12 +151,15 @@ pub fn ConfirmEmailPage() -> impl IntoView {
 
     view! {
         <Title text="Finish signing up" />
-        <AuthCard title="Choose your password" intro="Your email is confirmed: one last step.">
-            <Suspense fallback=|| view! { <p class="text-stone-500">"Checking your link…"</p> }>
-                {move || Suspend::new(async move {
-                    match email.await {
-                        Ok(email) => {
-                            view! {
+        <Suspense fallback=|| view! { <p class="text-stone-500">"Checking your link…"</p> }>
+            {move || Suspend::new(async move {
+                match email.await {
+                    Ok(email) => {
+                        view! {
+                            <AuthCard
+                                title="Choose your password"
+                                intro="Your email is confirmed: one last step."
+                            >
                                 <ActionForm action attr:class="space-y-5">
                                     <input type="hidden" name="token" value=token />
                                     <input type="hidden" name="next" value=next />
@@ -193,14 +196,24 @@ pub fn ConfirmEmailPage() -> impl IntoView {
                                         pending=action.pending()
                                     />
                                 </ActionForm>
-                            }
-                                .into_any()
+                            </AuthCard>
                         }
-                        Err(error) => view! { <LinkTrouble error /> }.into_any(),
+                            .into_any()
                     }
-                })}
-            </Suspense>
-        </AuthCard>
+                    Err(error) => {
+                        view! {
+                            <AuthCard
+                                title="This link doesn't work"
+                                intro="Sign-up links work once, for 24 hours."
+                            >
+                                <LinkTrouble error />
+                            </AuthCard>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
     }
 }
 

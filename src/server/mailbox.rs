@@ -76,7 +76,8 @@ fn render(messages: &[mail::StoredMessage], to: Option<&str>, public_url: &str) 
 <link rel="stylesheet" href="/pkg/speaking-coach.css"></head>
 <body class="min-h-screen bg-stone-50 text-stone-900">
 <main class="mx-auto max-w-2xl px-4 py-10">
-<p class="text-sm font-medium uppercase tracking-wide text-teal-800">Development only</p>
+<p><a class="font-medium text-teal-800 underline underline-offset-4" href="/">Back to Speaking Coach</a></p>
+<p class="mt-6 text-sm font-medium uppercase tracking-wide text-teal-800">Development only</p>
 <h1 class="mt-1 text-3xl font-semibold tracking-tight">{heading}</h1>
 <p class="mt-2 text-lg text-stone-600">This app has no mail server configured, so the mail it sends stays on this machine and shows here.</p>
 {list}

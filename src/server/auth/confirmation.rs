@@ -51,7 +51,7 @@ pub async fn send_link(
     }
     let text = format!(
         "Hello,\n\n\
-         Someone, we hope you, asked to create a Speaking Coach account with this address.\n\
+         Someone, we hope you, asked to create a Speaking Coach account with this address.\n\n\
          To finish, open this link within 24 hours and choose your password:\n\n\
          {link}\n\n\
          If it wasn't you, ignore this email: no account is made without this step.\n\n\
@@ -78,8 +78,9 @@ pub async fn send_account_notice(
     }
     let text = format!(
         "Hello,\n\n\
-         Someone, we hope you, tried to create a Speaking Coach account with this address,\n\
-         but you already have one. Sign in here:\n\n\
+         Someone, we hope you, tried to create a Speaking Coach account with this address, \
+         but you already have one.\n\n\
+         Sign in here:\n\n\
          {}/sign-in\n\n\
          If it wasn't you, ignore this email: nothing in your account has changed.\n\n\
          Speaking Coach\n",
