@@ -33,6 +33,15 @@ fn message(body: &str) -> String {
 async fn a_learner_gets_their_daily_calls_then_is_told_when_more_come(db: PgPool) {
     let base = support::spawn_app(db, &[("MINTS_PER_LEARNER_PER_DAY", "3")]).await;
     let ana = learner(&base, "ana@example.org").await;
+    // Near the limit, the topic page says so before the learner starts; a visitor sees nothing.
+    let topic_page = format!("/topics/{TOPIC}");
+    let (_, page) = ana.get(&topic_page).await;
+    assert!(
+        page.contains("You have 3 calls with the coach left today"),
+        "{page}"
+    );
+    let (_, page) = Browser::new(&base).get(&topic_page).await;
+    assert!(!page.contains("near-a-limit"));
     for _ in 0..3 {
         let (status, body) = ana.start_call(TOPIC).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -51,6 +60,12 @@ async fn a_learner_gets_their_daily_calls_then_is_told_when_more_come(db: PgPool
     let account: Value = serde_json::from_str(&account).unwrap();
     assert_eq!(account["usage"]["calls_today"], 3);
     assert_eq!(account["usage"]["calls_per_day"], 3);
+    let (_, page) = ana.get(&topic_page).await;
+    assert!(
+        page.contains("You&#x27;ve used today&#x27;s 3 calls with the coach")
+            || page.contains("You've used today's 3 calls with the coach"),
+        "{page}"
+    );
 
     // Another learner has their own budget.
     let ben = learner(&base, "ben@example.org").await;

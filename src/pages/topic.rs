@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::{
-    api::topics::get_topic,
+    api::{auth::my_account, topics::get_topic},
     components::{
         feedback::ErrorPanel,
         topic_card::{LevelBadge, Minutes},
@@ -110,9 +110,49 @@ fn TopicDetail(topic: Topic) -> impl IntoView {
                     <li>"Headphones help the coach hear only you"</li>
                     <li>"Private to you unless you choose to share"</li>
                 </ul>
+                <NearALimit />
                 <StartPractice slug=topic.slug.as_str().to_owned() />
             </aside>
         </div>
+    }
+}
+
+/// For a signed-in learner near one of their limits (calls today, storage), what it is, before
+/// they start; nothing for anyone else.
+#[component]
+fn NearALimit() -> impl IntoView {
+    let account = Resource::new(|| (), |()| my_account());
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                let warnings = account
+                    .await
+                    .ok()
+                    .and_then(|account| account.usage)
+                    .map(|usage| usage.warnings())
+                    .unwrap_or_default();
+                (!warnings.is_empty())
+                    .then(|| {
+                        view! {
+                            <div
+                                class="mt-6 rounded-xl border border-amber-300 bg-amber-50 p-4 text-base text-amber-900"
+                                data-testid="near-a-limit"
+                            >
+                                {warnings
+                                    .into_iter()
+                                    .map(|warning| view! { <p class="[&+p]:mt-2">{warning}</p> })
+                                    .collect_view()}
+                                <a
+                                    href="/account"
+                                    class="mt-2 inline-block font-medium underline underline-offset-4"
+                                >
+                                    "See your limits"
+                                </a>
+                            </div>
+                        }
+                    })
+            })}
+        </Suspense>
     }
 }
 
