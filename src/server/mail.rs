@@ -117,8 +117,11 @@ pub struct StoredMessage {
     pub text: String,
 }
 
-/// The newest `limit` messages in `dir`, newest first; those to `to` only when given. A missing
-/// directory is an empty mailbox.
+/// Messages the mailbox looks through at most (the newest), however many the directory holds.
+const SCANNED: usize = 2_000;
+
+/// The newest `limit` messages in `dir`, newest first (among the newest [`SCANNED`]); those to
+/// `to` only when given. A missing directory is an empty mailbox.
 pub async fn read_directory(
     dir: &Path,
     to: Option<&str>,
@@ -138,7 +141,7 @@ pub async fn read_directory(
     }
     names.sort_unstable_by(|a, b| b.cmp(a));
     let mut messages = Vec::new();
-    for name in names {
+    for name in names.into_iter().take(SCANNED) {
         if messages.len() == limit {
             break;
         }
