@@ -149,14 +149,25 @@ impl Peer {
 
         let on_message = {
             let handler = Rc::clone(&handler);
+            let mut unreadable = 0u32;
             Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
                 let event: MessageEvent = event.unchecked_into();
                 let Some(text) = event.data().as_string() else {
                     return;
                 };
-                // Unknown event types parse as `Unknown`; only malformed JSON is skipped.
-                if let Ok(event) = ServerEvent::from_json(&text) {
-                    emit(&handler, PeerSignal::Event(event));
+                // Unknown event types parse as `Unknown`. One that cannot be read at all is
+                // skipped, logged by its type only (never its content) and counted.
+                match ServerEvent::from_json(&text) {
+                    Ok(event) => emit(&handler, PeerSignal::Event(event)),
+                    Err(_) => {
+                        unreadable += 1;
+                        let kind = realtime_protocol::events::event_type(&text)
+                            .unwrap_or_else(|| "(not an event)".to_owned());
+                        leptos::logging::warn!(
+                            "Realtime: skipped an event that could not be read: {kind} \
+                             ({unreadable} in this call)"
+                        );
+                    }
                 }
             })
         };

@@ -67,6 +67,7 @@ pub enum ServerEvent {
         #[serde(default)]
         event_id: Option<String>,
         item_id: String,
+        #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
         delta: String,
     },
     #[serde(rename = "conversation.item.input_audio_transcription.completed")]
@@ -99,6 +100,7 @@ pub enum ServerEvent {
         event_id: Option<String>,
         response_id: String,
         item_id: String,
+        #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
         delta: String,
     },
     #[serde(
@@ -253,11 +255,15 @@ pub enum ResponseStatus {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorDetail {
-    #[serde(rename = "type", default)]
+    #[serde(
+        rename = "type",
+        default,
+        deserialize_with = "crate::lenient::null_as_default"
+    )]
     pub kind: String,
     #[serde(default)]
     pub code: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
     pub message: String,
 }
 
@@ -265,6 +271,13 @@ impl ServerEvent {
     pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(text)
     }
+}
+
+/// The `type` of an event that did not parse, to log (never its content); `None` when the text
+/// is not a JSON object with a string `type`.
+pub fn event_type(text: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    value.get("type")?.as_str().map(str::to_owned)
 }
 
 impl ClientEvent {
@@ -277,6 +290,45 @@ impl ClientEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Nulls where OpenAI's schema allows them: the event still arrives.
+    #[test]
+    fn nullable_fields_do_not_drop_an_event() {
+        let failed = ServerEvent::from_json(
+            r#"{"type":"conversation.item.input_audio_transcription.failed","event_id":"e","item_id":"item_1","content_index":0,"error":{"type":null,"code":null,"message":null,"param":null}}"#,
+        )
+        .expect("a failed transcription with a null error type and message");
+        assert!(matches!(
+            failed,
+            ServerEvent::InputTranscriptFailed { ref item_id, ref error, .. }
+                if item_id == "item_1" && error.message.is_empty()
+        ));
+        let delta = ServerEvent::from_json(
+            r#"{"type":"conversation.item.input_audio_transcription.delta","item_id":"item_1","content_index":0,"delta":null}"#,
+        )
+        .expect("a null delta");
+        assert!(
+            matches!(delta, ServerEvent::InputTranscriptDelta { ref delta, .. } if delta.is_empty())
+        );
+        let coach = ServerEvent::from_json(
+            r#"{"type":"response.output_audio_transcript.delta","response_id":"r","item_id":"i","delta":null}"#,
+        )
+        .expect("a null coach delta");
+        assert!(
+            matches!(coach, ServerEvent::OutputTranscriptDelta { ref delta, .. } if delta.is_empty())
+        );
+    }
+
+    #[test]
+    fn an_unreadable_event_still_names_its_type() {
+        assert_eq!(
+            event_type(r#"{"type":"response.done","response":42}"#).as_deref(),
+            Some("response.done")
+        );
+        assert!(ServerEvent::from_json(r#"{"type":"response.done","response":42}"#).is_err());
+        assert_eq!(event_type("not json"), None);
+        assert_eq!(event_type(r#"{"type":7}"#), None);
+    }
 
     #[test]
     fn parses_the_turn_events_in_their_documented_shapes() {

@@ -33,12 +33,19 @@ pub enum Anchor {
 }
 
 /// `POST /v1/realtime/client_secrets` answer. `value` (`ek_…`) opens calls until `expires_at`
-/// (unix seconds); the session config is bound to it.
+/// (unix seconds); the session config is bound to it. The echo of that config is informative
+/// only: `None` when absent or unreadable (OpenAI's has many nullable fields), never a failed
+/// mint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientSecret {
     pub value: String,
     pub expires_at: u64,
-    pub session: MintedSession,
+    #[serde(
+        default,
+        deserialize_with = "crate::lenient::optional_part",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub session: Option<MintedSession>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,8 +64,13 @@ pub struct ApiError {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiErrorBody {
+    #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
     pub message: String,
-    #[serde(rename = "type", default)]
+    #[serde(
+        rename = "type",
+        default,
+        deserialize_with = "crate::lenient::null_as_default"
+    )]
     pub kind: String,
     #[serde(default)]
     pub code: Option<String>,
@@ -114,8 +126,53 @@ mod tests {
         )
         .unwrap();
         assert_eq!(answer.value, "ek_abc");
-        assert_eq!(answer.session.id.as_deref(), Some("sess_1"));
-        assert_eq!(answer.session.config.kind, "realtime");
+        let session = answer.session.unwrap();
+        assert_eq!(session.id.as_deref(), Some("sess_1"));
+        assert_eq!(session.config.kind, "realtime");
+    }
+
+    /// A GA answer as OpenAI's schema allows it: every optional field present and `null`, and
+    /// fields this client does not model.
+    #[test]
+    fn a_mint_answer_with_nulls_where_the_schema_allows_them_parses() {
+        let answer: ClientSecret = serde_json::from_str(
+            r#"{"value":"ek_68af","expires_at":1756310470,
+                "session":{"type":"realtime","object":"realtime.session","id":"sess_C9C",
+                  "model":"gpt-realtime-mini","output_modalities":["audio"],"instructions":null,
+                  "tools":[],"tool_choice":"auto","max_output_tokens":"inf","tracing":null,
+                  "truncation":"auto","prompt":null,"include":null,"expires_at":0,
+                  "audio":{"input":{"format":{"type":"audio/pcm","rate":24000},
+                                    "transcription":{"model":null,"language":null,"prompt":null},
+                                    "noise_reduction":null,
+                                    "turn_detection":{"type":"server_vad","threshold":0.5,
+                                      "prefix_padding_ms":300,"silence_duration_ms":null,
+                                      "idle_timeout_ms":null,"create_response":null,
+                                      "interrupt_response":null}},
+                           "output":{"format":{"type":"audio/pcm","rate":24000},"voice":null,
+                                     "speed":1.0}}}}"#,
+        )
+        .expect("OpenAI's answer parses");
+        assert_eq!(answer.value, "ek_68af");
+        assert_eq!(answer.expires_at, 1_756_310_470);
+        // Even a session echo this client cannot read does not fail the mint: only the secret and
+        // its expiry are needed.
+        let odd: ClientSecret = serde_json::from_str(
+            r#"{"value":"ek_1","expires_at":1,"session":{"type":null,"audio":{"input":{"turn_detection":{"type":null}}}}}"#,
+        )
+        .expect("an unreadable echo is not the secret's problem");
+        assert_eq!(odd.value, "ek_1");
+        let bare: ClientSecret =
+            serde_json::from_str(r#"{"value":"ek_2","expires_at":2}"#).unwrap();
+        assert_eq!(bare.session, None);
+    }
+
+    #[test]
+    fn an_error_with_null_fields_still_reads() {
+        let error: ApiError = serde_json::from_str(
+            r#"{"error":{"message":null,"type":null,"code":null,"param":null}}"#,
+        )
+        .unwrap();
+        assert_eq!(error.error.message, "");
     }
 
     #[test]

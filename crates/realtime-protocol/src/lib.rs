@@ -7,10 +7,13 @@
 //!
 //! Parsing is lenient where the API evolves (unknown fields are ignored, unknown event types
 //! become [`events::ServerEvent::Unknown`]) and strict where a mistake would be silent (required
-//! fields are required). Beta names that the GA API renamed are accepted as aliases.
+//! fields are required). Beta names that the GA API renamed are accepted as aliases. A `null`
+//! where OpenAI's schema allows one (an error's `type` or `message`, a transcript `delta`) reads as
+//! empty, and a mint answer whose session echo cannot be read still gives its secret.
 
 pub mod events;
 pub mod http;
+mod lenient;
 pub mod responses;
 pub mod session;
 

@@ -157,10 +157,10 @@ pub(crate) async fn mint(
     Json(ClientSecret {
         value,
         expires_at: now + u64::from(seconds),
-        session: MintedSession {
+        session: Some(MintedSession {
             id: Some(session_id),
             config: session,
-        },
+        }),
     })
     .into_response()
 }

@@ -56,11 +56,9 @@ async fn minting_returns_an_ephemeral_key_bound_to_the_session() {
         .unwrap()
         .as_secs();
     assert!((now + 590..=now + 610).contains(&secret.expires_at));
-    assert!(secret.session.id.unwrap().starts_with("sess_"));
-    assert_eq!(
-        secret.session.config.instructions.as_deref(),
-        Some("Be a coach.")
-    );
+    let session = secret.session.expect("the session echo");
+    assert!(session.id.unwrap().starts_with("sess_"));
+    assert_eq!(session.config.instructions.as_deref(), Some("Be a coach."));
     assert_eq!(sim.counters().mints, 1);
 }
 
