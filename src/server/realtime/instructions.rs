@@ -1,5 +1,8 @@
-//! The coach's instructions, built on the server from the topic: they travel inside the client
-//! secret, so the browser can neither read nor change them.
+//! The coach's instructions, built on the server from the topic and bound into the client secret.
+//! They are not hidden from the learner: OpenAI echoes them to the browser in `session.created`,
+//! and the browser could replace them with a `session.update`. So they hold nothing secret, only
+//! what the topic's page shows anyway, and nothing relies on a learner being unable to change
+//! them (the budgets and limits are enforced on the server).
 
 use crate::domain::{CefrLevel, Topic};
 
