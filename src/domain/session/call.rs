@@ -288,6 +288,14 @@ impl Session {
             self.stamp_and_save(index);
         }
         match &event {
+            ServerEvent::ResponseCreated { response, .. } => {
+                self.active_response = Some(response.id.clone());
+            }
+            ServerEvent::ResponseDone { response, .. }
+                if self.active_response.as_deref() == Some(response.id.as_str()) =>
+            {
+                self.active_response = None;
+            }
             ServerEvent::OutputAudioStarted { .. } => {
                 self.transition(CallEvent::CoachStartedSpeaking);
             }

@@ -46,6 +46,9 @@ pub struct Session {
     /// The secret was already replaced once for this connection.
     renewed: bool,
     talk: Talk,
+    /// The coach's reply being made now (`response.created` until its `response.done`), audible
+    /// or not yet: what push-to-talk must cancel.
+    active_response: Option<String>,
     /// This attempt's key (idempotent start of its session row).
     key: String,
     /// When the recording started, when the call (or its latest replacement) came up, and when
@@ -88,6 +91,7 @@ impl Session {
             secret: None,
             renewed: false,
             talk: Talk::default(),
+            active_response: None,
             key: String::new(),
             recording_since: 0.0,
             connected_at: 0.0,

@@ -66,6 +66,7 @@ impl Session {
     /// Leaves the current call behind: whatever it still says is ignored.
     pub(super) fn next_call(&mut self) {
         self.generation += 1;
+        self.active_response = None;
         self.push(Effect::DropPeer);
     }
 

@@ -33,7 +33,9 @@ pub fn turn_detection(push_to_talk: bool) -> ClientEvent {
 }
 
 impl Session {
-    /// Push-to-talk pressed: the learner has the floor (cutting the coach off if it speaks).
+    /// Push-to-talk pressed: the learner has the floor. A reply being made is cancelled, audible
+    /// or not yet (else the learner's own `response.create` would meet an active response), and
+    /// audio still playing is cleared.
     pub(super) fn hold(&mut self) {
         if !self.talk.push_to_talk || self.talk.holding {
             return;
@@ -42,8 +44,11 @@ impl Session {
             return;
         };
         self.talk.holding = true;
-        if coach_speaking {
+        // Only while one is active: OpenAI answers an error to a cancel with nothing to cancel.
+        if self.active_response.take().is_some() {
             self.send(ClientEvent::ResponseCancel);
+        }
+        if coach_speaking {
             self.send(ClientEvent::OutputAudioClear);
         }
         self.send(ClientEvent::InputAudioClear);

@@ -184,6 +184,7 @@ fn push_to_talk_gives_the_learner_the_floor() {
         effects,
         [Effect::Send(turn_detection(true)), Effect::MicOpen(false)]
     );
+    page.server(json!({"type": "response.created", "response": {"id": "resp_1"}}));
     page.server(json!({"type": "output_audio_buffer.started", "response_id": "resp_1"}));
     let effects = page.command(Command::Hold);
     assert_eq!(
@@ -206,6 +207,42 @@ fn push_to_talk_gives_the_learner_the_floor() {
         ]
     );
     assert!(page.command(Command::LetGo).is_empty());
+}
+
+#[test]
+fn push_to_talk_cancels_a_reply_that_is_not_audible_yet() {
+    let mut page = Page::live();
+    page.command(Command::SetPushToTalk(true));
+    // The coach is making a reply, but nothing plays yet.
+    page.server(json!({"type": "response.created", "response": {"id": "resp_2"}}));
+    let effects = page.command(Command::Hold);
+    assert_eq!(
+        effects,
+        [
+            Effect::Send(ClientEvent::ResponseCancel),
+            Effect::Send(ClientEvent::InputAudioClear),
+            Effect::MicOpen(true),
+        ],
+        "else the learner's response.create meets an active response"
+    );
+    page.command(Command::LetGo);
+
+    // A reply that is finished but still playing: its audio is cleared, and nothing is
+    // cancelled (OpenAI errors on a cancel with no active response).
+    page.server(json!({"type": "response.created", "response": {"id": "resp_3"}}));
+    page.server(json!({"type": "output_audio_buffer.started", "response_id": "resp_3"}));
+    page.server(
+        json!({"type": "response.done", "response": {"id": "resp_3", "status": "completed"}}),
+    );
+    let effects = page.command(Command::Hold);
+    assert_eq!(
+        effects,
+        [
+            Effect::Send(ClientEvent::OutputAudioClear),
+            Effect::Send(ClientEvent::InputAudioClear),
+            Effect::MicOpen(true),
+        ]
+    );
 }
 
 #[test]
