@@ -485,3 +485,48 @@ async fn pages_carry_security_headers_and_a_nonce_policy(pool: PgPool) {
     let policy = json.header("content-security-policy").unwrap();
     assert!(policy.starts_with("default-src 'none'"), "{policy}");
 }
+
+#[sqlx::test]
+async fn a_link_for_an_address_that_got_an_account_meanwhile_says_to_sign_in(pool: PgPool) {
+    let app = app(pool.clone());
+    ask_to_sign_up("ana@example.org").send(&app).await;
+    let token = newest_token(&mailbox(&app, "ana@example.org").await).unwrap();
+    // The account was made another way meanwhile (a concurrent follow of another link).
+    sqlx::query("insert into users (email, password_hash) values ('ana@example.org', 'x')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let response = finish_sign_up(&token, PASSWORD).send(&app).await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert!(
+        response.body.contains("This email has an account already"),
+        "{}",
+        response.body
+    );
+    assert_eq!(response.session_cookie(), None);
+    assert_eq!(users(&pool).await, 1);
+}
+
+#[sqlx::test]
+async fn the_development_mailbox_starts_empty_and_is_gone_with_smtp(pool: PgPool) {
+    let page = get(&app(pool.clone()), "/dev/mailbox").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Nothing yet"), "{}", page.body);
+
+    let with_smtp = app_with(
+        pool,
+        &[
+            ("SMTP_URL", "smtp://mailer:secret@127.0.0.1:2525"),
+            ("MAIL_FROM", "Speaking Coach <no-reply@coach.test>"),
+        ],
+    );
+    assert_eq!(
+        get(&with_smtp, "/dev/mailbox").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let local = get(&with_smtp, "/api/auth/local-mailbox").await;
+    assert_eq!(
+        (local.status, local.body.as_str()),
+        (StatusCode::OK, "false")
+    );
+}

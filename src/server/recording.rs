@@ -125,7 +125,7 @@ fn each_packet(
                     _ => None,
                 });
                 if let (true, Some(number), Some(head)) = (opus, number, head) {
-                    if head.len() < 19 || &head[..8] != b"OpusHead" {
+                    if !is_opus_head(head) {
                         return Err(RecordingError::NoOpusTrack);
                     }
                     found(Found::Head(head))?;
@@ -145,6 +145,11 @@ fn each_packet(
         }
     }
     Ok(())
+}
+
+/// Whether `head` is an OpusHead (RFC 7845 §5.1) long enough to hold its pre-skip.
+fn is_opus_head(head: &[u8]) -> bool {
+    head.len() >= 19 && head.starts_with(b"OpusHead")
 }
 
 /// A block's track, its time relative to its cluster, and its frames.
@@ -257,7 +262,7 @@ impl<W: Write> OggStream<W> {
 
     /// Writes the ID header (`head`, an OpusHead) and the comment header.
     fn start(output: W, head: &[u8]) -> Result<Self, RecordingError> {
-        if head.len() < 19 || &head[..8] != b"OpusHead" {
+        if !is_opus_head(head) {
             return Err(RecordingError::NoOpusTrack);
         }
         let mut writer = PacketWriter::new(output);

@@ -196,21 +196,14 @@ impl Session {
                 self.push(Effect::MakePeer { generation });
                 self.push(Effect::Connect { generation, secret });
             }
-            // A limit will not lift by trying again: the call ends with the reason, and what
-            // was said and recorded is saved as for a call that could not be brought back.
+            // A limit will not lift by trying again, nor will a conflict (the session ended
+            // elsewhere, another call is going on): the call ends with the server's words, and
+            // what was said and recorded is saved as for a call that could not be brought back.
             (&CallState::Reconnecting { attempt }, Err(MintError::Limit(message))) => {
-                self.problem = Some(Problem::Refused(message));
-                self.note(CallNote::GaveUp, self.dropped, attempt);
-                self.transition(CallEvent::Failed(CallFailure::LimitReached));
-                self.wrap_up(WrapReason::Lost);
+                self.refused_for_good(attempt, message, CallFailure::LimitReached);
             }
-            // Nor will a conflict (the session ended elsewhere, another call is going on): the
-            // call cannot be brought back, and the learner reads why.
             (&CallState::Reconnecting { attempt }, Err(MintError::Conflict(message))) => {
-                self.problem = Some(Problem::Refused(message));
-                self.note(CallNote::GaveUp, self.dropped, attempt);
-                self.transition(CallEvent::Failed(CallFailure::ConnectionLost));
-                self.wrap_up(WrapReason::Lost);
+                self.refused_for_good(attempt, message, CallFailure::ConnectionLost);
             }
             (CallState::Reconnecting { .. }, Err(_)) => self.attempt_failed(),
             (CallState::Checking { .. } | CallState::Connecting, Err(error)) => match error {
@@ -228,6 +221,14 @@ impl Session {
             },
             _ => {}
         }
+    }
+
+    /// A reconnection the server refused for good: the call ends as `failure`, with its words.
+    fn refused_for_good(&mut self, attempt: u32, message: String, failure: CallFailure) {
+        self.problem = Some(Problem::Refused(message));
+        self.note(CallNote::GaveUp, self.dropped, attempt);
+        self.transition(CallEvent::Failed(failure));
+        self.wrap_up(WrapReason::Lost);
     }
 
     pub(super) fn answered(&mut self, result: Result<(), ConnectError>) {

@@ -319,21 +319,27 @@ impl Session {
         }
     }
 
+    /// Chunk `sequence` is done with (stored, or given up): on to the next.
+    fn chunk_settled(&mut self, sequence: u32) {
+        self.saves.chunk_backoff.reset();
+        self.saves.uploading = None;
+        self.saves.unsent.remove(&sequence);
+        self.push(Effect::ForgetChunk { sequence });
+        self.upload();
+    }
+
     pub(super) fn uploaded(&mut self, sequence: u32, result: Result<(), Retry>) {
         match result {
+            Ok(()) => {
+                self.went_through();
+                self.chunk_settled(sequence);
+            }
             // A chunk refused for good is given up (and logged by the shell); the rest still go.
+            Err(Retry::Never) => self.chunk_settled(sequence),
             // One refused for a limit is too, and the learner is told.
-            Ok(()) | Err(Retry::Never | Retry::Full) => {
-                match result {
-                    Ok(()) => self.went_through(),
-                    Err(Retry::Full) => self.raise(SaveTrouble::Full),
-                    Err(_) => {}
-                }
-                self.saves.chunk_backoff.reset();
-                self.saves.uploading = None;
-                self.saves.unsent.remove(&sequence);
-                self.push(Effect::ForgetChunk { sequence });
-                self.upload();
+            Err(Retry::Full) => {
+                self.raise(SaveTrouble::Full);
+                self.chunk_settled(sequence);
             }
             // The session was deleted meanwhile: its recording goes with it.
             Err(Retry::Gone) => {

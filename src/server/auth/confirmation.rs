@@ -14,8 +14,12 @@ use crate::{
 pub const VALID_SECS: i64 = 24 * 3600;
 
 /// What a link that does not (or no longer) work says.
-pub const EXPIRED: &str = "This link has expired or was already used. Sign up again with the \
-                           same email to get a new one, or sign in if you have finished already.";
+pub fn expired() -> AppError {
+    AppError::invalid(
+        "This link has expired or was already used. Sign up again with the same email to get a \
+         new one, or sign in if you have finished already.",
+    )
+}
 
 /// A fresh token: 64 hex digits from two random UUIDs (244 random bits).
 fn new_token() -> String {
@@ -28,6 +32,16 @@ pub fn token_hash(token: &str) -> Option<[u8; 32]> {
     let token = token.trim();
     (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()))
         .then(|| Sha256::digest(token.to_ascii_lowercase().as_bytes()).into())
+}
+
+/// The stored hash of a link's `token` and the address it is for, while the link works;
+/// otherwise [`expired`].
+pub async fn valid_link(state: &AppState, token: &str) -> Result<([u8; 32], String), AppError> {
+    let hash = token_hash(token).ok_or_else(expired)?;
+    let email = users::sign_up_link_email(&state.db, &hash)
+        .await?
+        .ok_or_else(expired)?;
+    Ok((hash, email))
 }
 
 /// Mails `email` a link to finish signing up, which then sends the learner to `next`. Over the

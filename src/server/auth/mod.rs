@@ -92,11 +92,7 @@ pub async fn finish_sign_up(
     password: String,
 ) -> Result<CurrentUser, AppError> {
     state.auth_limits.check(ip, None)?;
-    let expired = || AppError::invalid(confirmation::EXPIRED);
-    let token_hash = confirmation::token_hash(token).ok_or_else(expired)?;
-    let email = users::sign_up_link_email(&state.db, &token_hash)
-        .await?
-        .ok_or_else(expired)?;
+    let (token_hash, email) = confirmation::valid_link(state, token).await?;
     let password =
         Password::parse(password).map_err(|error| AppError::invalid(error.to_string()))?;
     password::check_strength(password.expose(), &email)
@@ -110,20 +106,16 @@ pub async fn finish_sign_up(
             let row = users::find_by_id(&state.db, id).await?;
             CurrentUser::from_row(row.ok_or_else(|| AppError::not_found("account"))?)
         }
-        LinkOutcome::Expired => Err(expired()),
+        LinkOutcome::Expired => Err(confirmation::expired()),
         LinkOutcome::EmailTaken => Err(AppError::invalid(
             "This email has an account already: sign in with it.",
         )),
     }
 }
 
-/// The address a sign-up link is for, to show on its page; `EXPIRED` when it does not work.
+/// The address a sign-up link is for, to show on its page; `confirmation::expired` when it does not work.
 pub async fn sign_up_link_email(state: &AppState, token: &str) -> Result<String, AppError> {
-    let expired = || AppError::invalid(confirmation::EXPIRED);
-    let hash = confirmation::token_hash(token).ok_or_else(expired)?;
-    users::sign_up_link_email(&state.db, &hash)
-        .await?
-        .ok_or_else(expired)
+    Ok(confirmation::valid_link(state, token).await?.1)
 }
 
 /// Checks credentials. Unknown email and wrong password are indistinguishable: same message,

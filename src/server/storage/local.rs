@@ -33,31 +33,35 @@ impl LocalStore {
     }
 
     pub async fn put(&self, key: &ObjectKey, body: Bytes) -> Result<(), StorageError> {
-        let path = self.path(key);
-        let folder = path.parent().unwrap_or(&self.root);
-        tokio::fs::create_dir_all(folder).await?;
-        let temporary = folder.join(format!(".tmp-{}", Uuid::new_v4()));
-        let written = async {
-            let mut file = tokio::fs::File::create(&temporary).await?;
+        self.write_into_place(key, async |temporary| {
+            let mut file = tokio::fs::File::create(temporary).await?;
             file.write_all(&body).await?;
-            file.sync_all().await?;
-            tokio::fs::rename(&temporary, &path).await
-        }
-        .await;
-        if written.is_err() {
-            let _ = tokio::fs::remove_file(&temporary).await;
-        }
-        Ok(written?)
+            file.sync_all().await
+        })
+        .await
     }
 
     pub async fn put_file(&self, key: &ObjectKey, source: &Path) -> Result<(), StorageError> {
+        self.write_into_place(key, async |temporary| {
+            tokio::fs::copy(source, temporary).await?;
+            tokio::fs::File::open(temporary).await?.sync_all().await
+        })
+        .await
+    }
+
+    /// Has `write` fill a temporary file beside `key`'s, then renames it into place, so a reader
+    /// never sees half an object; the temporary file is removed if anything fails.
+    async fn write_into_place(
+        &self,
+        key: &ObjectKey,
+        write: impl AsyncFnOnce(&Path) -> std::io::Result<()>,
+    ) -> Result<(), StorageError> {
         let path = self.path(key);
         let folder = path.parent().unwrap_or(&self.root);
         tokio::fs::create_dir_all(folder).await?;
         let temporary = folder.join(format!(".tmp-{}", Uuid::new_v4()));
         let written = async {
-            tokio::fs::copy(source, &temporary).await?;
-            tokio::fs::File::open(&temporary).await?.sync_all().await?;
+            write(&temporary).await?;
             tokio::fs::rename(&temporary, &path).await
         }
         .await;

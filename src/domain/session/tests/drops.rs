@@ -156,8 +156,9 @@ fn drops_before_and_after_a_call_are_not_reconnected() {
     assert_eq!(page.state(), &CallState::Ready);
 }
 
-#[test]
-fn a_reconnection_refused_for_a_limit_ends_the_call_at_once_and_keeps_its_session() {
+/// A live call in which the learner said something drops, and its first reconnection is refused
+/// with `refusal`: there are no more attempts (waiting cannot lift it), and the call gave up.
+fn reconnection_refused(refusal: MintError) -> (Page, Vec<Effect>) {
     let mut page = Page::live();
     let said = page.learner_says("learner_1", "I'd like a croissant");
     page.store(&said);
@@ -168,24 +169,29 @@ fn a_reconnection_refused_for_a_limit_ends_the_call_at_once_and_keeps_its_sessio
     let generation = page.generation();
     page.input(Input::Timer(Timer::Reconnect { generation }));
     let generation = page.generation();
-    let why = "This session has reached its 30-minute limit. End it and start a new one to keep \
-               practising.";
     let effects = page.input(Input::Minted {
         generation,
-        result: Err(MintError::Limit(why.into())),
+        result: Err(refusal),
     });
-    // No more attempts: waiting cannot lift the limit.
     assert!(
         !timers(&effects)
             .iter()
             .any(|(timer, _)| matches!(timer, Timer::Reconnect { .. })),
-        "{effects:?}"
+        "no more attempts: {effects:?}"
     );
-    assert_eq!(effects.iter().filter(|e| **e == Effect::Release).count(), 1);
     assert_eq!(
         notes(&effects),
         [(CallNote::GaveUp, Some(DropCause::Network), 1)]
     );
+    (page, effects)
+}
+
+#[test]
+fn a_reconnection_refused_for_a_limit_ends_the_call_at_once_and_keeps_its_session() {
+    let why = "This session has reached its 30-minute limit. End it and start a new one to keep \
+               practising.";
+    let (mut page, effects) = reconnection_refused(MintError::Limit(why.into()));
+    assert_eq!(effects.iter().filter(|e| **e == Effect::Release).count(), 1);
     assert_eq!(page.state(), &CallState::Failed(CallFailure::LimitReached));
     assert_eq!(CallFailure::LimitReached.title(), "You've reached a limit");
     assert_eq!(
@@ -198,32 +204,9 @@ fn a_reconnection_refused_for_a_limit_ends_the_call_at_once_and_keeps_its_sessio
 
 #[test]
 fn a_reconnection_refused_for_another_call_ends_at_once_with_the_servers_words() {
-    let mut page = Page::live();
-    let said = page.learner_says("learner_1", "I'd like a croissant");
-    page.store(&said);
-    page.input(Input::Lost {
-        generation: 0,
-        cause: DropCause::Network,
-    });
-    let generation = page.generation();
-    page.input(Input::Timer(Timer::Reconnect { generation }));
-    let generation = page.generation();
     let why = "You're already in a call with the coach in another tab or device. End that one \
                first.";
-    let effects = page.input(Input::Minted {
-        generation,
-        result: Err(MintError::Conflict(why.into())),
-    });
-    assert!(
-        !timers(&effects)
-            .iter()
-            .any(|(timer, _)| matches!(timer, Timer::Reconnect { .. })),
-        "no more attempts: {effects:?}"
-    );
-    assert_eq!(
-        notes(&effects),
-        [(CallNote::GaveUp, Some(DropCause::Network), 1)]
-    );
+    let (mut page, _) = reconnection_refused(MintError::Conflict(why.into()));
     assert_eq!(
         page.state(),
         &CallState::Failed(CallFailure::ConnectionLost)
