@@ -8,6 +8,7 @@ const CALL_SPECS = [
   /recovery\.spec\.ts/,
   /reconnect\.spec\.ts/,
   /feedback\.spec\.ts/,
+  /replies\.spec\.ts/,
 ];
 
 export default defineConfig({
@@ -34,6 +35,8 @@ export default defineConfig({
         "--disable-sync",
         // A fake microphone that plays a spoken sentence (made by script/test with espeak-ng).
         "--use-fake-ui-for-media-stream",
+        // replies.spec.ts speaks through Web Audio, which may start before any click.
+        "--autoplay-policy=no-user-gesture-required",
         "--use-fake-device-for-media-stream",
         ...(process.env.FAKE_MIC_WAV ? [`--use-file-for-fake-audio-capture=${process.env.FAKE_MIC_WAV}`] : []),
       ],
@@ -77,6 +80,12 @@ export default defineConfig({
       use: { viewport: { width: 1280, height: 800 } },
       testMatch: /feedback\.spec\.ts/,
       dependencies: ["reconnect"],
+    },
+    {
+      name: "replies",
+      use: { viewport: { width: 1280, height: 800 } },
+      testMatch: /replies\.spec\.ts/,
+      dependencies: ["feedback"],
     },
   ],
 });

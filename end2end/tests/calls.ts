@@ -31,6 +31,41 @@ export async function watchMicrophone(target: Page | BrowserContext) {
   });
 }
 
+/** A microphone the test speaks into at a moment of its choosing: a steady 200 Hz tone from
+ * Web Audio, switched on and off (`__mic.speak()` / `__mic.quiet()`), instead of Chromium's
+ * looping recording. The simulator's voice detection hears it as speech (it cannot understand
+ * words; tests queue what was "said"), so a learner can talk over the coach at a known moment. */
+export async function toneMicrophone(page: Page) {
+  await page.addInitScript(() => {
+    const tracks: MediaStreamTrack[] = [];
+    const gains: GainNode[] = [];
+    const level = (value: number) =>
+      gains.forEach((gain) => gain.gain.setValueAtTime(value, gain.context.currentTime));
+    (window as any).__mic = {
+      tracks,
+      speak: () => level(0.3),
+      quiet: () => level(0),
+      allStopped: () => tracks.length > 0 && tracks.every((t) => t.readyState === "ended"),
+    };
+    const devices = navigator.mediaDevices;
+    if (!devices) return;
+    devices.getUserMedia = async () => {
+      const context = new AudioContext({ sampleRate: 48_000 });
+      await context.resume();
+      const tone = context.createOscillator();
+      tone.frequency.value = 200;
+      const gain = context.createGain();
+      gain.gain.value = 0;
+      const out = context.createMediaStreamDestination();
+      tone.connect(gain).connect(out);
+      tone.start();
+      gains.push(gain);
+      tracks.push(...out.stream.getAudioTracks());
+      return out.stream;
+    };
+  });
+}
+
 /** The token of the newest sign-up link mailed to `email`, from the development mailbox. */
 export async function newestSignUpToken(page: Page, email: string) {
   const mailbox = await page.request.get(`/dev/mailbox?to=${encodeURIComponent(email)}`);

@@ -80,6 +80,8 @@ const MOMENTS = [
     // The greeting is cut off where it was heard; the learner then says their sentence.
     before: async (page: Page) => {
       await expect(page.getByTestId("call-status")).toContainText("coach speaking", { timeout: 20_000 });
+      // Its opening words heard (the text is on the page well before).
+      await page.waitForTimeout(1_500);
     },
     after: async (page: Page) => {
       await sayAgain(page, LEARNER_SAYS);

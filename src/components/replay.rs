@@ -22,10 +22,12 @@ pub fn turn_label(turn: &SavedTurn, own: bool) -> (&'static str, Option<&'static
         TurnState::TranscriptionFailed => Some(" · Not transcribed"),
         _ => None,
     };
-    let text = if turn.state == TurnState::TranscriptionFailed {
-        "We couldn't catch the words of this turn.".to_owned()
-    } else {
-        turn.text.clone()
+    let text = match turn.state {
+        TurnState::TranscriptionFailed => "We couldn't catch the words of this turn.".to_owned(),
+        TurnState::Interrupted if turn.text.is_empty() => {
+            "Cut off before any of it was heard.".to_owned()
+        }
+        _ => turn.text.clone(),
     };
     (who, note, text)
 }

@@ -79,6 +79,14 @@ impl Problem {
             Problem::MicWontOpen => {
                 "That microphone could not be opened. Check it is plugged in, or choose another one."
             }
+            Problem::ReplyFailed => {
+                "Your coach couldn't answer just then. We asked again; if it stays quiet, please \
+                 say that once more."
+            }
+            Problem::CoachOutOfCredit => {
+                "The coach service has run out of credit, so the call had to stop. Everything \
+                 said so far is saved. Please try again later."
+            }
         }
     }
 }

@@ -282,7 +282,9 @@ mod tests {
             transcript.apply(&ServerEvent::InputTranscriptCompleted {
                 event_id: None,
                 item_id: format!("item_{n}"),
+                content_index: 0,
                 transcript: (*text).to_owned(),
+                usage: None,
             });
         }
         transcript
@@ -327,11 +329,15 @@ mod tests {
             event_id: None,
             response_id: "resp_1".into(),
             item_id: "coach_1".into(),
+            output_index: 0,
+            content_index: 0,
             transcript: "Small or large?".into(),
         });
+        transcript.finish_reply("resp_1");
         transcript.apply(&ServerEvent::InputTranscriptDelta {
             event_id: None,
             item_id: "item_1".into(),
+            content_index: 0,
             delta: "large".into(),
         });
         assert_eq!(words_used(&words, &transcript), [false]);

@@ -7,10 +7,7 @@ mod saved_turn_tests;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests;
 
-use realtime_protocol::{
-    ServerEvent,
-    events::{Item, ResponseStatus},
-};
+use realtime_protocol::{ServerEvent, events::Item};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,9 +101,33 @@ pub enum Change {
     Updated(usize),
 }
 
+/// How fast the coach speaks, in characters a second: OpenAI sends a reply's text well ahead of
+/// its audio, so what was heard of a reply cut off is estimated from how long it played.
+pub const COACH_CHARS_PER_SECOND: u64 = 15;
+
+/// The words of `text` spoken in its first `played_ms`, at the coach's pace: a word counts once
+/// it was spoken to its end.
+pub fn heard_part(text: &str, played_ms: u64) -> String {
+    let text = text.trim();
+    let spoken = usize::try_from(played_ms.saturating_mul(COACH_CHARS_PER_SECOND) / 1000)
+        .unwrap_or(usize::MAX);
+    let Some((cut, _)) = text.char_indices().nth(spoken) else {
+        return text.to_owned();
+    };
+    let (head, rest) = text.split_at(cut);
+    let whole = if rest.starts_with(char::is_whitespace) {
+        head
+    } else {
+        head.rfind(char::is_whitespace).map_or("", |at| &head[..at])
+    };
+    whole.trim_end().to_owned()
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Transcript {
     turns: Vec<Turn>,
+    /// Which response each coach item belongs to: a reply is settled by its response's audio.
+    replies: Vec<(String, String)>,
 }
 
 impl Transcript {
@@ -153,21 +174,90 @@ impl Transcript {
         })
     }
 
+    /// The response a coach item belongs to, once known.
+    pub fn response_of(&self, item_id: &str) -> Option<&str> {
+        self.replies
+            .iter()
+            .find(|(_, item)| item == item_id)
+            .map(|(response, _)| response.as_str())
+    }
+
+    fn note_reply(&mut self, response_id: &str, item_id: &str) {
+        if self.response_of(item_id).is_none() {
+            self.replies
+                .push((response_id.to_owned(), item_id.to_owned()));
+        }
+    }
+
+    /// The open coach turns of `response_id`.
+    fn open_replies(&self, response_id: &str) -> Vec<usize> {
+        self.turns
+            .iter()
+            .enumerate()
+            .filter(|(_, turn)| {
+                turn.speaker == Speaker::Coach
+                    && turn.state == TurnState::InProgress
+                    && self.response_of(&turn.item_id) == Some(response_id)
+            })
+            .map(|(index, _)| index)
+            .collect()
+    }
+
+    /// The response's audio played to its end: its reply is final, all of its text heard.
+    pub fn finish_reply(&mut self, response_id: &str) -> Vec<usize> {
+        let open = self.open_replies(response_id);
+        for &index in &open {
+            self.turns[index].state = TurnState::Final;
+        }
+        open
+    }
+
+    /// The response was cut off after `played_ms` of its audio (the learner spoke over it, it
+    /// was cancelled, it failed): its reply is interrupted and keeps only what was heard.
+    pub fn cut_off_reply(&mut self, response_id: &str, played_ms: u64) -> Vec<usize> {
+        let open = self.open_replies(response_id);
+        for &index in &open {
+            self.cut_off(index, played_ms);
+        }
+        open
+    }
+
+    /// One coach item cut off after `played_ms` of its audio (`conversation.item.truncated`, or
+    /// the item done as incomplete).
+    pub fn cut_off_item(&mut self, item_id: &str, played_ms: u64) -> Option<usize> {
+        let index = self.index_of(item_id)?;
+        let turn = &self.turns[index];
+        if turn.speaker != Speaker::Coach || turn.is_settled() {
+            return None;
+        }
+        self.cut_off(index, played_ms);
+        Some(index)
+    }
+
+    fn cut_off(&mut self, index: usize, played_ms: u64) {
+        let turn = &mut self.turns[index];
+        turn.text = heard_part(&turn.text, played_ms);
+        turn.state = TurnState::Interrupted;
+    }
+
     /// The call carrying these turns is gone, so turns still open will never finish: a coach
-    /// reply keeps what was heard (interrupted); a learner turn whose transcript never came is
-    /// marked not transcribed (its audio is in the recording). The indexes of the turns changed.
-    pub fn settle_open(&mut self) -> Vec<usize> {
-        let mut changed = Vec::new();
-        for (index, turn) in self.turns.iter_mut().enumerate() {
-            if turn.state == TurnState::InProgress {
-                turn.state = match turn.speaker {
-                    Speaker::Coach => TurnState::Interrupted,
-                    Speaker::Learner => TurnState::TranscriptionFailed,
-                };
-                changed.push(index);
+    /// reply keeps what was heard of it (`played_ms` of its item's audio; nothing when it never
+    /// played) as interrupted; a learner turn whose transcript never came is marked not
+    /// transcribed (its audio is in the recording). The indexes of the turns changed.
+    pub fn settle_open(&mut self, played_ms: impl Fn(&str) -> Option<u64>) -> Vec<usize> {
+        let open: Vec<usize> = (0..self.turns.len())
+            .filter(|&index| self.turns[index].state == TurnState::InProgress)
+            .collect();
+        for &index in &open {
+            match self.turns[index].speaker {
+                Speaker::Coach => {
+                    let played = played_ms(&self.turns[index].item_id).unwrap_or(0);
+                    self.cut_off(index, played);
+                }
+                Speaker::Learner => self.turns[index].state = TurnState::TranscriptionFailed,
             }
         }
-        changed
+        open
     }
 
     /// The conversation so far as text items for a new call to continue from, each under its
@@ -269,7 +359,19 @@ impl Transcript {
                 turn.state = TurnState::TranscriptionFailed;
                 Self::changed(index, created)
             }
-            ServerEvent::OutputTranscriptDelta { item_id, delta, .. } => {
+            ServerEvent::OutputItemAdded {
+                response_id, item, ..
+            } if item.role == "assistant" => {
+                self.note_reply(response_id, item.id.as_deref()?);
+                None
+            }
+            ServerEvent::OutputTranscriptDelta {
+                response_id,
+                item_id,
+                delta,
+                ..
+            } => {
+                self.note_reply(response_id, item_id);
                 let (index, created) = self.turn_mut(item_id, Speaker::Coach, None);
                 let turn = &mut self.turns[index];
                 if turn.is_settled() {
@@ -278,43 +380,23 @@ impl Transcript {
                 turn.text.push_str(delta);
                 Self::changed(index, created)
             }
+            // The whole text of the reply, generated: OpenAI sends it also for a reply cut off,
+            // and well before its audio has played. The reply settles by its audio (see
+            // `finish_reply`, `cut_off_reply`).
             ServerEvent::OutputTranscriptDone {
+                response_id,
                 item_id,
                 transcript,
                 ..
             } => {
+                self.note_reply(response_id, item_id);
                 let (index, created) = self.turn_mut(item_id, Speaker::Coach, None);
                 let turn = &mut self.turns[index];
                 if turn.is_settled() {
                     return None;
                 }
                 turn.text = transcript.trim().to_owned();
-                turn.state = TurnState::Final;
                 Self::changed(index, created)
-            }
-            ServerEvent::ItemDone { item, .. }
-                if item.role == "assistant" && item.status.as_deref() == Some("incomplete") =>
-            {
-                let index = self.index_of(item.id.as_deref()?)?;
-                let turn = &mut self.turns[index];
-                if turn.is_settled() {
-                    return None;
-                }
-                turn.state = TurnState::Interrupted;
-                Some(Change::Updated(index))
-            }
-            ServerEvent::ResponseDone { response, .. }
-                if response.status == Some(ResponseStatus::Cancelled) =>
-            {
-                // A cut-off reply whose item-done was not sent: settle every open coach turn.
-                let mut last = None;
-                for (index, turn) in self.turns.iter_mut().enumerate() {
-                    if turn.speaker == Speaker::Coach && turn.state == TurnState::InProgress {
-                        turn.state = TurnState::Interrupted;
-                        last = Some(Change::Updated(index));
-                    }
-                }
-                last
             }
             _ => None,
         }

@@ -67,6 +67,8 @@ pub enum ServerEvent {
         #[serde(default)]
         event_id: Option<String>,
         item_id: String,
+        #[serde(default)]
+        content_index: u32,
         #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
         delta: String,
     },
@@ -75,13 +77,20 @@ pub enum ServerEvent {
         #[serde(default)]
         event_id: Option<String>,
         item_id: String,
+        #[serde(default)]
+        content_index: u32,
         transcript: String,
+        /// What the transcription cost (tokens, or seconds of audio).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        usage: Option<serde_json::Value>,
     },
     #[serde(rename = "conversation.item.input_audio_transcription.failed")]
     InputTranscriptFailed {
         #[serde(default)]
         event_id: Option<String>,
         item_id: String,
+        #[serde(default)]
+        content_index: u32,
         error: ErrorDetail,
     },
     #[serde(rename = "response.created")]
@@ -100,6 +109,10 @@ pub enum ServerEvent {
         event_id: Option<String>,
         response_id: String,
         item_id: String,
+        #[serde(default)]
+        output_index: u32,
+        #[serde(default)]
+        content_index: u32,
         #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
         delta: String,
     },
@@ -112,7 +125,77 @@ pub enum ServerEvent {
         event_id: Option<String>,
         response_id: String,
         item_id: String,
+        #[serde(default)]
+        output_index: u32,
+        #[serde(default)]
+        content_index: u32,
         transcript: String,
+    },
+    /// An item of a response: the coach's reply starts (`added`) and ends (`done`).
+    #[serde(rename = "response.output_item.added")]
+    OutputItemAdded {
+        #[serde(default)]
+        event_id: Option<String>,
+        response_id: String,
+        #[serde(default)]
+        output_index: u32,
+        item: Item,
+    },
+    #[serde(rename = "response.output_item.done")]
+    OutputItemDone {
+        #[serde(default)]
+        event_id: Option<String>,
+        response_id: String,
+        #[serde(default)]
+        output_index: u32,
+        item: Item,
+    },
+    #[serde(rename = "response.content_part.added")]
+    ContentPartAdded {
+        #[serde(default)]
+        event_id: Option<String>,
+        response_id: String,
+        item_id: String,
+        #[serde(default)]
+        output_index: u32,
+        #[serde(default)]
+        content_index: u32,
+        part: serde_json::Value,
+    },
+    #[serde(rename = "response.content_part.done")]
+    ContentPartDone {
+        #[serde(default)]
+        event_id: Option<String>,
+        response_id: String,
+        item_id: String,
+        #[serde(default)]
+        output_index: u32,
+        #[serde(default)]
+        content_index: u32,
+        part: serde_json::Value,
+    },
+    /// All of a reply's audio was generated (not yet played: see `output_audio_buffer.stopped`).
+    #[serde(rename = "response.output_audio.done", alias = "response.audio.done")]
+    OutputAudioDone {
+        #[serde(default)]
+        event_id: Option<String>,
+        response_id: String,
+        item_id: String,
+        #[serde(default)]
+        output_index: u32,
+        #[serde(default)]
+        content_index: u32,
+    },
+    /// The server cut an assistant item's audio at `audio_end_ms` (what had played when the
+    /// learner interrupted); its transcript is cut to match.
+    #[serde(rename = "conversation.item.truncated")]
+    ItemTruncated {
+        #[serde(default)]
+        event_id: Option<String>,
+        item_id: String,
+        #[serde(default)]
+        content_index: u32,
+        audio_end_ms: u64,
     },
     #[serde(rename = "output_audio_buffer.started")]
     OutputAudioStarted {
@@ -143,6 +226,8 @@ pub enum ServerEvent {
     RateLimitsUpdated {
         #[serde(default)]
         event_id: Option<String>,
+        #[serde(default)]
+        rate_limits: Vec<serde_json::Value>,
     },
     /// Most errors leave the session open; `session_expired` ends it.
     #[serde(rename = "error")]
@@ -241,6 +326,46 @@ pub struct Response {
     pub status: Option<ResponseStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_details: Option<serde_json::Value>,
+    /// `"realtime.response"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::lenient::optional_part"
+    )]
+    pub output: Option<Vec<Item>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_modalities: Option<Vec<String>>,
+}
+
+impl Response {
+    /// A response known by its id and status only.
+    pub fn new(id: impl Into<String>, status: ResponseStatus) -> Self {
+        Response {
+            id: id.into(),
+            status: Some(status),
+            status_details: None,
+            object: None,
+            output: None,
+            conversation_id: None,
+            output_modalities: None,
+        }
+    }
+}
+
+impl Response {
+    /// Why a response failed, as OpenAI codes it (`status_details.error.code`), e.g.
+    /// `insufficient_quota`.
+    pub fn error_code(&self) -> Option<&str> {
+        self.status_details
+            .as_ref()?
+            .get("error")?
+            .get("code")?
+            .as_str()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -265,6 +390,9 @@ pub struct ErrorDetail {
     pub code: Option<String>,
     #[serde(default, deserialize_with = "crate::lenient::null_as_default")]
     pub message: String,
+    /// The parameter at fault, when there is one.
+    #[serde(default)]
+    pub param: Option<String>,
 }
 
 impl ServerEvent {

@@ -57,6 +57,10 @@ pub struct TurnDetection {
     /// `server_vad` or `semantic_vad`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// Audio kept before detected speech; `audio_start_ms` includes it (OpenAI: 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix_padding_ms: Option<u32>,
+    /// Silence that ends a turn; `audio_end_ms` includes it (OpenAI: 500).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub silence_duration_ms: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -51,6 +51,14 @@ pub enum Fault {
     SessionExpiredAfter { seconds: u64 },
     /// The next learner transcription fails.
     TranscriptionFails,
+    /// The next learner transcription arrives only after the coach's reply to it has begun (as
+    /// at OpenAI, where transcription runs beside the reply).
+    TranscriptionLate,
+    /// The next response fails (`response.done` with `status: failed`) with this error code,
+    /// e.g. `server_error` or `insufficient_quota`.
+    ResponseFails { code: String },
+    /// The next response stops half-way (`status: incomplete`, `max_output_tokens`).
+    ResponseIncomplete,
 }
 
 impl Fault {
@@ -79,6 +87,18 @@ impl Fault {
             Fault::DropCallAfter { seconds: s } | Fault::SessionExpiredAfter { seconds: s } => {
                 seconds("seconds", s)
             }
+            Fault::ResponseFails { ref code }
+                if !["server_error", "insufficient_quota", "rate_limit_exceeded"]
+                    .contains(&code.as_str()) =>
+            {
+                Err((
+                    "code",
+                    format!(
+                        "code must be server_error, insufficient_quota or rate_limit_exceeded, \
+                         got {code:?}."
+                    ),
+                ))
+            }
             _ => Ok(()),
         }
     }
@@ -103,6 +123,8 @@ pub(crate) struct Control {
     transcripts: Mutex<VecDeque<String>>,
     responses: Mutex<VecDeque<ResponseOutcome>>,
     responses_answered: AtomicU64,
+    /// Percent of learner transcriptions that arrive after the coach's reply began.
+    late_percent: AtomicU64,
     mints: AtomicU64,
     pub(crate) calls_started: AtomicU64,
     pub(crate) calls_active: AtomicU64,
@@ -117,6 +139,12 @@ impl Control {
         let mut faults = lock(&self.faults);
         let index = faults.iter().position(wanted)?;
         faults.remove(index)
+    }
+
+    /// Whether this learner transcription comes late, by chance (`/control/settings`).
+    pub(crate) fn late_by_chance(&self) -> bool {
+        let percent = self.late_percent.load(Ordering::Relaxed);
+        percent > 0 && u64::from(uuid::Uuid::new_v4().as_bytes()[0]) * 100 / 256 < percent
     }
 
     /// The text of the next learner utterance, if a test queued one.
@@ -256,6 +284,33 @@ pub(crate) async fn queue_transcripts(
     no_content(sim.inner.control.queue_transcripts(body.texts))
 }
 
+/// `POST /control/settings` `{"late_transcription_percent": 30}`: how the calls behave from now on.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Settings {
+    /// Percent (0 to 100) of learner transcriptions that arrive only after the coach's reply
+    /// to them began.
+    late_transcription_percent: u64,
+}
+
+pub(crate) async fn settings(State(sim): State<Simulator>, Json(body): Json<Settings>) -> Response {
+    if body.late_transcription_percent > 100 {
+        return Refused::new(
+            "late_transcription_percent",
+            format!(
+                "late_transcription_percent must be 0 to 100, got {}.",
+                body.late_transcription_percent
+            ),
+        )
+        .into_response();
+    }
+    sim.inner
+        .control
+        .late_percent
+        .store(body.late_transcription_percent, Ordering::Relaxed);
+    StatusCode::NO_CONTENT.into_response()
+}
+
 /// What to do to the calls going on now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -301,11 +356,13 @@ pub(crate) async fn counters(State(sim): State<Simulator>) -> Json<Counters> {
     Json(sim.inner.control.counters())
 }
 
-/// `POST /control/reset`: forget queued faults, transcripts and Responses outcomes.
+/// `POST /control/reset`: forget queued faults, transcripts and Responses outcomes, and the
+/// settings.
 pub(crate) async fn reset(State(sim): State<Simulator>) -> StatusCode {
     lock(&sim.inner.control.faults).clear();
     lock(&sim.inner.control.transcripts).clear();
     lock(&sim.inner.control.responses).clear();
+    sim.inner.control.late_percent.store(0, Ordering::Relaxed);
     StatusCode::NO_CONTENT
 }
 

@@ -17,7 +17,7 @@ use realtime_protocol::{
 use crate::{
     Simulator,
     control::Fault,
-    new_id,
+    new_id, params,
     speech::{self, Vad, VadEvent, Voice},
 };
 
@@ -26,20 +26,65 @@ enum Reply {
     /// Decided and announced (`response.created`); the voice is being rendered.
     Preparing {
         response_id: String,
-        item_id: String,
         text: String,
         ready_at: Instant,
         voice: mpsc::Receiver<Result<Voice, speech::SpeechError>>,
+        ending: Ending,
     },
-    Speaking {
-        response_id: String,
-        item_id: String,
-        words: Vec<String>,
-        packets: VecDeque<Vec<u8>>,
-        total_packets: usize,
-        words_sent: usize,
-    },
+    /// Its text and audio being made (much faster than they play, as at OpenAI), its audio
+    /// playing: one 20 ms packet a tick.
+    Speaking(Speaking),
 }
+
+/// How a response ends, as a test asked (`Fault::ResponseFails`, `Fault::ResponseIncomplete`).
+#[derive(Debug, Clone, PartialEq)]
+enum Ending {
+    Completed,
+    /// Cut off after half of its words (`max_output_tokens`).
+    Incomplete,
+    /// `status: failed` with this error code, before any output.
+    Failed(String),
+}
+
+struct Speaking {
+    response_id: String,
+    item_id: String,
+    words: Vec<String>,
+    /// Words made so far (their transcript deltas sent).
+    words_made: usize,
+    /// The words it will make (fewer than all for an incomplete response).
+    words_limit: usize,
+    /// `response.done` was sent: the response is no longer active, its audio may still play.
+    done: bool,
+    packets: Vec<Vec<u8>>,
+    /// The audio was cleared, and nothing played since: no `output_audio_buffer.stopped`.
+    cleared: bool,
+    /// The next packet to play, the packets played, and where playing stops.
+    next_packet: usize,
+    played: usize,
+    end_packet: usize,
+}
+
+impl Speaking {
+    /// Packets whose audio was made: in proportion to the words made.
+    fn packets_made(&self) -> usize {
+        (self.packets.len() * self.words_made).div_ceil(self.words.len().max(1))
+    }
+
+    fn text_made(&self) -> String {
+        self.words[..self.words_made].join(" ")
+    }
+}
+
+/// Words of text (and their audio) made per 20 ms: the text runs well ahead of the voice.
+const WORDS_MADE_PER_TICK: usize = 2;
+/// A learner transcription held back (`Fault::TranscriptionLate`) comes at the latest this long
+/// after the turn, if no reply starts first.
+const LATE_TRANSCRIPT_MAX: Duration = Duration::from_secs(3);
+/// ...and this long after the coach's reply began, when one does.
+const LATE_AFTER_REPLY: Duration = Duration::from_millis(1_000);
+/// The longest item id a client may give (OpenAI's limit).
+pub const MAX_CLIENT_ITEM_ID: usize = 32;
 
 pub(crate) struct Conversation {
     session_id: String,
@@ -54,6 +99,10 @@ pub(crate) struct Conversation {
     pending_span: Option<(u64, u64)>,
     last_item_id: Option<String>,
     reply: Reply,
+    /// Transcription events held back until the coach's next reply has started.
+    late: Option<(Instant, Vec<ServerEvent>)>,
+    /// The conversation's item ids, in order.
+    items: Vec<String>,
     history: Vec<(String, String)>,
     follow_ups: usize,
     close_when_drained: bool,
@@ -85,6 +134,8 @@ impl Conversation {
             pending_span: None,
             last_item_id: None,
             reply: Reply::Idle,
+            late: None,
+            items: Vec::new(),
             history: Vec::new(),
             follow_ups: 0,
             close_when_drained: false,
@@ -129,6 +180,7 @@ impl Conversation {
                 kind: "invalid_request_error".into(),
                 code: Some("session_expired".into()),
                 message: "Your session hit the maximum duration.".into(),
+                param: None,
             },
         });
         self.close_when_drained = true;
@@ -178,8 +230,11 @@ impl Conversation {
                 item_id,
                 audio_start_ms: at_ms.saturating_sub(PREFIX_PADDING_MS),
             });
-            // The learner talking over the coach stops the coach (barge-in).
-            self.cancel_reply("turn_detected");
+            // The learner talking over the coach stops the coach (barge-in), unless the session
+            // asked otherwise.
+            if self.interrupts() {
+                self.barge_in();
+            }
         } else {
             let end = self.pending_span.map_or(at_ms, |(_, end)| end);
             self.pending_span = Some((self.pending_span.map_or(at_ms, |(s, _)| s), end));
@@ -200,7 +255,7 @@ impl Conversation {
             item_id: item_id.clone(),
             audio_end_ms: ended_ms + silence_ms(&self.session),
         });
-        self.commit_learner_turn(item_id, ended_ms - started_ms, sim);
+        self.commit_learner_turn(item_id, ended_ms - started_ms, now, sim);
         let auto_reply = self
             .session
             .audio
@@ -210,14 +265,45 @@ impl Conversation {
             .flatten()
             .and_then(|t| t.create_response)
             .unwrap_or(true);
-        if auto_reply {
-            self.start_reply(now);
+        if auto_reply && self.active_response().is_none() {
+            self.start_reply(now, sim);
+        }
+    }
+
+    fn turn_detection(&self) -> Option<realtime_protocol::session::TurnDetection> {
+        self.session
+            .audio
+            .as_ref()
+            .and_then(|a| a.input.as_ref())
+            .and_then(|i| i.turn_detection.clone())
+            .flatten()
+    }
+
+    fn interrupts(&self) -> bool {
+        self.turn_detection()
+            .and_then(|t| t.interrupt_response)
+            .unwrap_or(true)
+    }
+
+    /// The response being made now, if any (not one whose audio only still plays).
+    fn active_response(&self) -> Option<&str> {
+        match &self.reply {
+            Reply::Preparing { response_id, .. } => Some(response_id),
+            Reply::Speaking(speaking) if !speaking.done => Some(&speaking.response_id),
+            _ => None,
         }
     }
 
     /// `input_audio_buffer.committed`, the user item, then its transcription.
-    fn commit_learner_turn(&mut self, item_id: String, speech_ms: u64, sim: &Simulator) {
+    fn commit_learner_turn(
+        &mut self,
+        item_id: String,
+        speech_ms: u64,
+        now: Instant,
+        sim: &Simulator,
+    ) {
         let previous = self.last_item_id.replace(item_id.clone());
+        self.items.push(item_id.clone());
         self.send(ServerEvent::Committed {
             event_id: Some(new_id("event")),
             item_id: item_id.clone(),
@@ -245,20 +331,44 @@ impl Conversation {
             previous_item_id: previous,
         });
         let control = &sim.inner.control;
+        // Transcription runs beside the reply: at OpenAI it often lands after the reply began.
+        let late = control
+            .take_fault(|f| matches!(f, Fault::TranscriptionLate))
+            .is_some()
+            || control.late_by_chance();
+        let events = self.transcription(item_id, speech_ms, sim);
+        if late {
+            self.late = Some((now + LATE_TRANSCRIPT_MAX, events));
+        } else {
+            for event in events {
+                self.send(event);
+            }
+        }
+    }
+
+    /// The transcription of a learner turn: its text, or its failure.
+    fn transcription(
+        &mut self,
+        item_id: String,
+        speech_ms: u64,
+        sim: &Simulator,
+    ) -> Vec<ServerEvent> {
+        let control = &sim.inner.control;
         if control
             .take_fault(|f| matches!(f, Fault::TranscriptionFails))
             .is_some()
         {
-            self.send(ServerEvent::InputTranscriptFailed {
+            return vec![ServerEvent::InputTranscriptFailed {
                 event_id: Some(new_id("event")),
                 item_id,
+                content_index: 0,
                 error: ErrorDetail {
                     kind: "transcription_error".into(),
                     code: Some("audio_unintelligible".into()),
                     message: "The audio could not be transcribed (fault injection).".into(),
+                    param: None,
                 },
-            });
-            return;
+            }];
         }
         // The simulator cannot understand speech: it says so, unless a test queued the words.
         let transcript = control.next_transcript().unwrap_or_else(|| {
@@ -268,27 +378,82 @@ impl Conversation {
             )
         });
         self.history.push(("user".into(), transcript.clone()));
-        self.send(ServerEvent::InputTranscriptDelta {
-            event_id: Some(new_id("event")),
-            item_id: item_id.clone(),
-            delta: transcript.clone(),
-        });
-        self.send(ServerEvent::InputTranscriptCompleted {
-            event_id: Some(new_id("event")),
-            item_id,
-            transcript,
-        });
+        vec![
+            ServerEvent::InputTranscriptDelta {
+                event_id: Some(new_id("event")),
+                item_id: item_id.clone(),
+                content_index: 0,
+                delta: transcript.clone(),
+            },
+            ServerEvent::InputTranscriptCompleted {
+                event_id: Some(new_id("event")),
+                item_id,
+                content_index: 0,
+                transcript,
+                usage: Some(serde_json::json!({"type": "duration",
+                    "seconds": speech_ms as f64 / 1000.0})),
+            },
+        ]
+    }
+
+    /// Sends a held-back transcription.
+    fn release_late(&mut self) {
+        if let Some((_, events)) = self.late.take() {
+            for event in events {
+                self.send(event);
+            }
+        }
     }
 
     /// A JSON message from the client on the data channel.
     pub(crate) fn client_event(&mut self, text: &str, now: Instant, sim: &Simulator) {
-        let event = match serde_json::from_str::<ClientEvent>(text) {
+        // Checked as OpenAI checks it: its type, then every parameter by name.
+        let value: serde_json::Value = match serde_json::from_str(text) {
+            Ok(value @ serde_json::Value::Object(_)) => value,
+            _ => {
+                self.error(
+                    "invalid_request_error",
+                    "invalid_json",
+                    "The event is not a JSON object.",
+                );
+                return;
+            }
+        };
+        let kind = value["type"].as_str().unwrap_or_default();
+        let Some(shape) = params::client_event(kind) else {
+            self.error_with_param(
+                "invalid_request_error",
+                "invalid_value",
+                &format!("Invalid value: '{kind}'. It is not a client event type."),
+                "type",
+            );
+            return;
+        };
+        if let Err(refusal) = params::check(&value, &shape, "") {
+            self.error_with_param(
+                "invalid_request_error",
+                refusal.code,
+                &refusal.message,
+                &refusal.param,
+            );
+            return;
+        }
+        if kind == "session.update" && value["session"].get("type").is_none() {
+            self.error_with_param(
+                "invalid_request_error",
+                "missing_required_parameter",
+                "Missing required parameter: 'session.type'.",
+                "session.type",
+            );
+            return;
+        }
+        let event = match serde_json::from_value::<ClientEvent>(value.clone()) {
             Ok(event) => event,
             Err(error) => {
                 self.error(
                     "invalid_request_error",
-                    "invalid_event",
-                    &format!("The event could not be read: {error}"),
+                    "unsupported_event",
+                    &format!("The simulator does not take this event: {error}"),
                 );
                 return;
             }
@@ -296,18 +461,27 @@ impl Conversation {
         match event {
             ClientEvent::SessionUpdate { session } => {
                 if session.kind != SessionConfig::KIND {
-                    self.error(
+                    self.error_with_param(
                         "invalid_request_error",
                         "invalid_value",
-                        "session.type must be 'realtime'.",
+                        "Invalid value: 'transcription'. A realtime session stays 'realtime'.",
+                        "session.type",
                     );
                     return;
                 }
-                if session.instructions.is_some() {
-                    self.session.instructions = session.instructions;
-                }
-                if let Some(audio) = session.audio {
-                    self.session.audio = Some(audio);
+                // Only what the update gives changes.
+                let mut merged = serde_json::to_value(&self.session).unwrap_or_default();
+                params::merge(&mut merged, &value["session"]);
+                match serde_json::from_value::<SessionConfig>(merged) {
+                    Ok(session) => self.session = session,
+                    Err(error) => {
+                        self.error(
+                            "invalid_request_error",
+                            "invalid_value",
+                            &format!("The session could not be read: {error}"),
+                        );
+                        return;
+                    }
                 }
                 self.vad = Vad::new(silence_ms(&self.session));
                 let session = self.session_json();
@@ -317,20 +491,50 @@ impl Conversation {
                 });
             }
             ClientEvent::ResponseCreate { .. } => {
-                if matches!(self.reply, Reply::Idle) {
-                    self.start_reply(now);
+                if self.active_response().is_none() {
+                    self.start_reply(now, sim);
                 } else {
+                    let message = format!(
+                        "Conversation already has an active response in progress: {}. Wait \
+                         until the response is finished before creating a new one.",
+                        self.active_response().unwrap_or_default()
+                    );
                     self.error(
                         "invalid_request_error",
                         "conversation_already_has_active_response",
-                        "Conversation already has an active response.",
+                        &message,
                     );
                 }
             }
-            ClientEvent::ResponseCancel | ClientEvent::OutputAudioClear => {
-                self.cancel_reply("client_cancelled");
+            ClientEvent::ResponseCancel => {
+                if self.active_response().is_some() {
+                    self.cancel_response("client_cancelled");
+                } else {
+                    self.error(
+                        "invalid_request_error",
+                        "response_cancel_not_active",
+                        "Cancellation failed: no active response found",
+                    );
+                }
             }
+            // Stops the audio playing; a response being made goes on (OpenAI: cancel it first).
+            ClientEvent::OutputAudioClear => self.clear_audio(),
             ClientEvent::ItemCreate { item, .. } => {
+                if let Some(id) = item.id.as_deref()
+                    && id.len() > MAX_CLIENT_ITEM_ID
+                {
+                    self.error_with_param(
+                        "invalid_request_error",
+                        "string_above_max_length",
+                        &format!(
+                            "Invalid 'item.id': string too long. Expected a string with maximum \
+                             length {MAX_CLIENT_ITEM_ID}, but got a string with length {} instead.",
+                            id.len()
+                        ),
+                        "item.id",
+                    );
+                    return;
+                }
                 let text = item
                     .content
                     .iter()
@@ -340,7 +544,8 @@ impl Conversation {
                 let mut item = item;
                 let id = item.id.clone().unwrap_or_else(|| new_id("item"));
                 item.id = Some(id.clone());
-                let previous = self.last_item_id.replace(id);
+                let previous = self.last_item_id.replace(id.clone());
+                self.items.push(id);
                 self.send(ServerEvent::ItemAdded {
                     event_id: Some(new_id("event")),
                     item: item.clone(),
@@ -359,7 +564,7 @@ impl Conversation {
                     } else {
                         end
                     };
-                    self.commit_learner_turn(new_id("item"), end.saturating_sub(start), sim);
+                    self.commit_learner_turn(new_id("item"), end.saturating_sub(start), now, sim);
                 }
                 None => self.error(
                     "invalid_request_error",
@@ -378,6 +583,19 @@ impl Conversation {
                 kind: kind.into(),
                 code: Some(code.into()),
                 message: message.into(),
+                param: None,
+            },
+        });
+    }
+
+    fn error_with_param(&mut self, kind: &str, code: &str, message: &str, param: &str) {
+        self.send(ServerEvent::Error {
+            event_id: Some(new_id("event")),
+            error: ErrorDetail {
+                kind: kind.into(),
+                code: Some(code.into()),
+                message: message.into(),
+                param: Some(param.into()),
             },
         });
     }
@@ -405,18 +623,54 @@ impl Conversation {
         text
     }
 
-    fn start_reply(&mut self, now: Instant) {
-        let text = self.reply_text();
+    fn start_reply(&mut self, now: Instant, sim: &Simulator) {
         let response_id = new_id("resp");
-        let item_id = new_id("item");
+        let ending =
+            match sim.inner.control.take_fault(|f| {
+                matches!(f, Fault::ResponseFails { .. } | Fault::ResponseIncomplete)
+            }) {
+                Some(Fault::ResponseFails { code }) => Ending::Failed(code),
+                Some(Fault::ResponseIncomplete) => Ending::Incomplete,
+                _ => Ending::Completed,
+            };
         self.send(ServerEvent::ResponseCreated {
             event_id: Some(new_id("event")),
-            response: Response {
-                id: response_id.clone(),
-                status: Some(ResponseStatus::InProgress),
-                status_details: None,
-            },
+            response: response(&response_id, ResponseStatus::InProgress, None, Vec::new()),
         });
+        // "Emitted at the beginning of a Response."
+        self.send(ServerEvent::RateLimitsUpdated {
+            event_id: Some(new_id("event")),
+            rate_limits: vec![
+                serde_json::json!({"name": "requests", "limit": 20_000, "remaining": 19_999, "reset_seconds": 0.003}),
+                serde_json::json!({"name": "tokens", "limit": 4_000_000, "remaining": 3_999_000, "reset_seconds": 0.015}),
+            ],
+        });
+        if let Ending::Failed(code) = ending {
+            let (kind, message) = if code == "insufficient_quota" {
+                (
+                    "insufficient_quota",
+                    "You exceeded your current quota, please check your plan and billing details.",
+                )
+            } else {
+                (
+                    "server_error",
+                    "The server had an error while processing your request.",
+                )
+            };
+            let details = serde_json::json!({"type": "failed",
+                "error": {"type": kind, "code": code, "message": message}});
+            self.send(ServerEvent::ResponseDone {
+                event_id: Some(new_id("event")),
+                response: response(
+                    &response_id,
+                    ResponseStatus::Failed,
+                    Some(details),
+                    Vec::new(),
+                ),
+            });
+            return;
+        }
+        let text = self.reply_text();
         let (sender, voice) = mpsc::channel();
         let spoken = text.clone();
         tokio::task::spawn_blocking(move || {
@@ -424,51 +678,153 @@ impl Conversation {
         });
         self.reply = Reply::Preparing {
             response_id,
-            item_id,
             text,
             ready_at: now + self.reply_latency,
             voice,
+            ending,
         };
     }
 
-    fn cancel_reply(&mut self, reason: &str) {
-        let (response_id, item_id, spoken) = match std::mem::replace(&mut self.reply, Reply::Idle) {
-            Reply::Idle => return,
-            Reply::Preparing { response_id, .. } => (response_id, None, String::new()),
-            Reply::Speaking {
-                response_id,
-                item_id,
-                words,
-                words_sent,
-                ..
-            } => (response_id, Some(item_id), words[..words_sent].join(" ")),
-        };
-        self.audio.clear();
-        if let Some(item_id) = item_id {
-            self.history.push(("assistant".into(), spoken.clone()));
-            self.send(ServerEvent::OutputAudioCleared {
-                event_id: Some(new_id("event")),
-                response_id: response_id.clone(),
-            });
-            let previous = self.last_item_id.clone();
-            self.send(ServerEvent::ItemDone {
-                event_id: Some(new_id("event")),
-                item: assistant_item(&item_id, &spoken, "incomplete"),
-                previous_item_id: previous,
-            });
+    /// The learner spoke over the coach: a response being made is cancelled, and the audio
+    /// playing is cleared, its item truncated where it was cut.
+    fn barge_in(&mut self) {
+        let active = self.active_response().is_some();
+        self.clear_audio();
+        if active {
+            self.cancel_response("turn_detected");
         }
-        self.send(ServerEvent::ResponseDone {
+    }
+
+    /// `response.cancel`: the response stops being made (`response.done`, cancelled); what
+    /// audio it made already still plays.
+    fn cancel_response(&mut self, reason: &str) {
+        match std::mem::replace(&mut self.reply, Reply::Idle) {
+            Reply::Idle => {}
+            Reply::Preparing { response_id, .. } => {
+                let details = serde_json::json!({"type": "cancelled", "reason": reason});
+                self.send(ServerEvent::ResponseDone {
+                    event_id: Some(new_id("event")),
+                    response: response(
+                        &response_id,
+                        ResponseStatus::Cancelled,
+                        Some(details),
+                        Vec::new(),
+                    ),
+                });
+            }
+            Reply::Speaking(mut speaking) => {
+                if !speaking.done {
+                    speaking.end_packet = speaking.packets_made();
+                    let details = serde_json::json!({"type": "cancelled", "reason": reason});
+                    self.finish_response(&mut speaking, ResponseStatus::Cancelled, Some(details));
+                }
+                self.reply = Reply::Speaking(speaking);
+            }
+        }
+    }
+
+    /// `output_audio_buffer.clear` (or a barge-in): the audio made and not yet played is dropped
+    /// and the assistant item truncated at what played.
+    fn clear_audio(&mut self) {
+        let Reply::Speaking(speaking) = &mut self.reply else {
+            return;
+        };
+        if speaking.played == 0 && speaking.next_packet >= speaking.end_packet {
+            return;
+        }
+        let (response_id, item_id) = (speaking.response_id.clone(), speaking.item_id.clone());
+        let audio_end_ms = speaking.played as u64 * 20;
+        let made = speaking.packets_made();
+        speaking.next_packet = made.max(speaking.next_packet);
+        speaking.cleared = true;
+        let finished = speaking.done;
+        self.audio.clear();
+        if finished {
+            self.reply = Reply::Idle;
+        }
+        self.send(ServerEvent::OutputAudioCleared {
             event_id: Some(new_id("event")),
-            response: Response {
-                id: response_id,
-                status: Some(ResponseStatus::Cancelled),
-                status_details: Some(serde_json::json!({"type": "cancelled", "reason": reason})),
-            },
+            response_id,
+        });
+        self.send(ServerEvent::ItemTruncated {
+            event_id: Some(new_id("event")),
+            item_id,
+            content_index: 0,
+            audio_end_ms,
         });
     }
 
-    /// Every 20 ms: start a prepared reply when due, pace the transcript with the audio, finish.
+    /// The end of a response being made: the done events of its part, item and response, in
+    /// OpenAI's order.
+    fn finish_response(
+        &mut self,
+        speaking: &mut Speaking,
+        status: ResponseStatus,
+        details: Option<serde_json::Value>,
+    ) {
+        speaking.done = true;
+        let (response_id, item_id) = (speaking.response_id.clone(), speaking.item_id.clone());
+        let transcript = speaking.text_made();
+        let item_status = if status == ResponseStatus::Completed {
+            "completed"
+        } else {
+            "incomplete"
+        };
+        self.history.push(("assistant".into(), transcript.clone()));
+        self.send(ServerEvent::OutputAudioDone {
+            event_id: Some(new_id("event")),
+            response_id: response_id.clone(),
+            item_id: item_id.clone(),
+            output_index: 0,
+            content_index: 0,
+        });
+        self.send(ServerEvent::OutputTranscriptDone {
+            event_id: Some(new_id("event")),
+            response_id: response_id.clone(),
+            item_id: item_id.clone(),
+            output_index: 0,
+            content_index: 0,
+            transcript: transcript.clone(),
+        });
+        self.send(ServerEvent::ContentPartDone {
+            event_id: Some(new_id("event")),
+            response_id: response_id.clone(),
+            item_id: item_id.clone(),
+            output_index: 0,
+            content_index: 0,
+            part: serde_json::json!({"type": "audio", "transcript": transcript}),
+        });
+        let item = assistant_item(&item_id, &transcript, item_status);
+        self.send(ServerEvent::OutputItemDone {
+            event_id: Some(new_id("event")),
+            response_id: response_id.clone(),
+            output_index: 0,
+            item: item.clone(),
+        });
+        let previous = self.previous_of(&item_id);
+        self.send(ServerEvent::ItemDone {
+            event_id: Some(new_id("event")),
+            item: item.clone(),
+            previous_item_id: previous,
+        });
+        self.send(ServerEvent::ResponseDone {
+            event_id: Some(new_id("event")),
+            response: response(&response_id, status, details, vec![item]),
+        });
+    }
+
+    /// The item before `item_id` in the conversation.
+    fn previous_of(&self, item_id: &str) -> Option<String> {
+        let at = self.items.iter().position(|id| id == item_id)?;
+        at.checked_sub(1).map(|before| self.items[before].clone())
+    }
+
+    /// Every 20 ms: start a prepared reply when due; make its text and audio ahead of playing,
+    /// play one packet; the done events when it is made, `stopped` when it has played.
     pub(crate) fn tick(&mut self, now: Instant) {
+        if self.late.as_ref().is_some_and(|(due, _)| now >= *due) {
+            self.release_late();
+        }
         match &mut self.reply {
             Reply::Idle => {}
             Reply::Preparing {
@@ -482,99 +838,160 @@ impl Conversation {
                 };
                 let Reply::Preparing {
                     response_id,
-                    item_id,
                     text,
+                    ending,
                     ..
                 } = std::mem::replace(&mut self.reply, Reply::Idle)
                 else {
                     return;
                 };
-                let packets: VecDeque<Vec<u8>> = match result {
-                    Ok(voice) => voice.packets.into(),
+                let packets = match result {
+                    Ok(voice) => voice.packets,
                     Err(error) => {
                         tracing::error!(%error, "sim: the coach's voice could not be rendered");
-                        VecDeque::new()
+                        Vec::new()
                     }
                 };
-                let previous = self.last_item_id.replace(item_id.clone());
-                self.send(ServerEvent::ItemAdded {
-                    event_id: Some(new_id("event")),
-                    item: assistant_item(&item_id, "", "in_progress"),
-                    previous_item_id: previous,
-                });
-                self.send(ServerEvent::OutputAudioStarted {
-                    event_id: Some(new_id("event")),
-                    response_id: response_id.clone(),
-                });
-                self.reply = Reply::Speaking {
-                    response_id,
-                    item_id,
-                    words: text.split_whitespace().map(str::to_owned).collect(),
-                    total_packets: packets.len().max(1),
-                    packets,
-                    words_sent: 0,
-                };
+                self.start_speaking(response_id, text, packets, ending, now);
             }
-            Reply::Speaking {
-                response_id,
-                item_id,
-                words,
-                packets,
-                total_packets,
-                words_sent,
-            } => {
-                if let Some(packet) = packets.pop_front() {
-                    self.audio.push_back(packet);
-                }
-                let played = *total_packets - packets.len();
-                let due = (words.len() * played).div_ceil(*total_packets);
-                let mut deltas = Vec::new();
-                while *words_sent < due.min(words.len()) {
-                    let prefix = if *words_sent == 0 { "" } else { " " };
-                    deltas.push(format!("{prefix}{}", words[*words_sent]));
-                    *words_sent += 1;
-                }
-                let (response_id, item_id) = (response_id.clone(), item_id.clone());
-                let finished = packets.is_empty();
-                let transcript = words.join(" ");
-                for delta in deltas {
-                    self.send(ServerEvent::OutputTranscriptDelta {
-                        event_id: Some(new_id("event")),
-                        response_id: response_id.clone(),
-                        item_id: item_id.clone(),
-                        delta,
-                    });
-                }
-                if finished {
-                    self.reply = Reply::Idle;
-                    self.history.push(("assistant".into(), transcript.clone()));
-                    self.send(ServerEvent::OutputTranscriptDone {
-                        event_id: Some(new_id("event")),
-                        response_id: response_id.clone(),
-                        item_id: item_id.clone(),
-                        transcript: transcript.clone(),
-                    });
-                    let previous = self.last_item_id.clone();
-                    self.send(ServerEvent::ItemDone {
-                        event_id: Some(new_id("event")),
-                        item: assistant_item(&item_id, &transcript, "completed"),
-                        previous_item_id: previous,
-                    });
-                    self.send(ServerEvent::OutputAudioStopped {
-                        event_id: Some(new_id("event")),
-                        response_id: response_id.clone(),
-                    });
-                    self.send(ServerEvent::ResponseDone {
-                        event_id: Some(new_id("event")),
-                        response: Response {
-                            id: response_id,
-                            status: Some(ResponseStatus::Completed),
-                            status_details: None,
-                        },
-                    });
-                }
+            Reply::Speaking(_) => self.speak(),
+        }
+    }
+
+    fn start_speaking(
+        &mut self,
+        response_id: String,
+        text: String,
+        packets: Vec<Vec<u8>>,
+        ending: Ending,
+        now: Instant,
+    ) {
+        let item_id = new_id("item");
+        let item = assistant_item(&item_id, "", "in_progress");
+        self.send(ServerEvent::OutputItemAdded {
+            event_id: Some(new_id("event")),
+            response_id: response_id.clone(),
+            output_index: 0,
+            item: Item {
+                content: Vec::new(),
+                ..item.clone()
+            },
+        });
+        let previous = self.last_item_id.replace(item_id.clone());
+        self.items.push(item_id.clone());
+        self.send(ServerEvent::ItemAdded {
+            event_id: Some(new_id("event")),
+            item: Item {
+                content: Vec::new(),
+                ..item
+            },
+            previous_item_id: previous,
+        });
+        self.send(ServerEvent::ContentPartAdded {
+            event_id: Some(new_id("event")),
+            response_id: response_id.clone(),
+            item_id: item_id.clone(),
+            output_index: 0,
+            content_index: 0,
+            part: serde_json::json!({"type": "audio", "transcript": ""}),
+        });
+        self.send(ServerEvent::OutputAudioStarted {
+            event_id: Some(new_id("event")),
+            response_id: response_id.clone(),
+        });
+        // A transcription held back lands a moment after the reply has begun.
+        if let Some((due, _)) = &mut self.late {
+            *due = (*due).min(now + LATE_AFTER_REPLY);
+        }
+        let words: Vec<String> = text.split_whitespace().map(str::to_owned).collect();
+        let words_limit = match ending {
+            Ending::Incomplete => words.len() / 2,
+            _ => words.len(),
+        };
+        let end_packet = (packets.len() * words_limit).div_ceil(words.len().max(1));
+        self.reply = Reply::Speaking(Speaking {
+            response_id,
+            item_id,
+            words,
+            words_made: 0,
+            words_limit,
+            done: false,
+            cleared: false,
+            packets,
+            next_packet: 0,
+            played: 0,
+            end_packet,
+        });
+    }
+
+    fn speak(&mut self) {
+        let Reply::Speaking(mut speaking) = std::mem::replace(&mut self.reply, Reply::Idle) else {
+            return;
+        };
+        if !speaking.done {
+            let made = (speaking.words_made + WORDS_MADE_PER_TICK).min(speaking.words_limit);
+            for at in speaking.words_made..made {
+                let prefix = if at == 0 { "" } else { " " };
+                self.send(ServerEvent::OutputTranscriptDelta {
+                    event_id: Some(new_id("event")),
+                    response_id: speaking.response_id.clone(),
+                    item_id: speaking.item_id.clone(),
+                    output_index: 0,
+                    content_index: 0,
+                    delta: format!("{prefix}{}", speaking.words[at]),
+                });
+            }
+            speaking.words_made = made;
+            if made == speaking.words_limit {
+                let (status, details) = if speaking.words_limit < speaking.words.len() {
+                    (
+                        ResponseStatus::Incomplete,
+                        Some(
+                            serde_json::json!({"type": "incomplete", "reason": "max_output_tokens"}),
+                        ),
+                    )
+                } else {
+                    (ResponseStatus::Completed, None)
+                };
+                self.finish_response(&mut speaking, status, details);
             }
         }
+        if speaking.next_packet < speaking.end_packet.min(speaking.packets_made()) {
+            self.audio
+                .push_back(speaking.packets[speaking.next_packet].clone());
+            speaking.next_packet += 1;
+            speaking.played += 1;
+            speaking.cleared = false;
+        }
+        if speaking.done && speaking.next_packet >= speaking.end_packet {
+            // Audio cleared is not also stopped.
+            if !speaking.cleared {
+                self.send(ServerEvent::OutputAudioStopped {
+                    event_id: Some(new_id("event")),
+                    response_id: speaking.response_id.clone(),
+                });
+            }
+            return;
+        }
+        self.reply = Reply::Speaking(speaking);
+    }
+}
+
+/// A response as `response.created` and `response.done` carry it.
+fn response(
+    id: &str,
+    status: ResponseStatus,
+    status_details: Option<serde_json::Value>,
+    output: Vec<Item>,
+) -> Response {
+    Response {
+        id: id.to_owned(),
+        status: Some(status),
+        status_details,
+        object: Some("realtime.response".into()),
+        output: Some(output),
+        conversation_id: Some("conv_sim".into()),
+        output_modalities: Some(vec!["audio".into()]),
     }
 }
 
@@ -630,7 +1047,7 @@ mod tests {
 }
 
 #[cfg(test)]
-mod conversation_tests {
+pub(crate) mod conversation_tests {
     use super::*;
     use crate::{DEV_API_KEY, SimConfig};
 
@@ -652,48 +1069,67 @@ mod conversation_tests {
         serde_json::from_value(json).unwrap()
     }
 
-    struct Harness {
-        conversation: Conversation,
-        sim: Simulator,
+    pub(crate) struct Harness {
+        pub(crate) conversation: Conversation,
+        pub(crate) sim: Simulator,
         now: Instant,
-        events: Vec<ServerEvent>,
+        pub(crate) events: Vec<ServerEvent>,
+        /// Every event as sent, JSON.
+        pub(crate) sent: Vec<serde_json::Value>,
         audio_packets: usize,
     }
 
     impl Harness {
-        fn new(ptt: bool) -> Self {
+        pub(crate) fn new(ptt: bool) -> Self {
             let mut conversation = Conversation::new("sess_1".into(), session(ptt), Duration::ZERO);
             conversation.channel_opened();
-            Harness {
+            let mut harness = Harness {
                 conversation,
                 sim: sim(),
                 now: Instant::now(),
                 events: Vec::new(),
+                sent: Vec::new(),
                 audio_packets: 0,
-            }
+            };
+            harness.drain();
+            harness
         }
 
-        fn drain(&mut self) {
+        pub(crate) fn drain(&mut self) {
             while let Some(text) = self.conversation.next_event() {
                 self.events.push(ServerEvent::from_json(&text).unwrap());
+                self.sent.push(serde_json::from_str(&text).unwrap());
             }
             while self.conversation.next_audio().is_some() {
                 self.audio_packets += 1;
             }
         }
 
-        fn types(&self) -> Vec<&'static str> {
-            self.events.iter().map(kind).collect()
+        pub(crate) fn types(&self) -> Vec<&str> {
+            self.sent
+                .iter()
+                .map(|event| event["type"].as_str().unwrap_or_default())
+                .collect()
         }
 
-        fn client(&mut self, event: serde_json::Value) {
+        /// The types since the `n`th event, transcript deltas left out.
+        fn types_from(&self, n: usize) -> Vec<&str> {
+            self.types()[n..]
+                .iter()
+                .copied()
+                .filter(|t| !t.ends_with("transcript.delta"))
+                .collect()
+        }
+
+        pub(crate) fn client(&mut self, event: serde_json::Value) {
             self.conversation
                 .client_event(&event.to_string(), self.now, &self.sim);
             self.drain();
         }
 
-        /// `ms` of audio at `amplitude` (0 = silence), as 20 ms frames from the microphone.
-        fn hear(&mut self, ms: u64, amplitude: f32) {
+        /// `ms` of audio at `amplitude` (0 = silence), as 20 ms frames from the microphone, with
+        /// the clock running.
+        pub(crate) fn hear(&mut self, ms: u64, amplitude: f32) {
             for frame in 0..ms / 20 {
                 let pcm: Vec<f32> = (0..speech::FRAME_SAMPLES)
                     .map(|i| {
@@ -703,12 +1139,13 @@ mod conversation_tests {
                     .collect();
                 self.now += Duration::from_millis(20);
                 self.conversation.hear(&pcm, self.now, &self.sim);
+                self.conversation.tick(self.now);
                 self.drain();
             }
         }
 
         /// Runs the 20 ms clock until `until` is among the events (the voice renders for real).
-        async fn run_until(&mut self, until: &str) {
+        pub(crate) async fn run_until(&mut self, until: &str) {
             for _ in 0..5000 {
                 if self.types().contains(&until) {
                     return;
@@ -720,59 +1157,46 @@ mod conversation_tests {
             }
             panic!("never saw {until}: {:?}", self.types());
         }
-    }
 
-    fn kind(event: &ServerEvent) -> &'static str {
-        match event {
-            ServerEvent::SessionCreated { .. } => "session.created",
-            ServerEvent::SessionUpdated { .. } => "session.updated",
-            ServerEvent::SpeechStarted { .. } => "speech_started",
-            ServerEvent::SpeechStopped { .. } => "speech_stopped",
-            ServerEvent::Committed { .. } => "committed",
-            ServerEvent::ItemAdded { .. } => "item.added",
-            ServerEvent::ItemDone { .. } => "item.done",
-            ServerEvent::InputTranscriptDelta { .. } => "input_transcript.delta",
-            ServerEvent::InputTranscriptCompleted { .. } => "input_transcript.completed",
-            ServerEvent::InputTranscriptFailed { .. } => "input_transcript.failed",
-            ServerEvent::ResponseCreated { .. } => "response.created",
-            ServerEvent::OutputTranscriptDelta { .. } => "output_transcript.delta",
-            ServerEvent::OutputTranscriptDone { .. } => "output_transcript.done",
-            ServerEvent::OutputAudioStarted { .. } => "audio.started",
-            ServerEvent::OutputAudioStopped { .. } => "audio.stopped",
-            ServerEvent::OutputAudioCleared { .. } => "audio.cleared",
-            ServerEvent::ResponseDone { .. } => "response.done",
-            ServerEvent::RateLimitsUpdated { .. } => "rate_limits.updated",
-            ServerEvent::Error { .. } => "error",
-            ServerEvent::Unknown => "unknown",
+        /// Runs the clock `ticks` times.
+        pub(crate) fn run(&mut self, ticks: usize) {
+            for _ in 0..ticks {
+                self.now += Duration::from_millis(20);
+                self.conversation.tick(self.now);
+                self.drain();
+            }
+        }
+
+        fn position(&self, kind: &str) -> usize {
+            self.types()
+                .iter()
+                .position(|t| *t == kind)
+                .unwrap_or_else(|| panic!("no {kind}: {:?}", self.types()))
         }
     }
 
-    fn without_deltas(types: &[&'static str]) -> Vec<&'static str> {
-        types
-            .iter()
-            .copied()
-            .filter(|t| *t != "output_transcript.delta")
-            .collect()
-    }
+    const ONE_REPLY: [&str; 13] = [
+        "response.created",
+        "rate_limits.updated",
+        "response.output_item.added",
+        "conversation.item.added",
+        "response.content_part.added",
+        "output_audio_buffer.started",
+        "response.output_audio.done",
+        "response.output_audio_transcript.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "conversation.item.done",
+        "response.done",
+        "output_audio_buffer.stopped",
+    ];
 
     #[tokio::test]
-    async fn a_greeting_comes_in_the_api_order_with_its_words_paced_by_the_audio() {
+    async fn a_reply_comes_in_openai_order_its_text_well_ahead_of_its_audio() {
         let mut h = Harness::new(false);
         h.client(serde_json::json!({"type": "response.create"}));
-        h.run_until("response.done").await;
-        assert_eq!(
-            without_deltas(&h.types()),
-            [
-                "session.created",
-                "response.created",
-                "item.added",
-                "audio.started",
-                "output_transcript.done",
-                "item.done",
-                "audio.stopped",
-                "response.done"
-            ]
-        );
+        h.run_until("output_audio_buffer.stopped").await;
+        assert_eq!(h.types_from(1), ONE_REPLY);
         let deltas: String = h
             .events
             .iter()
@@ -788,6 +1212,18 @@ mod conversation_tests {
         assert_eq!(Some(deltas), done);
         assert!(done.unwrap().contains("Planning a weekend"));
         assert!(h.audio_packets > 50, "{} packets of voice", h.audio_packets);
+        // The whole text (and the response) is done long before the audio has played.
+        let played_at_done = {
+            let mut h2 = Harness::new(false);
+            h2.client(serde_json::json!({"type": "response.create"}));
+            h2.run_until("response.done").await;
+            h2.audio_packets
+        };
+        assert!(
+            played_at_done * 4 < h.audio_packets,
+            "{played_at_done} of {} packets played when the text was done",
+            h.audio_packets
+        );
     }
 
     #[tokio::test]
@@ -797,17 +1233,17 @@ mod conversation_tests {
         h.hear(1000, 0.3);
         h.hear(700, 0.0);
         assert_eq!(
-            h.types(),
+            &h.types()[..9],
             [
                 "session.created",
-                "speech_started",
-                "speech_stopped",
-                "committed",
-                "item.added",
-                "item.done",
-                "input_transcript.delta",
-                "input_transcript.completed",
-                "response.created"
+                "input_audio_buffer.speech_started",
+                "input_audio_buffer.speech_stopped",
+                "input_audio_buffer.committed",
+                "conversation.item.added",
+                "conversation.item.done",
+                "conversation.item.input_audio_transcription.delta",
+                "conversation.item.input_audio_transcription.completed",
+                "response.created",
             ]
         );
         assert!(matches!(
@@ -834,18 +1270,21 @@ mod conversation_tests {
 
     #[tokio::test]
     async fn queued_transcripts_and_transcription_faults_apply_to_the_next_turns() {
-        let mut h = Harness::new(false);
+        let mut h = Harness::new(true);
         h.sim.queue_transcript("We could go hiking.");
         h.sim.queue_fault(Fault::TranscriptionFails);
         h.hear(600, 0.3);
         h.hear(600, 0.0);
+        h.client(serde_json::json!({"type": "input_audio_buffer.commit"}));
         assert!(
-            h.types().contains(&"input_transcript.failed"),
+            h.types()
+                .contains(&"conversation.item.input_audio_transcription.failed"),
             "{:?}",
             h.types()
         );
         h.hear(600, 0.3);
         h.hear(600, 0.0);
+        h.client(serde_json::json!({"type": "input_audio_buffer.commit"}));
         let completed: Vec<&str> = h
             .events
             .iter()
@@ -860,29 +1299,136 @@ mod conversation_tests {
     }
 
     #[tokio::test]
-    async fn talking_over_the_coach_cancels_the_reply() {
+    async fn a_late_transcription_lands_after_the_reply_began() {
+        let mut h = Harness::new(false);
+        h.sim.queue_transcript("We could go hiking.");
+        h.sim.queue_fault(Fault::TranscriptionLate);
+        h.hear(600, 0.3);
+        h.hear(600, 0.0);
+        assert!(
+            !h.types()
+                .contains(&"conversation.item.input_audio_transcription.completed")
+        );
+        h.run_until("conversation.item.input_audio_transcription.completed")
+            .await;
+        assert!(
+            h.position("output_audio_buffer.started")
+                < h.position("conversation.item.input_audio_transcription.completed")
+        );
+    }
+
+    #[tokio::test]
+    async fn talking_over_the_coach_clears_its_audio_and_truncates_its_item() {
         let mut h = Harness::new(false);
         h.client(serde_json::json!({"type": "response.create"}));
-        h.run_until("output_transcript.delta").await;
+        h.run_until("response.done").await;
+        h.run(40);
+        let before = h.types().len();
         h.hear(200, 0.3);
-        let types = h.types();
-        let at = types.iter().position(|t| *t == "speech_started").unwrap();
         assert_eq!(
-            &types[at..],
+            h.types_from(before),
             [
-                "speech_started",
-                "audio.cleared",
-                "item.done",
-                "response.done"
+                "input_audio_buffer.speech_started",
+                "output_audio_buffer.cleared",
+                "conversation.item.truncated",
+            ],
+            "the response was done: nothing to cancel"
+        );
+        let truncated = h
+            .sent
+            .iter()
+            .find(|e| e["type"] == "conversation.item.truncated");
+        let played = truncated.unwrap()["audio_end_ms"].as_u64().unwrap();
+        assert!((800..=1_300).contains(&played), "{played} ms played");
+        h.run(100);
+        assert!(!h.types().contains(&"output_audio_buffer.stopped"));
+    }
+
+    #[tokio::test]
+    async fn talking_over_a_reply_being_made_cancels_it() {
+        let mut h = Harness::new(false);
+        h.client(serde_json::json!({"type": "response.create"}));
+        h.run_until("response.output_audio_transcript.delta").await;
+        let before = h.types().len();
+        h.hear(20, 0.3);
+        h.hear(200, 0.3);
+        let types = h.types_from(before);
+        assert_eq!(
+            types[..3],
+            [
+                "input_audio_buffer.speech_started",
+                "output_audio_buffer.cleared",
+                "conversation.item.truncated"
             ]
         );
         assert!(
-            matches!(h.events.last(), Some(ServerEvent::ResponseDone { response, .. })
-            if response.status == Some(ResponseStatus::Cancelled))
+            h.events
+                .iter()
+                .any(|e| matches!(e, ServerEvent::ResponseDone { response, .. }
+                if response.status == Some(ResponseStatus::Cancelled))),
+            "{types:?}"
         );
         assert!(
-            matches!(&h.events[h.events.len() - 2], ServerEvent::ItemDone { item, .. }
-            if item.status.as_deref() == Some("incomplete"))
+            h.events
+                .iter()
+                .any(|e| matches!(e, ServerEvent::ItemDone { item, .. }
+            if item.status.as_deref() == Some("incomplete")))
+        );
+        h.run(200);
+        assert!(
+            !h.types().contains(&"output_audio_buffer.stopped"),
+            "audio cleared is not also stopped"
+        );
+    }
+
+    #[tokio::test]
+    async fn cancel_and_clear_are_separate_and_checked() {
+        let mut h = Harness::new(true);
+        h.client(serde_json::json!({"type": "response.cancel"}));
+        assert!(
+            matches!(h.events.last(), Some(ServerEvent::Error { error, .. })
+            if error.code.as_deref() == Some("response_cancel_not_active"))
+        );
+        h.client(serde_json::json!({"type": "response.create"}));
+        h.run_until("response.done").await;
+        // Done being made, still playing: clearing stops the audio, nothing is cancelled.
+        h.run(10);
+        let before = h.types().len();
+        h.client(serde_json::json!({"type": "output_audio_buffer.clear"}));
+        assert_eq!(
+            h.types_from(before),
+            ["output_audio_buffer.cleared", "conversation.item.truncated"]
+        );
+        h.client(serde_json::json!({"type": "response.cancel"}));
+        assert_eq!(h.types().last(), Some(&"error"));
+    }
+
+    #[tokio::test]
+    async fn failed_and_incomplete_responses_on_request() {
+        let mut h = Harness::new(true);
+        h.sim.queue_fault(Fault::ResponseFails {
+            code: "insufficient_quota".into(),
+        });
+        h.client(serde_json::json!({"type": "response.create"}));
+        let done = h.sent.last().unwrap();
+        assert_eq!(done["type"], "response.done");
+        assert_eq!(done["response"]["status"], "failed");
+        assert_eq!(
+            done["response"]["status_details"]["error"]["code"],
+            "insufficient_quota"
+        );
+        h.sim.queue_fault(Fault::ResponseIncomplete);
+        h.client(serde_json::json!({"type": "response.create"}));
+        h.run_until("output_audio_buffer.stopped").await;
+        let done = h
+            .sent
+            .iter()
+            .rfind(|e| e["type"] == "response.done")
+            .unwrap();
+        assert_eq!(done["response"]["status"], "incomplete");
+        assert_eq!(
+            done["response"]["status_details"]["reason"],
+            "max_output_tokens"
         );
     }
 
@@ -905,15 +1451,20 @@ mod conversation_tests {
         assert_eq!(
             &h.types()[2..],
             [
-                "committed",
-                "item.added",
-                "item.done",
-                "input_transcript.delta",
-                "input_transcript.completed"
+                "input_audio_buffer.committed",
+                "conversation.item.added",
+                "conversation.item.done",
+                "conversation.item.input_audio_transcription.delta",
+                "conversation.item.input_audio_transcription.completed"
             ]
         );
         h.client(serde_json::json!({"type": "response.create"}));
-        assert_eq!(h.types().last(), Some(&"response.created"));
+        assert_eq!(&h.types()[7..], ["response.created", "rate_limits.updated"]);
+        h.client(serde_json::json!({"type": "response.create"}));
+        assert!(
+            matches!(h.events.last(), Some(ServerEvent::Error { error, .. })
+            if error.code.as_deref() == Some("conversation_already_has_active_response"))
+        );
     }
 
     #[tokio::test]
@@ -922,7 +1473,7 @@ mod conversation_tests {
         h.client(serde_json::json!({"type": "conversation.item.create",
             "item": {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hi! Ready?"}]}}));
         h.client(serde_json::json!({"type": "conversation.item.create",
-            "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Yes, let's plan."}]}}));
+            "item": {"id": "item_0123456789abcdefghijkl", "type": "message", "role": "user", "content": [{"type": "input_text", "text": "Yes, let's plan."}]}}));
         let previous: Vec<Option<String>> = h
             .events
             .iter()
@@ -938,8 +1489,15 @@ mod conversation_tests {
             previous[0].is_none() && previous[1].is_some(),
             "items are chained"
         );
+        // OpenAI's limit on a client's item id.
+        let long = format!("item_{}", "a".repeat(28));
+        h.client(serde_json::json!({"type": "conversation.item.create",
+            "item": {"id": long, "type": "message", "role": "user", "content": [{"type": "input_text", "text": "No."}]}}));
+        let error = h.sent.last().unwrap();
+        assert_eq!(error["error"]["code"], "string_above_max_length");
+        assert_eq!(error["error"]["param"], "item.id");
         h.client(serde_json::json!({"type": "response.create"}));
-        h.run_until("output_transcript.done").await;
+        h.run_until("response.output_audio_transcript.done").await;
         let reply = h.events.iter().find_map(|e| match e {
             ServerEvent::OutputTranscriptDone { transcript, .. } => Some(transcript.clone()),
             _ => None,

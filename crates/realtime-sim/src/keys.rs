@@ -14,7 +14,7 @@ use realtime_protocol::{
 };
 use secrecy::ExposeSecret;
 
-use crate::{MODELS, Simulator, control::Fault, lock, new_id};
+use crate::{MODELS, Simulator, control::Fault, lock, new_id, new_secret};
 
 #[derive(Debug, Clone)]
 pub(crate) struct MintedKey {
@@ -81,7 +81,18 @@ pub(crate) async fn mint(
         );
     }
 
-    let request: ClientSecretRequest = match serde_json::from_str(&body) {
+    let value: serde_json::Value = match serde_json::from_str(&body) {
+        Ok(value) => value,
+        Err(error) => return invalid("body", format!("The request body is not valid: {error}")),
+    };
+    if let Err(refusal) = crate::params::check(&value, &crate::params::mint_request(), "") {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            ApiError::new("invalid_request_error", Some(refusal.code), refusal.message)
+                .with_param(&refusal.param),
+        );
+    }
+    let request: ClientSecretRequest = match serde_json::from_value(value) {
         Ok(request) => request,
         Err(error) => return invalid("body", format!("The request body is not valid: {error}")),
     };
@@ -126,7 +137,7 @@ pub(crate) async fn mint(
     };
 
     let now = unix_now();
-    let value = new_id("ek");
+    let value = new_secret("ek");
     let session_id = new_id("sess");
     let mut session = session;
     session.model = Some(model);

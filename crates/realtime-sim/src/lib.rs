@@ -13,9 +13,12 @@
 //!   for tests and demos.
 
 mod calls;
+#[cfg(test)]
+mod contract_tests;
 mod control;
 mod conversation;
 mod keys;
+mod params;
 mod responses;
 pub mod review;
 pub mod schema;
@@ -87,6 +90,7 @@ impl Simulator {
             .route("/control/responses", post(responses::queue_outcomes))
             .route("/control/faults", post(control::queue_faults))
             .route("/control/transcripts", post(control::queue_transcripts))
+            .route("/control/settings", post(control::settings))
             .route("/control/counters", get(control::counters))
             .route("/control/calls", post(control::act_on_calls))
             .route("/control/reset", post(control::reset))
@@ -138,6 +142,14 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// `prefix_` + 32 random hex digits: `ek_…`, `sess_…`, `rtc_…`, `item_…`.
+/// An id shaped as OpenAI's: a prefix and 21 random characters (`item_` ids are 26 long, within
+/// the 32 a client may use for its own items).
 fn new_id(prefix: &str) -> String {
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}_{}", &random[..21])
+}
+
+/// A secret's value: 128 random bits.
+fn new_secret(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
 }

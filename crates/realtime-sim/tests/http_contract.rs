@@ -93,7 +93,25 @@ async fn bad_sessions_are_400_naming_the_parameter() {
             json!({"expires_after": {"anchor": "created_at", "seconds": 7201}, "session": {"type": "realtime"}}),
             "expires_after.seconds",
         ),
-        (json!({"nonsense": true}), "body"),
+        // As OpenAI: an unknown parameter is named, nested ones by their path, and so is a
+        // value outside its enum.
+        (
+            json!({"nonsense": true, "session": {"type": "realtime"}}),
+            "nonsense",
+        ),
+        (
+            json!({"session": {"type": "realtime", "audio": {"input": {"turn_detection": {"type": "server_vad", "padding": 1}}}}}),
+            "session.audio.input.turn_detection.padding",
+        ),
+        (
+            json!({"session": {"type": "realtime", "audio": {"input": {"noise_reduction": {"type": "loud"}}}}}),
+            "session.audio.input.noise_reduction.type",
+        ),
+        (
+            json!({"expires_after": 600, "session": {"type": "realtime"}}),
+            "expires_after",
+        ),
+        (json!({"other": true}), "other"),
     ];
     for (body, param) in cases {
         let (status, answer) = post(&router, MINT, Some(DEV_API_KEY), body).await;

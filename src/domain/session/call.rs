@@ -2,15 +2,17 @@
 //! conversation and its transcript, End and failures. Talking is in `talk.rs`, reconnecting
 //! after a drop in `reconnect.rs`.
 
-use realtime_protocol::{ClientEvent, ServerEvent};
+use std::collections::HashMap;
+
+use realtime_protocol::{ClientEvent, ServerEvent, events::ResponseStatus};
 
 use super::{
-    Command, ConnectError, Effect, Input, MintError, Problem, Session, Timer, ending::WrapReason,
-    turn_detection,
+    Command, ConnectError, Effect, Input, MintError, PREFIX_PADDING_MS, Problem, SILENCE_MS,
+    Session, Timer, ending::WrapReason, turn_detection,
 };
 use crate::domain::{
     call::{CallEvent, CallFailure, CallNote, CallState, DropCause},
-    transcript::{Change, SavedTurn, Speaker},
+    transcript::{Change, SavedTurn, Speaker, Turn, TurnState},
 };
 
 impl Session {
@@ -144,6 +146,9 @@ impl Session {
         self.transcript = Default::default();
         self.transcript_version += 1;
         self.stamps.clear();
+        self.coach_audio.clear();
+        self.cut_short.clear();
+        self.reply_retried = false;
         self.live_since = None;
         self.renewed = false;
         self.saves = Default::default();
@@ -288,20 +293,87 @@ impl Session {
         if let Some(Change::Added(index) | Change::Updated(index)) = self.transcript.apply(&event) {
             self.stamp_and_save(index);
         }
+        let now = self.recording_ms();
         match &event {
             ServerEvent::ResponseCreated { response, .. } => {
                 self.active_response = Some(response.id.clone());
             }
-            ServerEvent::ResponseDone { response, .. }
-                if self.active_response.as_deref() == Some(response.id.as_str()) =>
-            {
-                self.active_response = None;
+            ServerEvent::ResponseDone { response, .. } => {
+                if self.active_response.as_deref() == Some(response.id.as_str()) {
+                    self.active_response = None;
+                }
+                match response.status {
+                    // The reply is final once its audio has played (`output_audio_buffer.stopped`).
+                    Some(ResponseStatus::Completed) => {
+                        self.reply_retried = false;
+                        if self.problem == Some(Problem::ReplyFailed) {
+                            self.problem = None;
+                        }
+                    }
+                    Some(
+                        ResponseStatus::Cancelled
+                        | ResponseStatus::Incomplete
+                        | ResponseStatus::Failed,
+                    ) => {
+                        self.cut_short(&response.id);
+                        if response.status == Some(ResponseStatus::Failed) {
+                            self.reply_failed(response);
+                        }
+                    }
+                    Some(ResponseStatus::InProgress) | None => {}
+                }
             }
-            ServerEvent::OutputAudioStarted { .. } => {
+            ServerEvent::OutputAudioStarted { response_id, .. } => {
+                self.coach_audio
+                    .entry(response_id.clone())
+                    .or_insert((now, None));
                 self.transition(CallEvent::CoachStartedSpeaking);
             }
-            ServerEvent::OutputAudioStopped { .. } | ServerEvent::OutputAudioCleared { .. } => {
+            // Played to its end: all of the reply was heard (all that was made of it, for one
+            // cut short).
+            ServerEvent::OutputAudioStopped { response_id, .. } => {
+                self.audio_ended(response_id, now);
+                let settled = if self.cut_short.remove(response_id) {
+                    self.transcript.cut_off_reply(response_id, u64::MAX)
+                } else {
+                    self.transcript.finish_reply(response_id)
+                };
+                self.save_all(settled);
                 self.transition(CallEvent::CoachStoppedSpeaking);
+            }
+            ServerEvent::OutputAudioCleared { response_id, .. } => {
+                self.audio_ended(response_id, now);
+                self.cut_short.remove(response_id);
+                let played = self.played_ms(response_id);
+                let cut = self.transcript.cut_off_reply(response_id, played);
+                self.save_all(cut);
+                self.transition(CallEvent::CoachStoppedSpeaking);
+            }
+            // The server's own measure of what played of an item the learner interrupted.
+            ServerEvent::ItemTruncated {
+                item_id,
+                audio_end_ms,
+                ..
+            } => {
+                if let Some(response) = self.transcript.response_of(item_id).map(str::to_owned)
+                    && let Some((start, end)) = self.coach_audio.get_mut(&response)
+                {
+                    end.get_or_insert(*start + audio_end_ms);
+                }
+                let cut = self.transcript.cut_off_item(item_id, *audio_end_ms);
+                self.save_all(cut);
+            }
+            ServerEvent::ItemDone { item, .. }
+                if item.role == "assistant" && item.status.as_deref() == Some("incomplete") =>
+            {
+                let id = item.id.as_deref().unwrap_or_default();
+                match self.transcript.response_of(id).map(str::to_owned) {
+                    Some(response) => self.cut_short(&response),
+                    None => {
+                        let cut = self.transcript.cut_off_item(id, 0);
+                        self.save_all(cut);
+                    }
+                }
             }
             ServerEvent::Error { error, .. }
                 if error.code.as_deref() == Some("session_expired") =>
@@ -309,6 +381,65 @@ impl Session {
                 self.lost(DropCause::SessionExpired)
             }
             _ => {}
+        }
+    }
+
+    /// Milliseconds since the recording started.
+    fn recording_ms(&self) -> u64 {
+        (self.now.ms - self.recording_since).max(0.0) as u64
+    }
+
+    fn audio_ended(&mut self, response_id: &str, now: u64) {
+        if let Some((_, end)) = self.coach_audio.get_mut(response_id) {
+            end.get_or_insert(now);
+        }
+    }
+
+    /// A reply that will not be finished (cancelled, incomplete, failed): interrupted, with
+    /// what was heard of it. Audio still playing was made already and plays out, so it settles
+    /// when that stops (or is cleared); otherwise now.
+    fn cut_short(&mut self, response_id: &str) {
+        if matches!(self.coach_audio.get(response_id), Some((_, None))) {
+            self.cut_short.insert(response_id.to_owned());
+        } else {
+            let played = self.played_ms(response_id);
+            let cut = self.transcript.cut_off_reply(response_id, played);
+            self.save_all(cut);
+        }
+    }
+
+    /// How long `response_id`'s audio played (so far): nothing if it never started.
+    fn played_ms(&self, response_id: &str) -> u64 {
+        self.coach_audio
+            .get(response_id)
+            .map_or(0, |&(start, end)| {
+                end.unwrap_or_else(|| self.recording_ms())
+                    .saturating_sub(start)
+            })
+    }
+
+    fn save_all(&mut self, indexes: impl IntoIterator<Item = usize>) {
+        for index in indexes {
+            self.stamp_and_save(index);
+        }
+    }
+
+    /// `response.done` with `status: failed`. Out of quota, the coach cannot answer again: the
+    /// call ends, everything kept. Otherwise the reply is asked for once more, and the learner
+    /// told why the coach went quiet.
+    fn reply_failed(&mut self, response: &realtime_protocol::events::Response) {
+        if response.error_code() == Some("insufficient_quota") {
+            self.problem = Some(Problem::CoachOutOfCredit);
+            self.talk.holding = false;
+            self.settle_open_turns();
+            self.transition(CallEvent::Failed(CallFailure::CoachUnavailable));
+            self.wrap_up(WrapReason::Lost);
+            return;
+        }
+        self.problem = Some(Problem::ReplyFailed);
+        if !self.reply_retried && self.active_response.is_none() {
+            self.reply_retried = true;
+            self.send(ClientEvent::ResponseCreate { response: None });
         }
     }
 
@@ -320,7 +451,7 @@ impl Session {
         let Some(turn) = self.transcript.turns().get(index).cloned() else {
             return;
         };
-        let now = (self.now.ms - self.recording_since).max(0.0) as u64;
+        let now = self.recording_ms();
         let stamp = self
             .stamps
             .entry(turn.item_id.clone())
@@ -331,16 +462,19 @@ impl Session {
         let (seen, Some(settled)) = *stamp else {
             return;
         };
-        // The learner's speech times come from the coach's own voice detection, measured from
-        // when the call came up.
-        let call_offset = (self.connected_at - self.recording_since).max(0.0) as u64;
-        let (start_ms, end_ms) = match (turn.speaker, turn.audio_start_ms, turn.audio_end_ms) {
-            (Speaker::Learner, Some(start), end) => (
-                call_offset + start,
-                end.map_or(settled, |end| call_offset + end)
-                    .max(call_offset + start),
-            ),
-            _ => (seen, settled),
+        let (start_ms, end_ms) = match turn.speaker {
+            Speaker::Learner => self.learner_span(&turn, settled),
+            // A reply is where its audio played; text the coach never voiced (a replayed item,
+            // a reply cut off before it was heard) takes no time.
+            Speaker::Coach => match self
+                .transcript
+                .response_of(&turn.item_id)
+                .and_then(|response| self.coach_audio.get(response))
+            {
+                Some(&(start, end)) => (start, end.unwrap_or(settled).max(start)),
+                None if turn.state == TurnState::Interrupted => (settled, settled),
+                None => (seen, settled),
+            },
         };
         self.persist_turn(SavedTurn {
             item_id: turn.item_id,
@@ -353,12 +487,46 @@ impl Session {
         });
     }
 
-    /// Settles every turn still open (a coach reply as interrupted, a learner turn as not
-    /// transcribed) and saves them: the call they belonged to is over.
+    /// Where the learner spoke, from the coach's own voice detection (measured from when the
+    /// call came up): its start includes the padding kept before speech and its end the silence
+    /// that ended the turn, both taken off. Without it (push-to-talk), when the turn was seen.
+    fn learner_span(&self, turn: &Turn, settled: u64) -> (u64, u64) {
+        let call_offset = (self.connected_at - self.recording_since).max(0.0) as u64;
+        let Some(start) = turn.audio_start_ms else {
+            let seen = self.stamps.get(&turn.item_id).map_or(settled, |s| s.0);
+            return (seen, settled);
+        };
+        let start = call_offset + start + u64::from(PREFIX_PADDING_MS);
+        let end = turn.audio_end_ms.map_or(settled, |end| {
+            call_offset + end.saturating_sub(u64::from(SILENCE_MS))
+        });
+        (start, end.max(start))
+    }
+
+    /// Settles every turn still open (a coach reply as interrupted, with what played of it; a
+    /// learner turn as not transcribed) and saves them: the call they belonged to is over.
     pub(super) fn settle_open_turns(&mut self) {
-        for index in self.transcript.settle_open() {
-            self.stamp_and_save(index);
-        }
+        let played: HashMap<String, u64> = self
+            .coach_audio
+            .keys()
+            .map(|response| (response.clone(), self.played_ms(response)))
+            .collect();
+        let transcript = &mut self.transcript;
+        let responses: HashMap<String, String> = transcript
+            .turns()
+            .iter()
+            .filter_map(|turn| {
+                let response = transcript.response_of(&turn.item_id)?;
+                Some((turn.item_id.clone(), response.to_owned()))
+            })
+            .collect();
+        let settled = transcript.settle_open(|item| {
+            responses
+                .get(item)
+                .and_then(|response| played.get(response))
+                .copied()
+        });
+        self.save_all(settled);
     }
 
     /// End: hang up, keep a sentence cut off as far as it got, save everything, then the

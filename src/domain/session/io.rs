@@ -256,6 +256,10 @@ pub enum Problem {
     NoPeer,
     NotRegistered,
     MicWontOpen,
+    /// The coach's reply failed (`response.done` with `status: failed`); it was asked again.
+    ReplyFailed,
+    /// The coach's service is out of quota: it cannot answer again, so the call ended.
+    CoachOutOfCredit,
 }
 
 /// How the learner talks to the coach.

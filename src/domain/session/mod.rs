@@ -18,14 +18,14 @@ mod talk;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use realtime_protocol::ClientEvent;
 
 pub use self::{
     io::{Command, ConnectError, Effect, Input, MintError, Now, Problem, Talk, Timer},
     saving::Saves,
-    talk::turn_detection,
+    talk::{PREFIX_PADDING_MS, SILENCE_MS, turn_detection},
 };
 use crate::domain::{
     call::{CallEvent, CallNote, CallState, DropCause},
@@ -49,6 +49,13 @@ pub struct Session {
     /// The coach's reply being made now (`response.created` until its `response.done`), audible
     /// or not yet: what push-to-talk must cancel.
     active_response: Option<String>,
+    /// When each response's audio started and stopped playing, in recording milliseconds: a
+    /// coach turn's time in the recording, and how much of a reply cut off was heard.
+    coach_audio: HashMap<String, (u64, Option<u64>)>,
+    /// Responses that will not finish whose audio still plays out: settled when it stops.
+    cut_short: HashSet<String>,
+    /// The coach's reply failed once and was asked for again (once per learner turn).
+    reply_retried: bool,
     /// This attempt's key (idempotent start of its session row).
     key: String,
     /// When the recording started, when the call (or its latest replacement) came up, and when
@@ -92,6 +99,9 @@ impl Session {
             renewed: false,
             talk: Talk::default(),
             active_response: None,
+            coach_audio: HashMap::new(),
+            cut_short: HashSet::new(),
+            reply_retried: false,
             key: String::new(),
             recording_since: 0.0,
             connected_at: 0.0,

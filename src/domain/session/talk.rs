@@ -8,12 +8,19 @@ use realtime_protocol::{
 use super::{Effect, Session};
 use crate::domain::call::{CallFailure, CallNote, CallState};
 
+/// Audio the coach's voice detection keeps before detected speech: a learner turn's
+/// `audio_start_ms` includes it.
+pub const PREFIX_PADDING_MS: u32 = 300;
+/// Silence that ends a learner's turn: its `audio_end_ms` includes it.
+pub const SILENCE_MS: u32 = 500;
+
 /// `session.update` switching between push-to-talk (`turn_detection: null`) and the server's
 /// voice activity detection.
 pub fn turn_detection(push_to_talk: bool) -> ClientEvent {
     let detection = (!push_to_talk).then(|| TurnDetection {
         kind: "server_vad".into(),
-        silence_duration_ms: Some(500),
+        prefix_padding_ms: Some(PREFIX_PADDING_MS),
+        silence_duration_ms: Some(SILENCE_MS),
         create_response: Some(true),
         interrupt_response: Some(true),
     });

@@ -140,9 +140,14 @@ impl Page {
         effects
     }
 
+    /// The reply's whole text arrives and its audio plays out.
     fn coach_done(&mut self, item: &str, text: &str) -> Vec<Effect> {
-        self.server(json!({"type": "response.output_audio_transcript.done",
-            "response_id": "resp_1", "item_id": item, "transcript": text}))
+        let mut effects = self.server(json!({"type": "response.output_audio_transcript.done",
+            "response_id": "resp_1", "item_id": item, "transcript": text}));
+        effects.extend(
+            self.server(json!({"type": "output_audio_buffer.stopped", "response_id": "resp_1"})),
+        );
+        effects
     }
 
     /// The learner says `text` as item `item`, transcribed.
@@ -230,4 +235,5 @@ fn notes(effects: &[Effect]) -> Vec<(CallNote, Option<DropCause>, u32)> {
 
 mod calls;
 mod drops;
+mod replies;
 mod saves;

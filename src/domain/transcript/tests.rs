@@ -36,7 +36,7 @@ fn coach_reply(item: &str, previous: Option<&str>, words: &[&str]) -> Vec<serde_
         } else {
             format!(" {word}")
         };
-        events.push(json!({"type": "response.output_audio_transcript.delta", "response_id": "r", "item_id": item, "delta": delta}));
+        events.push(json!({"type": "response.output_audio_transcript.delta", "response_id": format!("r_{item}"), "item_id": item, "delta": delta}));
     }
     events
 }
@@ -44,7 +44,7 @@ fn coach_reply(item: &str, previous: Option<&str>, words: &[&str]) -> Vec<serde_
 #[test]
 fn a_late_learner_transcript_stays_where_the_learner_spoke() {
     let mut events = coach_reply("c1", None, &["Hello!", "Ready?"]);
-    events.push(json!({"type": "response.output_audio_transcript.done", "response_id": "r", "item_id": "c1", "transcript": "Hello! Ready?"}));
+    events.push(json!({"type": "response.output_audio_transcript.done", "response_id": "r_c1", "item_id": "c1", "transcript": "Hello! Ready?"}));
     events.push(json!({"type": "input_audio_buffer.speech_started", "item_id": "u1", "audio_start_ms": 4000}));
     events.push(
         json!({"type": "input_audio_buffer.speech_stopped", "item_id": "u1", "audio_end_ms": 5200}),
@@ -53,9 +53,11 @@ fn a_late_learner_transcript_stays_where_the_learner_spoke() {
         "item": {"id": "u1", "type": "message", "role": "user", "content": [{"type": "input_audio"}]}}));
     // The coach answers before the learner's transcription arrives.
     events.extend(coach_reply("c2", Some("u1"), &["Great."]));
-    events.push(json!({"type": "response.output_audio_transcript.done", "response_id": "r", "item_id": "c2", "transcript": "Great."}));
+    events.push(json!({"type": "response.output_audio_transcript.done", "response_id": "r_c2", "item_id": "c2", "transcript": "Great."}));
     events.push(json!({"type": "conversation.item.input_audio_transcription.completed", "item_id": "u1", "transcript": " Yes, I am. "}));
-    let transcript = apply_all(&events);
+    let mut transcript = apply_all(&events);
+    assert_eq!(transcript.finish_reply("r_c1"), [0]);
+    assert_eq!(transcript.finish_reply("r_c2"), [2]);
     assert_eq!(
         summary(&transcript),
         [
@@ -103,31 +105,75 @@ fn partial_text_grows_and_a_final_text_is_never_overwritten() {
 }
 
 #[test]
-fn an_interrupted_reply_keeps_what_was_heard() {
+fn the_whole_text_arriving_does_not_settle_a_reply_its_audio_does() {
+    // OpenAI sends a reply's whole text well before its audio has played.
     let mut events = coach_reply("c1", None, &["Let", "me", "explain"]);
-    events.push(json!({"type": "input_audio_buffer.speech_started", "item_id": "u1", "audio_start_ms": 2000}));
-    events.push(json!({"type": "output_audio_buffer.cleared", "response_id": "r"}));
-    events.push(json!({"type": "conversation.item.done",
-        "item": {"id": "c1", "type": "message", "role": "assistant", "status": "incomplete", "content": []}}));
-    events.push(json!({"type": "response.done", "response": {"id": "r", "status": "cancelled"}}));
-    let transcript = apply_all(&events);
+    events.push(json!({"type": "response.output_audio_transcript.done", "response_id": "r_c1", "item_id": "c1", "transcript": "Let me explain how this works."}));
+    let mut transcript = apply_all(&events);
     assert_eq!(
         summary(&transcript),
-        [
-            (Speaker::Coach, "Let me explain", TurnState::Interrupted),
-            (Speaker::Learner, "", TurnState::InProgress),
-        ]
+        [(
+            Speaker::Coach,
+            "Let me explain how this works.",
+            TurnState::InProgress
+        )]
+    );
+    assert_eq!(transcript.response_of("c1"), Some("r_c1"));
+    assert!(transcript.finish_reply("r_other").is_empty());
+    assert_eq!(transcript.finish_reply("r_c1"), [0]);
+    assert_eq!(
+        summary(&transcript),
+        [(
+            Speaker::Coach,
+            "Let me explain how this works.",
+            TurnState::Final
+        )]
+    );
+    assert!(
+        transcript.cut_off_reply("r_c1", 100).is_empty(),
+        "settled once"
     );
 }
 
 #[test]
-fn a_cancelled_response_without_item_done_still_settles_the_reply() {
-    let mut events = coach_reply("c1", None, &["Well"]);
-    events.push(json!({"type": "response.done", "response": {"id": "r", "status": "cancelled"}}));
+fn a_reply_cut_off_keeps_the_words_heard_before_the_cut() {
+    let mut events = coach_reply("c1", None, &["Let"]);
+    events.push(json!({"type": "response.output_audio_transcript.done", "response_id": "r_c1", "item_id": "c1", "transcript": "Let me explain how this works."}));
+    let mut transcript = apply_all(&events);
+    // One second at 15 characters a second: "Let me explain " and a word begun.
+    assert_eq!(transcript.cut_off_reply("r_c1", 1_000), [0]);
     assert_eq!(
-        summary(&apply_all(&events)),
-        [(Speaker::Coach, "Well", TurnState::Interrupted)]
+        summary(&transcript),
+        [(Speaker::Coach, "Let me explain", TurnState::Interrupted)]
     );
+    // The final text coming late changes nothing.
+    let late = event(
+        json!({"type": "response.output_audio_transcript.done", "response_id": "r_c1", "item_id": "c1", "transcript": "Let me explain how this works."}),
+    );
+    assert_eq!(transcript.apply(&late), None);
+    // An item cut by the server's own measure.
+    let mut transcript = apply_all(&coach_reply("c2", None, &["Well,", "maybe", "not"]));
+    assert_eq!(transcript.cut_off_item("c2", 400), Some(0));
+    assert_eq!(
+        summary(&transcript),
+        [(Speaker::Coach, "Well,", TurnState::Interrupted)]
+    );
+    assert_eq!(transcript.cut_off_item("c2", 9_000), None);
+}
+
+#[test]
+fn what_was_heard_is_whole_words_at_the_coachs_pace() {
+    let text = "Hi! I'm your speaking coach.";
+    assert_eq!(heard_part(text, 0), "");
+    assert_eq!(heard_part(text, 100), "", "a word begun is not heard");
+    assert_eq!(heard_part(text, 200), "Hi!");
+    assert_eq!(heard_part(text, 500), "Hi! I'm");
+    assert_eq!(heard_part(text, 1_600), "Hi! I'm your speaking");
+    assert_eq!(heard_part(text, 60_000), text);
+    assert_eq!(heard_part(text, u64::MAX), text);
+    assert_eq!(heard_part("Ça va très bien", 600), "Ça va");
+    assert_eq!(heard_part("Ça va très bien", 700), "Ça va très");
+    assert_eq!(heard_part("", 1_000), "");
 }
 
 #[test]
@@ -168,12 +214,15 @@ fn replayed_items_are_final_and_chain_by_previous_item() {
 #[test]
 fn a_lost_call_settles_open_turns_and_replays_the_rest_under_their_ids() {
     let mut events = coach_reply("c1", None, &["Hello!", "Ready?"]);
-    events.push(json!({"type": "response.output_audio_transcript.done", "response_id": "r", "item_id": "c1", "transcript": "Hello! Ready?"}));
+    events.push(json!({"type": "response.output_audio_transcript.done", "response_id": "r_c1", "item_id": "c1", "transcript": "Hello! Ready?"}));
     events.push(json!({"type": "conversation.item.input_audio_transcription.completed", "item_id": "u1", "transcript": "Yes."}));
     events.push(json!({"type": "input_audio_buffer.speech_started", "item_id": "u2", "audio_start_ms": 9000}));
     events.extend(coach_reply("c2", Some("u2"), &["Lovely,", "so"]));
     let mut transcript = apply_all(&events);
-    assert_eq!(transcript.settle_open(), vec![2, 3]);
+    transcript.finish_reply("r_c1");
+    // The coach's second reply played for a second before the call was lost.
+    let played = |item: &str| (item == "c2").then_some(1_000);
+    assert_eq!(transcript.settle_open(played), vec![2, 3]);
     assert_eq!(
         summary(&transcript),
         vec![
@@ -183,7 +232,7 @@ fn a_lost_call_settles_open_turns_and_replays_the_rest_under_their_ids() {
             (Speaker::Coach, "Lovely, so", TurnState::Interrupted),
         ]
     );
-    assert!(transcript.settle_open().is_empty(), "settled once");
+    assert!(transcript.settle_open(played).is_empty(), "settled once");
     let items = transcript.replay();
     let replay: Vec<(Option<&str>, &str, Option<&str>)> = items
         .iter()

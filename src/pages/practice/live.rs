@@ -227,6 +227,7 @@ pub(super) fn TurnBubble(p: Practice, id: String) -> impl IntoView {
             let text = match (turn.state, turn.text.is_empty()) {
                 (TurnState::TranscriptionFailed, _) => "We couldn't catch the words of this turn; the audio is kept.".to_owned(),
                 (TurnState::InProgress, true) => "…".to_owned(),
+                (TurnState::Interrupted, true) => "Cut off before you heard any of it.".to_owned(),
                 _ => turn.text.clone(),
             };
             let note = match turn.state {
@@ -246,7 +247,9 @@ pub(super) fn TurnBubble(p: Practice, id: String) -> impl IntoView {
                             {note.map(|note| view! { <span class="ml-2 normal-case">{format!("· {note}")}</span> })}
                         </p>
                         <p data-turn-text class=move || {
-                            if turn.state == TurnState::TranscriptionFailed {
+                            if turn.state == TurnState::TranscriptionFailed
+                                || (turn.state == TurnState::Interrupted && turn.text.is_empty())
+                            {
                                 "mt-1 text-lg italic leading-relaxed"
                             } else {
                                 "mt-1 text-lg leading-relaxed"

@@ -72,7 +72,7 @@ pub(super) fn FailurePanel(p: Practice, failure: CallFailure) -> impl IntoView {
     // A session that was going on: it is saved, and there is no trying again.
     let lost = matches!(
         failure,
-        CallFailure::ConnectionLost | CallFailure::LimitReached
+        CallFailure::ConnectionLost | CallFailure::LimitReached | CallFailure::CoachUnavailable
     ) && p.live_since.get_untracked().is_some();
     // Seconds until the server takes another attempt, counted down in the browser.
     let wait = RwSignal::new(match failure {

@@ -86,7 +86,8 @@ impl RealtimeClient {
                     }),
                     turn_detection: Some(Some(TurnDetection {
                         kind: "server_vad".to_owned(),
-                        silence_duration_ms: Some(500),
+                        prefix_padding_ms: Some(crate::domain::session::PREFIX_PADDING_MS),
+                        silence_duration_ms: Some(crate::domain::session::SILENCE_MS),
                         create_response: None,
                         interrupt_response: None,
                     })),

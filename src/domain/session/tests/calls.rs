@@ -272,14 +272,26 @@ fn turns_are_stamped_where_they_were_spoken_in_the_recording() {
     page.input(Input::Started { key: KEY.into() });
     // The recording starts at Start; the call comes up 400 ms later.
     page.wait(400).input(Input::Opened { generation: 0 });
-    let effects = page.wait(1_000).coach_says("coach_1", &["Hello"]);
-    assert!(stored_turns(&effects).is_empty(), "not settled yet");
-    let effects = page.wait(2_000).coach_done("coach_1", "Hello.");
+    // The reply's text comes well ahead of its voice: its time is when its audio played.
+    page.wait(600).coach_says("coach_1", &["Hello"]);
+    page.server(json!({"type": "response.output_audio_transcript.done",
+        "response_id": "resp_1", "item_id": "coach_1", "transcript": "Hello."}));
+    let effects = page.server(
+        json!({"type": "response.done", "response": {"id": "resp_1", "status": "completed"}}),
+    );
+    assert!(stored_turns(&effects).is_empty(), "not heard yet");
+    page.wait(400)
+        .server(json!({"type": "output_audio_buffer.started", "response_id": "resp_1"}));
+    let effects = page
+        .wait(2_000)
+        .server(json!({"type": "output_audio_buffer.stopped", "response_id": "resp_1"}));
     let Some(Effect::StoreTurn(coach)) = effects.first() else {
         panic!("the coach's turn is kept: {effects:?}");
     };
     assert_eq!((coach.start_ms, coach.end_ms), (Some(1_400), Some(3_400)));
-    // The learner's times come from the coach's voice detection, from when the call came up.
+    assert_eq!(coach.state, TurnState::Final);
+    // The learner's times come from the coach's voice detection, from when the call came up,
+    // less the padding kept before speech (300 ms) and the silence that ended it (500 ms).
     let effects = page.learner_says("learner_1", "Hi");
     let learner = effects
         .iter()
@@ -290,7 +302,7 @@ fn turns_are_stamped_where_they_were_spoken_in_the_recording() {
         .expect("the learner's turn is kept");
     assert_eq!(
         (learner.start_ms, learner.end_ms),
-        (Some(2_400), Some(3_900))
+        (Some(2_700), Some(3_400))
     );
 }
 
