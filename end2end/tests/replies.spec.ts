@@ -135,7 +135,10 @@ test("out of quota the call stops, says why, and keeps the session", async ({ pa
   await signUp(page, baseURL!, "out-of-quota");
   await queueFaults(page, [{ kind: "response_fails", code: "insufficient_quota" }]);
   await openCheck(page);
-  await startQuietly(page);
+  // The greeting fails the moment the call is up: it goes Live and stops at once.
+  const start = page.getByRole("button", { name: "Start conversation" });
+  await expect(start).toBeEnabled();
+  await start.click();
   const failure = page.getByRole("alert").filter({ hasText: "We couldn't reach your coach" });
   await expect(failure).toBeVisible({ timeout: 20_000 });
   await expect(failure).toContainText("run out of credit");

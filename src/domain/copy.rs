@@ -84,8 +84,8 @@ impl Problem {
                  say that once more."
             }
             Problem::CoachOutOfCredit => {
-                "The coach service has run out of credit, so the call had to stop. Everything \
-                 said so far is saved. Please try again later."
+                "The coach service has run out of credit, so the call had to stop. Please try \
+                 again later."
             }
         }
     }
