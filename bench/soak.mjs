@@ -6,8 +6,12 @@
 //   crash     the tab closes without End                                   -> recovery next visit
 //   none      no fault
 // Each session: the coach greets, the learner says a sentence, the fault, the learner says another,
-// End (or, for a crash, a new page recovers it). Then, from what was stored:
-//   turns lost  final turns the page showed that the server does not have (must be 0)
+// End (or, for a crash, a new page recovers it). In half the sessions, chosen at random, the learner
+// starts talking while the coach is still greeting (a barge-in, when the sentence comes before the
+// greeting ends), and 30% of the learner's transcriptions arrive only after the coach's reply began
+// (the simulator's `late_transcription_percent`), as they often do at OpenAI. Then, from what was
+// stored:
+//   turns lost  final and interrupted turns the page showed that the server does not have (must be 0)
 //   audio lost  call time (Start -> End, or -> the crash) not in the stored recording
 //               (must be 0 per reconnect, under 5 s per crash)
 //
@@ -38,10 +42,14 @@ const speak = (page) => page.evaluate(() => window.__mic.speak());
 const quiet = (page) => page.evaluate(() => window.__mic.quiet());
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The final turns on the practice page, as "Speaker: text". */
+/** The settled turns on the practice page that keep words (final, and interrupted replies), as
+ * "speaker: text" (an interrupted one with what was heard, marked). */
 const shownFinals = (page) =>
-  page.$$eval('[data-speaker][data-state="Final"]', (turns) =>
-    turns.map((turn) => `${turn.dataset.speaker}: ${turn.querySelector("[data-turn-text]").textContent.trim()}`),
+  page.$$eval('[data-speaker][data-state="Final"], [data-speaker][data-state="Interrupted"]', (turns) =>
+    turns.map((turn) => {
+      const mark = turn.dataset.state === "Interrupted" ? " (interrupted)" : "";
+      return `${turn.dataset.speaker}${mark}: ${turn.querySelector("[data-turn-text]").textContent.trim()}`;
+    }),
   );
 
 async function say(page, sentence) {
@@ -58,8 +66,11 @@ async function stored(page, session) {
   const got = await (await page.request.get(`/api/practice/get?session=${session}`)).json();
   return {
     finals: turns
-      .filter((turn) => turn.state === "Final")
-      .map((turn) => `${turn.speaker.toLowerCase()}: ${turn.text}`),
+      .filter((turn) => turn.state === "Final" || (turn.state === "Interrupted" && turn.text))
+      .map((turn) => {
+        const mark = turn.state === "Interrupted" ? " (interrupted)" : "";
+        return `${turn.speaker.toLowerCase()}${mark}: ${turn.text}`;
+      }),
     durationMs: got.recording?.Ready?.duration_ms ?? 0,
   };
 }
@@ -67,6 +78,7 @@ async function stored(page, session) {
 const results = [];
 for (let n = 1; n <= sessions; n++) {
   const fault = pick(FAULTS);
+  const bargeIn = random() < 0.5;
   const context = await browser.newContext({ baseURL: base });
   await context.addInitScript(() => {
     const tracks = [];
@@ -83,13 +95,14 @@ for (let n = 1; n <= sessions; n++) {
     };
   });
   let page = await context.newPage();
-  const result = { n, fault, completed: false, turnsShown: 0, turnsLost: 0, audioLostS: 0 };
+  const result = { n, fault, bargeIn, completed: false, turnsShown: 0, turnsLost: 0, audioLostS: 0, cutOff: 0 };
   let step = "sign-up";
   try {
     const email = `soak-${Date.now()}-${n}@example.org`;
     await signUp(page.request, base, email);
     await control(page, "reset", {});
     await control(page, "transcripts", { texts: SAID });
+    await control(page, "settings", { late_transcription_percent: 30 });
     await page.goto("/topics/ordering-at-a-cafe/practice");
     const start = page.getByRole("button", { name: "Start conversation" });
     step = "the pre-call check";
@@ -98,9 +111,16 @@ for (let n = 1; n <= sessions; n++) {
     await start.click();
     const startedAt = Date.now();
     step = "the greeting";
-    await page.locator('[data-speaker="coach"][data-state="Final"]').first().waitFor({ timeout: 20_000 });
+    if (bargeIn) {
+      // The learner starts talking a moment into the greeting.
+      await page.locator('[data-speaker="coach"]').first().waitFor({ timeout: 20_000 });
+      await sleep(500 + random() * 2_000);
+    } else {
+      await page.locator('[data-speaker="coach"][data-state="Final"]').first().waitFor({ timeout: 20_000 });
+    }
     step = "the first sentence";
     await say(page, SAID[0]);
+    result.cutOff = await page.locator('[data-speaker="coach"][data-state="Interrupted"]').count();
     // The fault comes at a random moment of the coach's reply or the pause after it.
     await sleep(random() * 3_000);
     let endedAt;
@@ -153,7 +173,8 @@ for (let n = 1; n <= sessions; n++) {
   }
   results.push(result);
   process.stderr.write(
-    `session ${n}/${sessions} (${fault}): ${result.completed ? "completed" : `FAILED: ${result.error}`}, ` +
+    `session ${n}/${sessions} (${fault}${bargeIn ? `, talked over the greeting: ${result.cutOff ? "cut it off" : "it ended first"}` : ""}): ` +
+      `${result.completed ? "completed" : `FAILED: ${result.error}`}, ` +
       `${result.turnsLost} of ${result.turnsShown} final turns lost, ${result.audioLostS.toFixed(1)} s of audio lost\n`,
   );
 }
@@ -172,6 +193,11 @@ console.log(
     `mint failing + drop ${count("mint")}, crash ${count("crash")}, none ${count("none")}`,
 );
 console.log(`  sessions completed   ${completed.length} / ${sessions}`);
+console.log(
+  `  barge-ins            ${results.filter((r) => r.cutOff > 0).length} replies cut off ` +
+    `(${results.filter((r) => r.bargeIn).length} sessions talked over the greeting); ` +
+    `30% of transcriptions late`,
+);
 console.log(`  final turns lost     ${turnsLost} of ${turnsShown}   target 0`);
 console.log(`  audio lost, worst    ${reconnectLoss.toFixed(1)} s per reconnect (target 0)   ${crashLoss.toFixed(1)} s per crash (target < 5 s)`);
 // Audio "lost" on a reconnect is measured to within the recorder's start-up (a few hundred ms).
