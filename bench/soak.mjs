@@ -47,8 +47,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const shownFinals = (page) =>
   page.$$eval('[data-speaker][data-state="Final"], [data-speaker][data-state="Interrupted"]', (turns) =>
     turns.map((turn) => {
-      const mark = turn.dataset.state === "Interrupted" ? " (interrupted)" : "";
-      return `${turn.dataset.speaker}${mark}: ${turn.querySelector("[data-turn-text]").textContent.trim()}`;
+      const interrupted = turn.dataset.state === "Interrupted";
+      let text = turn.querySelector("[data-turn-text]").textContent.trim();
+      // A reply cut off before any of it was heard keeps no words; the page says so instead.
+      if (interrupted && text === "Cut off before you heard any of it.") text = "";
+      return `${turn.dataset.speaker}${interrupted ? " (interrupted)" : ""}: ${text}`;
     }),
   );
 
@@ -66,7 +69,7 @@ async function stored(page, session) {
   const got = await (await page.request.get(`/api/practice/get?session=${session}`)).json();
   return {
     finals: turns
-      .filter((turn) => turn.state === "Final" || (turn.state === "Interrupted" && turn.text))
+      .filter((turn) => turn.state === "Final" || turn.state === "Interrupted")
       .map((turn) => {
         const mark = turn.state === "Interrupted" ? " (interrupted)" : "";
         return `${turn.speaker.toLowerCase()}${mark}: ${turn.text}`;
@@ -163,7 +166,9 @@ for (let n = 1; n <= sessions; n++) {
       session = page.url().split("/").pop();
     }
     const saved = await stored(page, session);
-    result.turnsLost = result.shown.filter((turn) => !saved.finals.includes(turn)).length;
+    result.lost = result.shown.filter((turn) => !saved.finals.includes(turn));
+    result.turnsLost = result.lost.length;
+    if (result.turnsLost > 0) result.stored = saved.finals;
     result.audioLostS = Math.max(0, (endedAt - startedAt - saved.durationMs) / 1000);
     result.completed = true;
   } catch (error) {
@@ -177,6 +182,10 @@ for (let n = 1; n <= sessions; n++) {
       `${result.completed ? "completed" : `FAILED: ${result.error}`}, ` +
       `${result.turnsLost} of ${result.turnsShown} final turns lost, ${result.audioLostS.toFixed(1)} s of audio lost\n`,
   );
+  // The simulator's words (never a learner's): what was shown and not stored, and what was.
+  if (result.turnsLost > 0) {
+    process.stderr.write(`  shown, not stored: ${JSON.stringify(result.lost)}\n  stored: ${JSON.stringify(result.stored)}\n`);
+  }
 }
 await browser.close();
 

@@ -126,7 +126,7 @@ impl Setup {
             1,
             "Learner",
             "Um, I am agree that coffee is good. She don't like tea.",
-            (1_700, 4_900),
+            (2_000, 4_400),
         )
         .await;
         self.say(

@@ -81,7 +81,9 @@ test("a spoken conversation with the simulator, over real WebRTC", async ({ page
           // One learner utterance only: the fake microphone loops, and a second utterance could
           // talk over (and so cancel) the coach's answer.
           if (event.type === "input_audio_buffer.speech_stopped") track.enabled = false;
-          if (event.type === "response.done") {
+          // A reply has been heard out when its audio stops, which comes after response.done:
+          // the text is made well ahead of the voice, as OpenAI does over WebRTC.
+          if (event.type === "output_audio_buffer.stopped") {
             replies += 1;
             if (replies === 1) track.enabled = true; // the learner answers the greeting
             if (replies === 2) {
@@ -115,14 +117,18 @@ test("a spoken conversation with the simulator, over real WebRTC", async ({ page
   const types: string[] = result.events.map((e: any) => e.type);
   expect(types[0]).toBe("session.created");
   // The greeting, in the order the Realtime API sends a reply.
-  const greeting = types.slice(1, types.indexOf("response.done") + 1);
-  expect(greeting[0]).toBe("response.created");
+  const greeting = types.slice(1, types.indexOf("output_audio_buffer.stopped") + 1);
+  expect(greeting.slice(0, 2)).toEqual(["response.created", "rate_limits.updated"]);
+  expect(greeting).toContain("output_audio_buffer.started");
   expect(greeting).toContain("response.output_audio_transcript.delta");
-  expect(greeting.slice(-4)).toEqual([
+  expect(greeting.slice(-7)).toEqual([
+    "response.output_audio.done",
     "response.output_audio_transcript.done",
+    "response.content_part.done",
+    "response.output_item.done",
     "conversation.item.done",
-    "output_audio_buffer.stopped",
     "response.done",
+    "output_audio_buffer.stopped",
   ]);
   const firstDone = result.events.find((e: any) => e.type === "response.output_audio_transcript.done");
   expect(firstDone.transcript).toContain("Ordering at a café");

@@ -4,8 +4,10 @@
 //! sources.
 //!
 //! Learner turn times come from the Realtime API's voice detection: `audio_start_ms` includes
-//! the configured prefix padding and `audio_end_ms` the end-of-speech silence, so both are taken
-//! off (`Padding`) before anything is timed. The figures stay approximate.
+//! the configured prefix padding and `audio_end_ms` the end-of-speech silence. The page takes
+//! both off before saving a turn (issue 17; a migration did the same to older turns), so stored
+//! spans are measured as they are (`Padding::STORED`); `Padding` takes off what a source still
+//! carries. The figures stay approximate.
 
 mod pauses;
 #[cfg(test)]
@@ -43,6 +45,12 @@ impl Padding {
     pub const REALTIME: Padding = Padding {
         prefix_ms: 300,
         silence_ms: 500,
+    };
+
+    /// Stored learner turns: the page took the voice detection's padding off already.
+    pub const STORED: Padding = Padding {
+        prefix_ms: 0,
+        silence_ms: 0,
     };
 
     /// The stretch of a learner turn (in recording milliseconds) where the learner spoke.

@@ -324,7 +324,8 @@ pub struct Response {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ResponseStatus>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `null` while in progress and when completed, as OpenAI sends it.
+    #[serde(default)]
     pub status_details: Option<serde_json::Value>,
     /// `"realtime.response"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -172,7 +172,7 @@ async fn attempt_once(
     };
     let metrics = fluency::measure(
         &turns,
-        Padding::REALTIME,
+        Padding::STORED,
         &Context {
             vocabulary: &session.topic.vocabulary,
             earlier_words: earlier.as_ref(),
@@ -257,7 +257,7 @@ async fn pauses(
     id: Uuid,
     turns: &[SavedTurn],
 ) -> Option<crate::domain::feedback::Pauses> {
-    let spans = fluency::learner_spans(turns, Padding::REALTIME);
+    let spans = fluency::learner_spans(turns, Padding::STORED);
     let bytes = match storage.get(&ObjectKey::recording(id, "ogg")).await {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return None,
