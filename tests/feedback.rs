@@ -37,6 +37,7 @@ async fn setup_with(db: PgPool, extra: &[(&str, &str)]) -> Setup {
     let sim = Simulator::new(SimConfig {
         api_key: SIM_KEY.to_owned().into(),
         reply_latency: Duration::from_millis(10),
+        recognizer: None,
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/v1", listener.local_addr().unwrap());

@@ -4,6 +4,7 @@
 // "speaks" by enabling the fake track, as a learner would by talking or keeping quiet.
 import { expect, waitForHydration } from "./fixtures";
 import type { BrowserContext, Page } from "@playwright/test";
+import { execFileSync } from "node:child_process";
 
 export const LEARNER_SAYS = "I would like a cup of coffee, please.";
 const PASSWORD = "a long enough passphrase";
@@ -115,6 +116,53 @@ export async function counters(page: Page) {
 export async function queueFaults(page: Page, faults: object[]) {
   const queued = await simControl(page, "faults", { faults });
   expect(queued.status()).toBe(204);
+}
+
+/** A microphone that says a sentence when the test asks (`__mic.say(wavBase64)`), and is silent
+ * otherwise: a recording played through Web Audio, for the simulator's speech recognizer to hear. */
+export async function voiceMicrophone(page: Page) {
+  await page.addInitScript(() => {
+    const outputs: { context: AudioContext; out: MediaStreamAudioDestinationNode }[] = [];
+    (window as any).__mic = {
+      say: async (base64: string) => {
+        const played = outputs.map(async ({ context, out }) => {
+          const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+          const source = context.createBufferSource();
+          source.buffer = await context.decodeAudioData(bytes.buffer);
+          source.connect(out);
+          const ended = new Promise((resolve) => (source.onended = resolve));
+          source.start();
+          await ended;
+        });
+        await Promise.all(played);
+        return outputs.length;
+      },
+      quiet: () => {},
+    };
+    const devices = navigator.mediaDevices;
+    if (!devices) return;
+    devices.getUserMedia = async () => {
+      const context = new AudioContext({ sampleRate: 48_000 });
+      await context.resume();
+      const out = context.createMediaStreamDestination();
+      // A room's faint noise (about -60 dBFS), as any microphone hears: far below speech.
+      const noise = context.createBuffer(1, 48_000, 48_000);
+      const samples = noise.getChannelData(0);
+      for (let i = 0; i < samples.length; i++) samples[i] = (Math.random() * 2 - 1) * 0.0017;
+      const room = context.createBufferSource();
+      room.buffer = noise;
+      room.loop = true;
+      room.connect(out);
+      room.start();
+      outputs.push({ context, out });
+      return out.stream;
+    };
+  });
+}
+
+/** A sentence spoken by espeak-ng, as a base64 WAV (script/setup installs espeak-ng). */
+export function spoken(sentence: string): string {
+  return execFileSync("espeak-ng", ["-v", "en-us", "-s", "150", "--stdout", sentence]).toString("base64");
 }
 
 /** What the learner's next utterances "say": the simulator cannot understand speech. */

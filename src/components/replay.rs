@@ -27,6 +27,8 @@ pub fn turn_label(turn: &SavedTurn, own: bool) -> (&'static str, Option<&'static
         TurnState::Interrupted if turn.text.is_empty() => {
             "Cut off before any of it was heard.".to_owned()
         }
+        // A turn the transcription found no words in (a cough, a breath).
+        TurnState::Final if turn.text.trim().is_empty() => "No words in this turn.".to_owned(),
         _ => turn.text.clone(),
     };
     (who, note, text)

@@ -57,6 +57,9 @@ impl AppState {
             realtime_sim::Simulator::new(realtime_sim::SimConfig {
                 api_key: realtime.api_key.clone(),
                 reply_latency: std::time::Duration::from_millis(realtime.sim_reply_latency_ms),
+                recognizer: realtime_sim::recognizer::configured(
+                    realtime.sim_recognizer.as_deref(),
+                ),
             })
         });
         let storage = Storage::from_config(&config.storage);

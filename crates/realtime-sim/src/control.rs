@@ -115,6 +115,11 @@ pub struct Counters {
     pub events_sent: u64,
     /// Requests to `POST /v1/responses` that passed the API's checks.
     pub responses: u64,
+    /// Learner turns the speech recognizer transcribed, and those it failed (timed out, crashed,
+    /// busy), and how often it was started again.
+    pub recognized: u64,
+    pub recognizer_failures: u64,
+    pub recognizer_restarts: u64,
 }
 
 #[derive(Default)]
@@ -214,6 +219,9 @@ impl Control {
             audio_frames_sent: get(&self.audio_frames_sent),
             events_sent: get(&self.events_sent),
             responses: get(&self.responses_answered),
+            recognized: 0,
+            recognizer_failures: 0,
+            recognizer_restarts: 0,
         }
     }
 }
@@ -353,7 +361,7 @@ pub(crate) async fn act_on_calls(
 
 /// `GET /control/counters`.
 pub(crate) async fn counters(State(sim): State<Simulator>) -> Json<Counters> {
-    Json(sim.inner.control.counters())
+    Json(sim.counters())
 }
 
 /// `POST /control/reset`: forget queued faults, transcripts and Responses outcomes, and the

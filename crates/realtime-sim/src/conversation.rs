@@ -18,6 +18,7 @@ use crate::{
     Simulator,
     control::Fault,
     new_id, params,
+    recognizer::{Ears, RecognizeError},
     speech::{self, Vad, VadEvent, Voice},
 };
 
@@ -83,6 +84,9 @@ const WORDS_MADE_PER_TICK: usize = 2;
 const LATE_TRANSCRIPT_MAX: Duration = Duration::from_secs(3);
 /// ...and this long after the coach's reply began, when one does.
 const LATE_AFTER_REPLY: Duration = Duration::from_millis(1_000);
+/// Audio after the detected end of speech that goes to the recognizer with the turn (the quiet
+/// tail of the last word).
+const TRANSCRIBED_TAIL_MS: u64 = 300;
 /// The longest item id a client may give (OpenAI's limit).
 pub const MAX_CLIENT_ITEM_ID: usize = 32;
 
@@ -101,6 +105,10 @@ pub(crate) struct Conversation {
     reply: Reply,
     /// Transcription events held back until the coach's next reply has started.
     late: Option<(Instant, Vec<ServerEvent>)>,
+    /// The learner's audio, for the recognizer.
+    ears: Ears,
+    /// Learner turns with the recognizer, in the order they were committed.
+    hearing: VecDeque<Hearing>,
     /// The conversation's item ids, in order.
     items: Vec<String>,
     history: Vec<(String, String)>,
@@ -135,6 +143,8 @@ impl Conversation {
             last_item_id: None,
             reply: Reply::Idle,
             late: None,
+            ears: Ears::new(),
+            hearing: VecDeque::new(),
             items: Vec::new(),
             history: Vec::new(),
             follow_ups: 0,
@@ -188,11 +198,7 @@ impl Conversation {
 
     fn server_vad(&self) -> bool {
         !matches!(
-            self.session
-                .audio
-                .as_ref()
-                .and_then(|a| a.input.as_ref())
-                .and_then(|i| i.turn_detection.as_ref()),
+            audio_input(&self.session).and_then(|i| i.turn_detection.as_ref()),
             Some(None)
         )
     }
@@ -208,6 +214,7 @@ impl Conversation {
 
     /// The learner's decoded audio (48 kHz mono).
     pub(crate) fn hear(&mut self, pcm: &[f32], now: Instant, sim: &Simulator) {
+        self.ears.hear(pcm);
         for frame in pcm.chunks(speech::FRAME_SAMPLES) {
             match self.vad.push(frame) {
                 Some(VadEvent::Started { at_ms }) => self.speech_started(at_ms),
@@ -255,14 +262,9 @@ impl Conversation {
             item_id: item_id.clone(),
             audio_end_ms: ended_ms + silence_ms(&self.session),
         });
-        self.commit_learner_turn(item_id, ended_ms - started_ms, now, sim);
+        self.commit_learner_turn(item_id, (started_ms, ended_ms), now, sim);
         let auto_reply = self
-            .session
-            .audio
-            .as_ref()
-            .and_then(|a| a.input.as_ref())
-            .and_then(|i| i.turn_detection.clone())
-            .flatten()
+            .turn_detection()
             .and_then(|t| t.create_response)
             .unwrap_or(true);
         if auto_reply && self.active_response().is_none() {
@@ -271,12 +273,7 @@ impl Conversation {
     }
 
     fn turn_detection(&self) -> Option<realtime_protocol::session::TurnDetection> {
-        self.session
-            .audio
-            .as_ref()
-            .and_then(|a| a.input.as_ref())
-            .and_then(|i| i.turn_detection.clone())
-            .flatten()
+        turn_detection(&self.session)
     }
 
     fn interrupts(&self) -> bool {
@@ -294,11 +291,12 @@ impl Conversation {
         }
     }
 
-    /// `input_audio_buffer.committed`, the user item, then its transcription.
+    /// `input_audio_buffer.committed`, the user item, then its transcription. `speech` is where
+    /// the voice detection heard speech, in ms of the call's audio.
     fn commit_learner_turn(
         &mut self,
         item_id: String,
-        speech_ms: u64,
+        speech: (u64, u64),
         now: Instant,
         sim: &Simulator,
     ) {
@@ -332,11 +330,14 @@ impl Conversation {
         });
         let control = &sim.inner.control;
         // Transcription runs beside the reply: at OpenAI it often lands after the reply began.
+        // (A recognized one is late by nature: it comes when the recognizer is done.)
         let late = control
             .take_fault(|f| matches!(f, Fault::TranscriptionLate))
             .is_some()
             || control.late_by_chance();
-        let events = self.transcription(item_id, speech_ms, sim);
+        let Some(events) = self.transcription(item_id, speech, sim) else {
+            return;
+        };
         if late {
             self.late = Some((now + LATE_TRANSCRIPT_MAX, events));
         } else {
@@ -346,37 +347,60 @@ impl Conversation {
         }
     }
 
-    /// The transcription of a learner turn: its text, or its failure.
+    /// The transcription of a learner turn: its text or its failure now, or `None` when it went
+    /// to the recognizer (its events come from [`Conversation::tick`] when it is done). A test's
+    /// fault or queued text comes first; without a recognizer the text is a placeholder.
     fn transcription(
         &mut self,
         item_id: String,
-        speech_ms: u64,
+        (started_ms, ended_ms): (u64, u64),
         sim: &Simulator,
-    ) -> Vec<ServerEvent> {
+    ) -> Option<Vec<ServerEvent>> {
+        let speech_ms = ended_ms.saturating_sub(started_ms);
         let control = &sim.inner.control;
         if control
             .take_fault(|f| matches!(f, Fault::TranscriptionFails))
             .is_some()
         {
-            return vec![ServerEvent::InputTranscriptFailed {
-                event_id: Some(new_id("event")),
+            return Some(vec![transcription_failed(
                 item_id,
-                content_index: 0,
-                error: ErrorDetail {
-                    kind: "transcription_error".into(),
-                    code: Some("audio_unintelligible".into()),
-                    message: "The audio could not be transcribed (fault injection).".into(),
-                    param: None,
-                },
-            }];
+                "audio_unintelligible",
+                "The audio could not be transcribed (fault injection).",
+            )]);
         }
-        // The simulator cannot understand speech: it says so, unless a test queued the words.
-        let transcript = control.next_transcript().unwrap_or_else(|| {
-            format!(
+        let transcript = match (control.next_transcript(), sim.recognizer()) {
+            (Some(queued), _) => queued,
+            (None, Some(recognizer)) => {
+                let audio = self.ears.span(
+                    started_ms.saturating_sub(PREFIX_PADDING_MS),
+                    ended_ms + TRANSCRIBED_TAIL_MS,
+                );
+                let prompt = audio_input(&self.session)
+                    .and_then(|i| i.transcription.as_ref())
+                    .and_then(|t| t.prompt.clone());
+                self.hearing.push_back(Hearing {
+                    item_id,
+                    speech_ms,
+                    answer: recognizer.transcribe(audio, prompt),
+                });
+                return None;
+            }
+            // The simulator cannot understand speech without its recognizer: it says so.
+            (None, None) => format!(
                 "(simulated transcript: {:.1} s of speech)",
                 speech_ms as f64 / 1000.0
-            )
-        });
+            ),
+        };
+        Some(self.transcribed(item_id, transcript, speech_ms))
+    }
+
+    /// A learner turn's transcript, as a delta and its completion.
+    fn transcribed(
+        &mut self,
+        item_id: String,
+        transcript: String,
+        speech_ms: u64,
+    ) -> Vec<ServerEvent> {
         self.history.push(("user".into(), transcript.clone()));
         vec![
             ServerEvent::InputTranscriptDelta {
@@ -394,6 +418,44 @@ impl Conversation {
                     "seconds": speech_ms as f64 / 1000.0})),
             },
         ]
+    }
+
+    /// Sends what the recognizer has finished, in the order the turns were committed (a turn
+    /// waits for the one before it, as OpenAI's transcriptions of one session arrive in order).
+    fn hear_back(&mut self) {
+        while let Some(hearing) = self.hearing.front_mut() {
+            let answer = match hearing.answer.try_recv() {
+                Err(tokio::sync::oneshot::error::TryRecvError::Empty) => return,
+                Ok(answer) => answer,
+                Err(tokio::sync::oneshot::error::TryRecvError::Closed) => {
+                    Err(RecognizeError::Crashed)
+                }
+            };
+            let Some(Hearing {
+                item_id, speech_ms, ..
+            }) = self.hearing.pop_front()
+            else {
+                return;
+            };
+            let events = match answer {
+                Ok(text) => self.transcribed(item_id, text, speech_ms),
+                Err(error) => {
+                    tracing::warn!(%error, "sim: a learner turn could not be transcribed");
+                    let code = match error {
+                        RecognizeError::TimedOut | RecognizeError::Busy => "transcription_timeout",
+                        _ => "transcription_failed",
+                    };
+                    vec![transcription_failed(
+                        item_id,
+                        code,
+                        "The audio could not be transcribed by the local recognizer.",
+                    )]
+                }
+            };
+            for event in events {
+                self.send(event);
+            }
+        }
     }
 
     /// Sends a held-back transcription.
@@ -564,7 +626,7 @@ impl Conversation {
                     } else {
                         end
                     };
-                    self.commit_learner_turn(new_id("item"), end.saturating_sub(start), now, sim);
+                    self.commit_learner_turn(new_id("item"), (start, end.max(start)), now, sim);
                 }
                 None => self.error(
                     "invalid_request_error",
@@ -822,6 +884,7 @@ impl Conversation {
     /// Every 20 ms: start a prepared reply when due; make its text and audio ahead of playing,
     /// play one packet; the done events when it is made, `stopped` when it has played.
     pub(crate) fn tick(&mut self, now: Instant) {
+        self.hear_back();
         if self.late.as_ref().is_some_and(|(due, _)| now >= *due) {
             self.release_late();
         }
@@ -995,6 +1058,27 @@ fn response(
     }
 }
 
+/// A learner turn with the recognizer: its answer comes when it is done.
+struct Hearing {
+    item_id: String,
+    speech_ms: u64,
+    answer: tokio::sync::oneshot::Receiver<Result<String, RecognizeError>>,
+}
+
+fn transcription_failed(item_id: String, code: &str, message: &str) -> ServerEvent {
+    ServerEvent::InputTranscriptFailed {
+        event_id: Some(new_id("event")),
+        item_id,
+        content_index: 0,
+        error: ErrorDetail {
+            kind: "transcription_error".into(),
+            code: Some(code.into()),
+            message: message.into(),
+            param: None,
+        },
+    }
+}
+
 fn assistant_item(item_id: &str, transcript: &str, status: &str) -> Item {
     Item {
         id: Some(item_id.to_owned()),
@@ -1009,13 +1093,18 @@ fn assistant_item(item_id: &str, transcript: &str, status: &str) -> Item {
     }
 }
 
-fn silence_ms(session: &SessionConfig) -> u64 {
-    session
-        .audio
-        .as_ref()
-        .and_then(|a| a.input.as_ref())
+fn audio_input(session: &SessionConfig) -> Option<&realtime_protocol::session::AudioInput> {
+    session.audio.as_ref().and_then(|a| a.input.as_ref())
+}
+
+fn turn_detection(session: &SessionConfig) -> Option<realtime_protocol::session::TurnDetection> {
+    audio_input(session)
         .and_then(|i| i.turn_detection.clone())
         .flatten()
+}
+
+fn silence_ms(session: &SessionConfig) -> u64 {
+    turn_detection(session)
         .and_then(|t| t.silence_duration_ms)
         .map_or(500, u64::from)
 }
@@ -1055,6 +1144,7 @@ pub(crate) mod conversation_tests {
         Simulator::new(SimConfig {
             api_key: DEV_API_KEY.to_owned().into(),
             reply_latency: Duration::from_millis(0),
+            recognizer: None,
         })
     }
 
@@ -1296,6 +1386,69 @@ pub(crate) mod conversation_tests {
             })
             .collect();
         assert_eq!(completed, ["We could go hiking."]);
+    }
+
+    #[tokio::test]
+    async fn a_recognized_turn_is_its_own_audio_and_comes_when_ready_queued_words_first() {
+        let mut h = Harness::new(false);
+        h.sim = Simulator::new(SimConfig {
+            api_key: DEV_API_KEY.to_owned().into(),
+            reply_latency: Duration::from_millis(0),
+            recognizer: Some(crate::recognizer::testing::fake()),
+        });
+        h.sim.queue_transcript("Queued words.");
+        h.hear(500, 0.0);
+        h.hear(1000, 0.3);
+        h.hear(700, 0.0);
+        // The second turn: from 2200 to 3200 ms.
+        h.hear(1000, 0.3);
+        h.hear(700, 0.0);
+        let completed = |h: &Harness| -> Vec<String> {
+            h.events
+                .iter()
+                .filter_map(|e| match e {
+                    ServerEvent::InputTranscriptCompleted { transcript, .. } => {
+                        Some(transcript.clone())
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        for _ in 0..500 {
+            if completed(&h).len() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            h.run(1);
+        }
+        // The stand-in answers with the number of samples it heard: the turn less its 300 ms of
+        // prefix padding to 300 ms after it, at 16 kHz.
+        assert_eq!(
+            completed(&h),
+            [
+                "Queued words.",
+                &format!("{} samples", (1000 + 300 + 300) * 16)
+            ]
+        );
+        // It came when the recognizer was done: after the coach's reply to it had begun.
+        let replies: Vec<usize> = h
+            .types()
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| **t == "response.created")
+            .map(|(i, _)| i)
+            .collect();
+        let last_completed = h
+            .types()
+            .iter()
+            .rposition(|t| *t == "conversation.item.input_audio_transcription.completed")
+            .unwrap();
+        assert!(
+            replies.len() >= 2 && replies[1] < last_completed,
+            "{:?}",
+            h.types()
+        );
+        assert_eq!(h.sim.counters().recognized, 1);
     }
 
     #[tokio::test]

@@ -19,6 +19,7 @@ mod control;
 mod conversation;
 mod keys;
 mod params;
+pub mod recognizer;
 mod responses;
 pub mod review;
 pub mod schema;
@@ -38,6 +39,7 @@ use secrecy::SecretString;
 
 pub use control::{Counters, Fault, MAX_ANSWER_DELAY_MS, MAX_FAULT_SECS, MAX_FAULTS};
 pub use keys::{MAX_INSTRUCTIONS_BYTES, MAX_LIVE_KEYS};
+pub use recognizer::{Recognizer, RecognizerCommand};
 pub use responses::{ResponseOutcome, TEXT_MODELS};
 
 /// The development standard key (also in `.env.example`): only ever valid against a simulator.
@@ -57,6 +59,9 @@ pub struct SimConfig {
     pub api_key: SecretString,
     /// How long the coach takes to start a reply after the learner stops (or `response.create`).
     pub reply_latency: Duration,
+    /// The speech recognizer that transcribes learner turns; without one they get a placeholder
+    /// (unless a test queued their text).
+    pub recognizer: Option<RecognizerCommand>,
 }
 
 /// One simulator: its keys, calls, faults and counters. Cheap to clone.
@@ -70,18 +75,28 @@ struct Inner {
     keys: Mutex<HashMap<String, keys::MintedKey>>,
     calls: Mutex<HashMap<String, tokio::sync::mpsc::Sender<calls::CallCommand>>>,
     control: control::Control,
+    recognizer: Option<Recognizer>,
 }
 
 impl Simulator {
+    /// A simulator; with a recognizer configured, starts it in the background (so within a Tokio
+    /// runtime).
     pub fn new(config: SimConfig) -> Self {
+        let recognizer = config.recognizer.clone().map(Recognizer::start);
         Simulator {
             inner: Arc::new(Inner {
                 config,
                 keys: Mutex::new(HashMap::new()),
                 calls: Mutex::new(HashMap::new()),
                 control: control::Control::default(),
+                recognizer,
             }),
         }
+    }
+
+    /// The recognizer learner turns go to, while it works.
+    fn recognizer(&self) -> Option<&Recognizer> {
+        self.inner.recognizer.as_ref().filter(|r| r.available())
     }
 
     /// The HTTP API, to be mounted where its base URL should be (minus `/v1`).
@@ -108,7 +123,15 @@ impl Simulator {
     }
 
     pub fn counters(&self) -> Counters {
-        self.inner.control.counters()
+        let mut counters = self.inner.control.counters();
+        if let Some(recognizer) = &self.inner.recognizer {
+            (
+                counters.recognized,
+                counters.recognizer_failures,
+                counters.recognizer_restarts,
+            ) = recognizer.counts();
+        }
+        counters
     }
 
     /// Queues a fault, as `POST /control/faults` does; refused (logged) past its bounds.

@@ -4,6 +4,8 @@
 //! - `REALTIME_SIM_API_KEY`: the standard key allowed to mint (default the development key in
 //!   `.env.example`).
 //! - `REALTIME_SIM_REPLY_LATENCY_MS`: the coach's thinking time before a reply (default 300).
+//! - `REALTIME_SIM_RECOGNIZER`: the speech recognizer's virtual environment (`script/setup` makes
+//!   it), or `off`; unset, learner turns get placeholder transcripts.
 
 use std::{net::SocketAddr, process::ExitCode, time::Duration};
 
@@ -39,6 +41,7 @@ async fn main() -> ExitCode {
     let simulator = Simulator::new(SimConfig {
         api_key: api_key.into(),
         reply_latency: Duration::from_millis(latency),
+        recognizer: realtime_sim::recognizer::configured(env("REALTIME_SIM_RECOGNIZER").as_deref()),
     });
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(listener) => listener,

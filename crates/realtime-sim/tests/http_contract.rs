@@ -15,6 +15,7 @@ fn simulator() -> Simulator {
     Simulator::new(SimConfig {
         api_key: DEV_API_KEY.to_owned().into(),
         reply_latency: std::time::Duration::from_millis(10),
+        recognizer: None,
     })
 }
 

@@ -228,6 +228,7 @@ pub(super) fn TurnBubble(p: Practice, id: String) -> impl IntoView {
                 (TurnState::TranscriptionFailed, _) => "We couldn't catch the words of this turn; the audio is kept.".to_owned(),
                 (TurnState::InProgress, true) => "…".to_owned(),
                 (TurnState::Interrupted, true) => "Cut off before you heard any of it.".to_owned(),
+                (TurnState::Final, true) => "No words in this turn.".to_owned(),
                 _ => turn.text.clone(),
             };
             let note = match turn.state {
@@ -248,7 +249,7 @@ pub(super) fn TurnBubble(p: Practice, id: String) -> impl IntoView {
                         </p>
                         <p data-turn-text class=move || {
                             if turn.state == TurnState::TranscriptionFailed
-                                || (turn.state == TurnState::Interrupted && turn.text.is_empty())
+                                || (turn.state != TurnState::InProgress && turn.text.is_empty())
                             {
                                 "mt-1 text-lg italic leading-relaxed"
                             } else {

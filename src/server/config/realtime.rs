@@ -25,6 +25,9 @@ pub struct RealtimeConfig {
     pub transcription_model: String,
     /// `REALTIME_SIM_REPLY_LATENCY_MS`: the simulated coach's thinking time (default 300).
     pub sim_reply_latency_ms: u64,
+    /// `REALTIME_SIM_RECOGNIZER`: the simulator's speech recognizer, a virtual environment that
+    /// `script/setup` made (the scripts set it), or `off`; unset, learner turns get placeholders.
+    pub sim_recognizer: Option<String>,
 }
 
 pub(super) fn realtime(
@@ -104,6 +107,7 @@ pub(super) fn realtime(
         transcription_model: get("REALTIME_TRANSCRIPTION_MODEL")
             .unwrap_or_else(|| "gpt-4o-mini-transcribe".to_owned()),
         sim_reply_latency_ms,
+        sim_recognizer: get("REALTIME_SIM_RECOGNIZER"),
     })
 }
 

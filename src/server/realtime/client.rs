@@ -83,6 +83,7 @@ impl RealtimeClient {
                     transcription: Some(Transcription {
                         model: self.transcription_model.clone(),
                         language: Some("en".to_owned()),
+                        prompt: None,
                     }),
                     turn_detection: Some(Some(TurnDetection {
                         kind: "server_vad".to_owned(),
