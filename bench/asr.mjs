@@ -17,7 +17,10 @@ const sentences = readFileSync(sentencesPath, "utf8")
 const VOICES = ["en-us, 150 words/min", "en-gb, 135 words/min"];
 const SIM_KEY = { authorization: `Bearer ${process.env.SIM_API_KEY}`, "content-type": "application/json" };
 
-/** Lower case, no punctuation but apostrophes inside words. */
+/** British spellings the recognizer writes the American way: the same word heard. */
+const SPELLING = { favourite: "favorite", neighbours: "neighbors", neighbour: "neighbor", colour: "color" };
+
+/** Lower case, no punctuation but apostrophes inside words, one spelling of each word. */
 const words = (text) =>
   text
     .toLowerCase()
@@ -25,7 +28,8 @@ const words = (text) =>
     .replace(/[^a-z0-9' ]+/g, " ")
     .split(/\s+/)
     .map((word) => word.replace(/^'+|'+$/g, ""))
-    .filter(Boolean);
+    .filter(Boolean)
+    .map((word) => SPELLING[word] ?? word);
 
 /** Word-level edit distance: substitutions, insertions and deletions. */
 function editDistance(reference, hypothesis) {
@@ -93,27 +97,24 @@ for (let voice = 0; voice < VOICES.length; voice++) {
       const context = new AudioContext({ sampleRate: 48_000 });
       await context.resume();
       const out = context.createMediaStreamDestination();
+      // A room's faint noise (about -60 dBFS) under the speech, as any microphone hears: Chromium
+      // sends no audio packets for a track of digital silence, and then no turn would end.
+      const noise = context.createBuffer(1, 48_000, 48_000);
+      const samples = noise.getChannelData(0);
+      for (let i = 0; i < samples.length; i++) samples[i] = (Math.random() * 2 - 1) * 0.0017;
+      const room = context.createBufferSource();
+      room.buffer = noise;
+      room.loop = true;
+      room.connect(out);
+      room.start();
       const pc = new RTCPeerConnection();
       pc.addTrack(out.stream.getAudioTracks()[0], out.stream);
       const channel = pc.createDataChannel("oai-events");
-      const waiting = new Map();
-      channel.onmessage = (message) => {
-        const event = JSON.parse(message.data);
-        const wanted = waiting.get(event.type);
-        if (wanted) {
-          waiting.delete(event.type);
-          wanted({ event, at: performance.now() });
-        }
-      };
-      const next = (type, ms) =>
-        new Promise((resolve) => {
-          const timer = setTimeout(() => resolve(null), ms);
-          waiting.set(type, (got) => {
-            clearTimeout(timer);
-            resolve(got);
-          });
-        });
-      const opened = next("session.created", 10_000);
+      // Every event, with when it came: a sentence may make more than one turn (the voice
+      // detection hears a long pause as the end of one), and all of them are its words.
+      const events = [];
+      channel.onmessage = (message) => events.push({ event: JSON.parse(message.data), at: performance.now() });
+      const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
       await pc.setLocalDescription(await pc.createOffer());
       const answer = await fetch(secret.calls, {
         method: "POST",
@@ -121,7 +122,8 @@ for (let voice = 0; voice < VOICES.length; voice++) {
         headers: { "Content-Type": "application/sdp", Authorization: `Bearer ${secret.value}` },
       });
       await pc.setRemoteDescription({ type: "answer", sdp: await answer.text() });
-      if (!(await opened)) throw new Error("the call did not open");
+      for (let i = 0; i < 100 && !events.some((e) => e.event.type === "session.created"); i++) await sleep(100);
+      if (!events.some((e) => e.event.type === "session.created")) throw new Error("the call did not open");
       const results = [];
       for (const clip of clips) {
         const bytes = Uint8Array.from(atob(clip.base64), (c) => c.charCodeAt(0));
@@ -129,30 +131,35 @@ for (let voice = 0; voice < VOICES.length; voice++) {
         const source = context.createBufferSource();
         source.buffer = buffer;
         source.connect(out);
-        const stopped = next("input_audio_buffer.speech_stopped", 30_000);
-        const completed = new Promise((resolve) => {
-          const timer = setTimeout(() => resolve(null), 30_000);
-          waiting.set("conversation.item.input_audio_transcription.completed", (got) => {
-            clearTimeout(timer);
-            resolve(got);
-          });
-          waiting.set("conversation.item.input_audio_transcription.failed", (got) => {
-            clearTimeout(timer);
-            resolve(got);
-          });
-        });
+        const from = events.length;
+        const ended = new Promise((resolve) => (source.onended = resolve));
         const startedAt = performance.now() + (context.outputLatency || 0) * 1000;
         source.start();
-        const stop = await stopped;
-        const done = await completed;
+        await ended;
         const speechEnd = startedAt + clip.endMs;
+        // The turn's closing silence, then every turn it made transcribed (or failed).
+        await sleep(1_000);
+        const since = () => events.slice(from);
+        const committed = () => since().filter((e) => e.event.type === "input_audio_buffer.committed").map((e) => e.event.item_id);
+        const settled = (id) =>
+          since().find(
+            (e) =>
+              e.event.item_id === id &&
+              (e.event.type === "conversation.item.input_audio_transcription.completed" ||
+                e.event.type === "conversation.item.input_audio_transcription.failed"),
+          );
+        for (let i = 0; i < 300 && !(committed().length > 0 && committed().every(settled)); i++) await sleep(50);
+        const turns = committed().map(settled).filter(Boolean);
+        const stopped = since().find((e) => e.event.type === "input_audio_buffer.speech_stopped");
+        const last = turns.at(-1);
         results.push({
-          text: done?.event?.transcript ?? null,
-          failed: done?.event?.type?.endsWith("failed") ?? false,
-          toStopped: stop ? stop.at - speechEnd : null,
-          toCompleted: done ? done.at - speechEnd : null,
+          text: turns.length ? turns.map((t) => t.event.transcript ?? "").join(" ") : null,
+          turns: turns.length,
+          failed: turns.some((t) => t.event.type.endsWith("failed")),
+          toStopped: stopped ? stopped.at - speechEnd : null,
+          toCompleted: last ? last.at - speechEnd : null,
         });
-        await new Promise((resolve) => setTimeout(resolve, 400));
+        await sleep(300);
       }
       pc.close();
       await context.close();
@@ -185,9 +192,16 @@ console.log(
   `asr: ${sentences.length} held-out sentences x ${VOICES.length} voices (${VOICES.join("; ")}), ` +
     `${total} words, through WebRTC to the simulator's recognizer`,
 );
-console.log(`  word error rate    ${wer.toFixed(1)} %   (${errors} of ${total} words; ${missing} turns not transcribed)   target <= 20 %: ${wer <= 20 ? "met" : "MISSED"}`);
+const split = results.filter((r) => r.turns > 1).length;
+const failed = results.filter((r) => r.failed).length;
 console.log(
-  `  end of speech -> transcript   P50 ${pick(latencies, 0.5).toFixed(0)} ms   P95 ${p95.toFixed(0)} ms   ` +
+  `  word error rate    ${wer.toFixed(1)} %   (${errors} of ${total} words)   target <= 20 %: ${wer <= 20 ? "met" : "MISSED"}`,
+);
+console.log(
+  `  sentences heard as more than one turn: ${split}; with a turn not transcribed: ${failed}; with none: ${missing}`,
+);
+console.log(
+  `  end of speech -> its (last) transcript   P50 ${pick(latencies, 0.5).toFixed(0)} ms   P95 ${p95.toFixed(0)} ms   ` +
     `max ${latencies.at(-1)?.toFixed(0)} ms   target P95 <= 1500 ms: ${p95 <= 1500 ? "met" : "MISSED"}`,
 );
 console.log(

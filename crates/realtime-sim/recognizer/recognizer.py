@@ -43,7 +43,7 @@ def transcribe(np, model, audio, prompt):
     segments, _ = model.transcribe(
         audio,
         language="en",
-        beam_size=int(os.environ.get("RECOGNIZER_BEAM", "1")),
+        beam_size=int(os.environ.get("RECOGNIZER_BEAM", "5")),
         temperature=0.0,
         condition_on_previous_text=False,
         without_timestamps=True,

@@ -302,6 +302,8 @@ impl Conversation {
     ) {
         let previous = self.last_item_id.replace(item_id.clone());
         self.items.push(item_id.clone());
+        // The learner spoke, whenever (and whether) the words come: the reply answers them.
+        self.history.push(("user".into(), String::new()));
         self.send(ServerEvent::Committed {
             event_id: Some(new_id("event")),
             item_id: item_id.clone(),
@@ -401,7 +403,6 @@ impl Conversation {
         transcript: String,
         speech_ms: u64,
     ) -> Vec<ServerEvent> {
-        self.history.push(("user".into(), transcript.clone()));
         vec![
             ServerEvent::InputTranscriptDelta {
                 event_id: Some(new_id("event")),
@@ -942,6 +943,8 @@ impl Conversation {
         });
         let previous = self.last_item_id.replace(item_id.clone());
         self.items.push(item_id.clone());
+        // The learner spoke, whenever (and whether) the words come: the reply answers them.
+        self.history.push(("user".into(), String::new()));
         self.send(ServerEvent::ItemAdded {
             event_id: Some(new_id("event")),
             item: Item {
@@ -1449,6 +1452,17 @@ pub(crate) mod conversation_tests {
             h.types()
         );
         assert_eq!(h.sim.counters().recognized, 1);
+        // The reply answered the learner although their words came after it began.
+        h.run_until("output_audio_buffer.stopped").await;
+        let said: String = h
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                ServerEvent::OutputTranscriptDelta { delta, .. } => Some(delta.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(!said.contains("carry on"), "{said}");
     }
 
     #[tokio::test]
