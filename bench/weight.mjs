@@ -1,0 +1,54 @@
+// What a learner downloads: each page loaded afresh in headless Chromium (JavaScript on), every
+// script, wasm and stylesheet it fetched, and their size brotli-compressed (quality 11, as a
+// compressing proxy or CDN would serve them; the app itself serves them uncompressed).
+// Goals (issue 19): pages without a call <= 60 KB, the call page <= 190 KB, the replay <= 120 KB.
+//
+// Usage: node bench/weight.mjs <base-url>
+import { brotliCompressSync, constants } from "node:zlib";
+import { launch, signUp } from "./browser.mjs";
+
+const [base] = process.argv.slice(2);
+const browser = await launch(null);
+const context = await browser.newContext({ baseURL: base });
+const page = await context.newPage();
+await page.goto(`${base}/`);
+await signUp(page.request, base, `weight-${Date.now()}@example.org`);
+const started = await page.request.post(`${base}/api/practice/start`, {
+  form: { topic: "ordering-at-a-cafe", key: crypto.randomUUID() },
+  headers: { origin: base, accept: "application/json" },
+});
+if (!started.ok()) throw new Error(`practice start: ${started.status()}`);
+const session = (await started.json()).id;
+
+const PAGES = [
+  ["topics", "/topics", 60],
+  ["topic", "/topics/ordering-at-a-cafe", 60],
+  ["history", "/history", 60],
+  ["progress", "/progress", 60],
+  ["account", "/account", 60],
+  ["call", "/topics/ordering-at-a-cafe/practice", 190],
+  ["replay", `/practice/${session}`, 120],
+];
+const brotli = (body) =>
+  brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+const kb = (bytes) => (bytes / 1024).toFixed(0).padStart(5);
+
+console.log("page weight (scripts, wasm, styles; KB)       raw  brotli   goal");
+for (const [name, path, goal] of PAGES) {
+  const fresh = await context.newPage();
+  const assets = [];
+  fresh.on("response", async (response) => {
+    const url = response.url();
+    if (/\.(js|wasm|css)(\?|$)/.test(url)) {
+      assets.push(response.body().then((body) => ({ url, raw: body.length, brotli: brotli(body) })));
+    }
+  });
+  await fresh.goto(`${base}${path}`, { waitUntil: "networkidle" });
+  const got = await Promise.all(assets);
+  await fresh.close();
+  const raw = got.reduce((sum, a) => sum + a.raw, 0);
+  const compressed = got.reduce((sum, a) => sum + a.brotli, 0);
+  const verdict = compressed <= goal * 1024 ? "met" : "over";
+  console.log(`  ${name.padEnd(10)} ${String(got.length).padStart(2)} files${" ".repeat(21)}${kb(raw)}  ${kb(compressed)}  <= ${goal} ${verdict}`);
+}
+await browser.close();
