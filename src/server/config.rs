@@ -46,10 +46,11 @@ pub struct Config {
     pub feedback: FeedbackConfig,
     /// What learners may consume.
     pub limits: Limits,
-    /// `TRUSTED_PROXIES`: addresses of the reverse proxies in front of the app (comma-separated,
-    /// default none). A request from one of them is from the address its `X-Forwarded-For`
-    /// names (the nearest one that is not a trusted proxy); otherwise the TCP peer counts.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `TRUSTED_PROXIES`: the reverse proxies (load balancers) in front of the app, by address
+    /// or CIDR range (comma-separated, e.g. `10.0.0.0/8, 2001:db8::7`; default none). A request
+    /// from one of them is from the address its `X-Forwarded-For` names (the nearest one that is
+    /// not a trusted proxy); otherwise the TCP peer counts, whatever the headers say.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The feedback job: the model that reviews the learner's speech (OpenAI's Responses API at the
@@ -175,11 +176,19 @@ impl Config {
             None => Vec::new(),
             Some(raw) => raw
                 .split(',')
-                .map(|part| part.trim().parse())
+                .map(|part| {
+                    let part = part.trim();
+                    part.parse::<ipnet::IpNet>()
+                        .or_else(|_| part.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map(|net| net.trunc())
+                })
                 .collect::<Result<_, _>>()
                 .map_err(|_| ConfigError::Invalid {
                     name: "TRUSTED_PROXIES",
-                    reason: format!("expected IP addresses separated by commas, got `{raw}`"),
+                    reason: format!(
+                        "expected IP addresses or CIDR ranges (10.0.0.0/8) separated by commas, \
+                         got `{raw}`"
+                    ),
                 })?,
         };
 
@@ -338,6 +347,7 @@ impl fmt::Debug for Config {
             .field("auth_attempts_per_minute", &self.auth_attempts_per_minute)
             .field("practice_quiet_secs", &self.practice_quiet_secs)
             .field("realtime.simulated", &self.realtime.simulated)
+            .field("realtime.mounts_simulator", &self.realtime.mounts_simulator)
             .field("realtime.base_url", &self.realtime.base_url)
             .field("realtime.model", &self.realtime.model)
             .field("feedback", &self.feedback)

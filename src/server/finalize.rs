@@ -48,9 +48,11 @@ fn missing(present: &[u32]) -> Vec<u32> {
         .collect()
 }
 
-/// How long one finalization may hold its claim on a session; a process that dies holding it
-/// lets the next one in after this.
-const CLAIM_SECS: i64 = 300;
+/// How long one finalization holds its claim on a session before renewing it (every
+/// `RENEW_EVERY_SECS` while it works); a process that dies holding it lets the next one in after
+/// at most this.
+const CLAIM_SECS: i64 = 120;
+const RENEW_EVERY_SECS: u64 = 30;
 
 /// How long a caller that must have the recording (End, recovery) waits for another
 /// finalization of the same session to finish, checking every `BUSY_POLL_MS`.
@@ -66,8 +68,8 @@ pub async fn finalize(
     session: Uuid,
     mode: Finalize,
 ) -> Result<Recording, AppError> {
-    match recordings::claim(&state.db, session, CLAIM_SECS).await? {
-        Claim::Taken => {}
+    let holder = match recordings::claim(&state.db, session, CLAIM_SECS).await? {
+        Claim::Taken(holder) => holder,
         Claim::Busy => {
             return Err(AppError::Conflict {
                 message: "This recording is being put together right now. Try again in a moment."
@@ -75,11 +77,13 @@ pub async fn finalize(
             });
         }
         Claim::NoSession => return Err(AppError::not_found("practice session")),
-    }
+    };
     let worker = state.clone();
     let work = tokio::spawn(async move {
+        let renewing = tokio::spawn(renew_while_working(worker.db.clone(), session, holder));
         let outcome = finalize_claimed(&worker, session, mode).await;
-        if let Err(error) = recordings::release(&worker.db, session).await {
+        renewing.abort();
+        if let Err(error) = recordings::release(&worker.db, session, holder).await {
             tracing::warn!(%error, "finalization claim left to expire");
         }
         outcome
@@ -87,6 +91,24 @@ pub async fn finalize(
     match work.await {
         Ok(outcome) => outcome,
         Err(error) => Err(super::error::internal("finalize task", &error)),
+    }
+}
+
+/// Keeps the claim alive while a long finalization works (a long recording on slow storage), so
+/// that no other process takes it over meanwhile; stops when the claim is no longer this one's.
+async fn renew_while_working(db: sqlx::PgPool, session: Uuid, holder: Uuid) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(RENEW_EVERY_SECS));
+    every.tick().await;
+    loop {
+        every.tick().await;
+        match recordings::renew(&db, session, holder, CLAIM_SECS).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!("finalization claim lost before the work finished");
+                return;
+            }
+            Err(error) => tracing::warn!(%error, "finalization claim not renewed"),
+        }
     }
 }
 

@@ -217,7 +217,7 @@ pub fn router(state: AppState) -> Router {
     }
 }
 
-/// Background upkeep: expired sessions leave the store, idle rate-limit keys leave memory,
+/// Background upkeep: expired sessions leave the store, recovered rate-limit keys leave Postgres,
 /// abandoned practice sessions are ended, and provisional recordings made final after a week.
 fn spawn_housekeeping(state: &AppState) {
     let store = PostgresStore::new(state.db.clone());
@@ -229,7 +229,6 @@ fn spawn_housekeeping(state: &AppState) {
             tracing::warn!(%error, "expired-session cleanup stopped");
         }
     });
-    let (auth, mint) = (state.auth_limits.clone(), state.mint_limits.clone());
     let state = state.clone();
     tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(Duration::from_secs(60));
@@ -237,8 +236,9 @@ fn spawn_housekeeping(state: &AppState) {
         loop {
             every_minute.tick().await;
             minutes += 1;
-            auth.forget_idle();
-            mint.forget_idle();
+            if let Err(error) = super::db::rate_limits::forget_idle(&state.db).await {
+                tracing::warn!(%error, "rate-limit cleanup failed");
+            }
             // Sessions whose tab died: ended and finalized with what arrived.
             if let Err(error) =
                 super::practice::close_abandoned(&state, super::practice::ABANDONED_AFTER_SECS)

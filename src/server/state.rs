@@ -53,7 +53,7 @@ impl AppState {
         config: Config,
     ) -> Result<Self, ClientError> {
         let realtime = &config.realtime;
-        let simulator = realtime.simulated.then(|| {
+        let simulator = realtime.mounts_simulator.then(|| {
             realtime_sim::Simulator::new(realtime_sim::SimConfig {
                 api_key: realtime.api_key.clone(),
                 reply_latency: std::time::Duration::from_millis(realtime.sim_reply_latency_ms),
@@ -80,10 +80,10 @@ impl AppState {
         Ok(AppState {
             feedback: FeedbackJobs::new(db.clone(), FeedbackTask::new(deps, first_retry)),
             leptos_options,
-            db,
-            auth_limits: AuthLimits::new(config.auth_attempts_per_minute),
+            auth_limits: AuthLimits::new(db.clone(), config.auth_attempts_per_minute),
             realtime: Arc::new(RealtimeClient::new(realtime)?),
-            mint_limits: MintLimits::default(),
+            mint_limits: MintLimits::new(db.clone()),
+            db,
             storage,
             simulator,
             exports: Default::default(),

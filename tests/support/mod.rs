@@ -375,27 +375,104 @@ pub async fn spawn_app(db: PgPool, vars: &[(&str, &str)]) -> String {
     base
 }
 
-/// A browser talking to an app on a real port (`spawn_app`), with its session cookie.
+/// `n` app processes (each its own state: its own memory, pools, limits, simulator) on one
+/// database, one store and one mailbox, behind one public origin: the first's. The others reach
+/// the voice coach at the first's simulator with the same key, as processes of one deployment
+/// would reach OpenAI. Answers each one's base URL and state.
+pub async fn spawn_processes(
+    db: PgPool,
+    vars: &[(&str, &str)],
+    n: usize,
+) -> (Vec<String>, Vec<AppState>) {
+    let dir = |what: &str| {
+        std::env::temp_dir()
+            .join(format!(
+                "speaking-coach-test-{what}-{}",
+                uuid::Uuid::new_v4()
+            ))
+            .display()
+            .to_string()
+    };
+    let (storage, mail) = (dir("store"), dir("mail"));
+    let mut listeners = Vec::new();
+    for _ in 0..n {
+        listeners.push(
+            tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("a free port"),
+        );
+    }
+    let bases: Vec<String> = listeners
+        .iter()
+        .map(|l| format!("http://{}", l.local_addr().expect("bound")))
+        .collect();
+    let mut shared = vec![
+        ("PUBLIC_URL", bases[0].as_str()),
+        ("REALTIME_SIM_API_KEY", "sk-sim-shared-by-every-process"),
+        ("MAIL_DIR", mail.as_str()),
+    ];
+    // On S3 they share the test bucket; on disk, one folder.
+    if !std::env::var("TEST_STORAGE").is_ok_and(|backend| backend == "s3") {
+        shared.push(("STORAGE_DIR", storage.as_str()));
+    }
+    let mut states = Vec::new();
+    for listener in listeners {
+        let vars: Vec<(&str, &str)> = shared.iter().chain(vars).copied().collect();
+        let state = state_with(db.clone(), &vars);
+        let app = startup::router(state.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await;
+        });
+        states.push(state);
+    }
+    (bases, states)
+}
+
+/// A browser talking to an app on a real port (`spawn_app`), with its session cookie; or to
+/// several processes of one app in turn, as a load balancer would send its requests.
 pub struct Browser {
     http: reqwest::Client,
-    base: String,
+    bases: Vec<String>,
+    turn: std::sync::atomic::AtomicUsize,
     pub cookie: Option<String>,
 }
 
 impl Browser {
     pub fn new(base: &str) -> Self {
+        Self::across(&[base.to_owned()])
+    }
+
+    /// A browser whose requests go to each of `bases` in turn (the first is the public origin).
+    pub fn across(bases: &[String]) -> Self {
         Browser {
             http: reqwest::Client::new(),
-            base: base.to_owned(),
+            bases: bases.to_vec(),
+            turn: Default::default(),
             cookie: None,
         }
+    }
+
+    /// The public origin's `host:port`: what a load balancer passes on as `Host`.
+    fn host(&self) -> &str {
+        self.bases[0].trim_start_matches("http://")
+    }
+
+    /// Where the next request goes.
+    fn base(&self) -> &str {
+        let turn = self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        &self.bases[turn % self.bases.len()]
     }
 
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
         let mut request = self
             .http
-            .post(format!("{}{path}", self.base))
-            .header("origin", &self.base)
+            .post(format!("{}{path}", self.base()))
+            .header("origin", &self.bases[0])
+            .header("host", self.host())
             .header("accept", "application/json")
             .form(form);
         if let Some(cookie) = &self.cookie {
@@ -404,12 +481,28 @@ impl Browser {
         request.send().await.expect("the app answers")
     }
 
+    /// `PUT`s `bytes` (a recording chunk) to `path`; answers the status.
+    pub async fn put(&self, path: &str, bytes: Vec<u8>) -> StatusCode {
+        let mut request = self
+            .http
+            .put(format!("{}{path}", self.base()))
+            .header("origin", &self.bases[0])
+            .header("host", self.host())
+            .header("content-type", "application/octet-stream")
+            .body(bytes);
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send().await.expect("the app answers").status()
+    }
+
     pub async fn sign_up(&mut self, email: &str) {
         let response = self.post("/api/auth/sign-up", &[("email", email)]).await;
         assert_eq!(response.status(), StatusCode::OK);
         let mailbox = self
             .http
-            .get(format!("{}{}", self.base, mailbox_uri(email)))
+            .get(format!("{}{}", self.base(), mailbox_uri(email)))
+            .header("host", self.host())
             .send()
             .await
             .expect("the app answers")
@@ -468,7 +561,8 @@ impl Browser {
     pub async fn get(&self, path: &str) -> (StatusCode, String) {
         let mut request = self
             .http
-            .get(format!("{}{path}", self.base))
+            .get(format!("{}{path}", self.base()))
+            .header("host", self.host())
             .header("accept", "application/json");
         if let Some(cookie) = &self.cookie {
             request = request.header("cookie", cookie);

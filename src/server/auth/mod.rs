@@ -74,7 +74,7 @@ pub async fn sign_up(
     email: &str,
     next: Option<&str>,
 ) -> Result<(), AppError> {
-    state.auth_limits.check(ip, None)?;
+    state.auth_limits.check(ip, None).await?;
     let email = Email::parse(email).map_err(|error| AppError::invalid(error.to_string()))?;
     match users::find_by_email(&state.db, &email).await? {
         Some(existing) => confirmation::send_account_notice(state, existing.id, &email).await,
@@ -91,7 +91,7 @@ pub async fn finish_sign_up(
     token: &str,
     password: String,
 ) -> Result<CurrentUser, AppError> {
-    state.auth_limits.check(ip, None)?;
+    state.auth_limits.check(ip, None).await?;
     let (token_hash, email) = confirmation::valid_link(state, token).await?;
     let password =
         Password::parse(password).map_err(|error| AppError::invalid(error.to_string()))?;
@@ -130,7 +130,8 @@ pub async fn sign_in(
     let email = Email::parse(email);
     state
         .auth_limits
-        .check(ip, email.as_ref().ok().map(Email::as_str))?;
+        .check(ip, email.as_ref().ok().map(Email::as_str))
+        .await?;
     let email = email.map_err(|error| AppError::invalid(error.to_string()))?;
     if password.len() > Password::MAX_BYTES {
         return Err(AppError::invalid(NO_MATCH));
@@ -220,8 +221,9 @@ pub fn request_ip() -> IpAddr {
 /// The client behind a chain of proxies: walking `X-Forwarded-For` from the nearest hop while
 /// the hop is a trusted proxy, the first address that is not. A request that does not come from
 /// a trusted proxy is from its peer, whatever it claims.
-pub fn client_ip(peer: IpAddr, forwarded_for: &str, trusted: &[IpAddr]) -> IpAddr {
-    if !trusted.contains(&peer) {
+pub fn client_ip(peer: IpAddr, forwarded_for: &str, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
         return peer;
     }
     let mut client = peer;
@@ -229,7 +231,7 @@ pub fn client_ip(peer: IpAddr, forwarded_for: &str, trusted: &[IpAddr]) -> IpAdd
         match hop.trim().parse::<IpAddr>() {
             Ok(ip) => {
                 client = ip;
-                if !trusted.contains(&ip) {
+                if !is_trusted(&ip) {
                     break;
                 }
             }
@@ -279,7 +281,7 @@ mod tests {
     fn only_a_trusted_proxy_names_the_client() {
         let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
         let proxy = ip("10.0.0.2");
-        let trusted = [proxy, ip("10.0.0.3")];
+        let trusted = [ipnet::IpNet::from(proxy), "10.0.0.3/32".parse().unwrap()];
         // Straight from a client: what it claims is ignored.
         assert_eq!(
             client_ip(ip("198.51.100.7"), "1.2.3.4", &trusted),
@@ -300,5 +302,26 @@ mod tests {
         assert_eq!(client_ip(proxy, "garbage", &trusted), proxy);
         // Without trusted proxies, nobody is trusted.
         assert_eq!(client_ip(proxy, "198.51.100.7", &[]), proxy);
+    }
+
+    #[test]
+    fn a_range_trusts_every_proxy_in_it() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let trusted: [ipnet::IpNet; 2] =
+            ["10.0.0.0/8".parse().unwrap(), "fd00::/8".parse().unwrap()];
+        // Two load balancers in the range, one after the other.
+        assert_eq!(
+            client_ip(ip("10.1.2.3"), "203.0.113.9, 10.9.9.9", &trusted),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            client_ip(ip("fd12::1"), "2001:db8::5", &trusted),
+            ip("2001:db8::5")
+        );
+        // Just outside it: not a proxy.
+        assert_eq!(
+            client_ip(ip("11.0.0.1"), "203.0.113.9", &trusted),
+            ip("11.0.0.1")
+        );
     }
 }

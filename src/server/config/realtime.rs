@@ -11,9 +11,12 @@ pub struct RealtimeConfig {
     /// `OPENAI_API_KEY` when set, else `REALTIME_SIM_API_KEY` (default: a random key made at
     /// start-up). Never leaves the server.
     pub api_key: SecretString,
-    /// True with `REALTIME_SIMULATOR=on` and no `OPENAI_API_KEY`: the app mounts the simulator
-    /// at `/sim`.
+    /// True with `REALTIME_SIMULATOR=on` and no `OPENAI_API_KEY`.
     pub simulated: bool,
+    /// Whether the app serves the simulator itself at `/sim`: when simulated and no
+    /// `REALTIME_BASE_URL` names another (one standalone `realtime-sim` that several app
+    /// processes share, as `script/test` runs them).
+    pub mounts_simulator: bool,
     /// `REALTIME_BASE_URL`: the API's base URL, e.g. `https://api.openai.com/v1`. Default: OpenAI's
     /// with a key, else the simulator under this app (`{PUBLIC_URL}/sim/v1`).
     pub base_url: String,
@@ -70,7 +73,9 @@ pub(super) fn realtime(
             ),
         });
     }
-    let base_url = match get("REALTIME_BASE_URL") {
+    let named_base_url = get("REALTIME_BASE_URL");
+    let mounts_simulator = simulated && named_base_url.is_none();
+    let base_url = match named_base_url {
         Some(raw) => {
             let trimmed = raw.trim().trim_end_matches('/').to_owned();
             if !(trimmed.starts_with("https://") || trimmed.starts_with("http://")) {
@@ -101,6 +106,7 @@ pub(super) fn realtime(
     Ok(RealtimeConfig {
         api_key: SecretString::from(openai_key.unwrap_or_else(sim_key)),
         simulated,
+        mounts_simulator,
         base_url,
         model: get("REALTIME_MODEL").unwrap_or_else(|| "gpt-realtime-mini".to_owned()),
         voice: get("REALTIME_VOICE").unwrap_or_else(|| "marin".to_owned()),

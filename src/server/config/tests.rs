@@ -191,6 +191,11 @@ fn without_an_openai_key_the_coach_is_the_local_simulator() {
     let config = load(&[URL]).expect("valid");
     assert!(config.realtime.simulated);
     assert_eq!(config.realtime.base_url, "http://127.0.0.1:3000/sim/v1");
+    assert!(config.realtime.mounts_simulator);
+    // Several app processes share one standalone simulator: none mounts its own.
+    let shared = load(&[URL, ("REALTIME_BASE_URL", "http://127.0.0.1:8787/v1")]).expect("valid");
+    assert!(shared.realtime.simulated && !shared.realtime.mounts_simulator);
+    assert_eq!(shared.realtime.base_url, "http://127.0.0.1:8787/v1");
     let key = config.realtime.api_key.expose_secret().to_owned();
     assert!(key.starts_with("sk-sim-") && key.len() > 30, "a random key");
     let again = load(&[URL]).expect("valid");
@@ -200,7 +205,7 @@ fn without_an_openai_key_the_coach_is_the_local_simulator() {
     assert_eq!(config.realtime.model, "gpt-realtime-mini");
 
     let config = load(&[URL, ("OPENAI_API_KEY", "sk-live-123")]).expect("valid");
-    assert!(!config.realtime.simulated);
+    assert!(!config.realtime.simulated && !config.realtime.mounts_simulator);
     assert_eq!(config.realtime.base_url, "https://api.openai.com/v1");
     assert!(!format!("{config:?}").contains("sk-live-123"));
 
@@ -336,11 +341,16 @@ fn the_simulator_must_be_asked_for_and_serves_loopback_only() {
 }
 
 #[test]
-fn trusted_proxies_are_addresses() {
+fn trusted_proxies_are_addresses_or_ranges() {
     assert!(load(&[URL]).unwrap().trusted_proxies.is_empty());
-    let config = load(&[URL, ("TRUSTED_PROXIES", "10.0.0.2, ::1")]).unwrap();
-    assert_eq!(config.trusted_proxies.len(), 2);
-    let error = load(&[URL, ("TRUSTED_PROXIES", "10.0.0.0/8")]).unwrap_err();
+    let config = load(&[URL, ("TRUSTED_PROXIES", "10.0.0.2, ::1, 172.16.9.9/12")]).unwrap();
+    let shown: Vec<String> = config
+        .trusted_proxies
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(shown, ["10.0.0.2/32", "::1/128", "172.16.0.0/12"]);
+    let error = load(&[URL, ("TRUSTED_PROXIES", "10.0.0.0/33")]).unwrap_err();
     assert!(matches!(
         error,
         ConfigError::Invalid {

@@ -3,6 +3,7 @@
 pub mod chunks;
 pub mod feedback;
 pub mod practice;
+pub mod rate_limits;
 pub mod recordings;
 pub mod shares;
 pub mod topics;

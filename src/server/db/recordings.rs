@@ -41,19 +41,21 @@ pub async fn find(pool: &PgPool, session: Uuid) -> Result<Option<Recording>, sql
 /// What claiming a session's finalization came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
-    Taken,
-    /// Another finalization holds it.
+    /// This caller holds it, under this token.
+    Taken(Uuid),
+    /// Another finalization holds it (in this process or another).
     Busy,
     NoSession,
 }
 
-/// Claims the session's finalization for `secs` seconds (a lease on its row: no connection or
-/// transaction is held while the work runs).
+/// Claims the session's finalization for `secs` seconds (a lease on its row naming its holder:
+/// no connection or transaction is held while the work runs).
 pub async fn claim(pool: &PgPool, session: Uuid, secs: i64) -> Result<Claim, sqlx::Error> {
+    let holder = Uuid::new_v4();
     let (exists, taken): (bool, bool) = sqlx::query_as(
         r#"with taken as (
                update practice_sessions
-               set finalizing_until = now() + make_interval(secs => $2)
+               set finalizing_until = now() + make_interval(secs => $2), finalizing_by = $3
                where id = $1 and (finalizing_until is null or finalizing_until < now())
                returning id
            )
@@ -62,21 +64,46 @@ pub async fn claim(pool: &PgPool, session: Uuid, secs: i64) -> Result<Claim, sql
     )
     .bind(session)
     .bind(secs as f64)
+    .bind(holder)
     .fetch_one(pool)
     .await?;
     Ok(match (exists, taken) {
-        (_, true) => Claim::Taken,
+        (_, true) => Claim::Taken(holder),
         (true, false) => Claim::Busy,
         (false, false) => Claim::NoSession,
     })
 }
 
-/// Gives the claim back.
-pub async fn release(pool: &PgPool, session: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("update practice_sessions set finalizing_until = null where id = $1")
-        .bind(session)
-        .execute(pool)
-        .await?;
+/// Extends the holder's lease by `secs` from now; false when it is no longer theirs (it expired
+/// and another finalization took it).
+pub async fn renew(
+    pool: &PgPool,
+    session: Uuid,
+    holder: Uuid,
+    secs: i64,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
+        "update practice_sessions set finalizing_until = now() + make_interval(secs => $3)
+         where id = $1 and finalizing_by = $2",
+    )
+    .bind(session)
+    .bind(holder)
+    .bind(secs as f64)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Gives the claim back, if the holder still has it.
+pub async fn release(pool: &PgPool, session: Uuid, holder: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update practice_sessions set finalizing_until = null, finalizing_by = null
+         where id = $1 and finalizing_by = $2",
+    )
+    .bind(session)
+    .bind(holder)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

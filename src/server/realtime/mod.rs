@@ -4,40 +4,52 @@
 pub mod client;
 pub mod instructions;
 
-use std::{net::IpAddr, num::NonZeroU32, sync::Arc, time::Duration};
+use std::{net::IpAddr, time::Duration};
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
     domain::{Topic, voice::VoiceCallSecret},
     error::AppError,
-    server::{auth::CurrentUser, db::practice, error::internal, limits, state::AppState},
+    server::{
+        auth::CurrentUser,
+        db::{
+            practice,
+            rate_limits::{self, Rate},
+        },
+        error::internal,
+        limits,
+        state::AppState,
+    },
 };
 pub use client::{MintError, RealtimeClient};
 
-/// Call secrets a learner may mint: 10, then one more every 6 seconds.
+/// Call secrets a learner may mint: 10, then one more every 6 seconds; kept in Postgres, so it
+/// holds across every app process.
 #[derive(Clone)]
-pub struct MintLimits(Arc<DefaultKeyedRateLimiter<Uuid>>);
+pub struct MintLimits(PgPool);
 
-impl Default for MintLimits {
-    fn default() -> Self {
-        let quota = Quota::with_period(Duration::from_secs(6))
-            .expect("a non-zero period")
-            .allow_burst(NonZeroU32::new(10).expect("10 is not zero"));
-        MintLimits(Arc::new(RateLimiter::keyed(quota)))
-    }
-}
+const MINT_BURST: Rate = Rate {
+    period: Duration::from_secs(6),
+    burst: 10,
+};
 
 impl MintLimits {
-    pub fn forget_idle(&self) {
-        self.0.retain_recent();
+    pub fn new(db: PgPool) -> Self {
+        MintLimits(db)
+    }
+
+    async fn check(&self, user: Uuid) -> Result<(), AppError> {
+        rate_limits::take(&self.0, "mint", &user.to_string(), MINT_BURST)
+            .await?
+            .map_err(AppError::too_many)
     }
 }
 
 /// A client secret for `user` to talk with the coach about `topic`, for the practice session
 /// whose key is `session` when the learner already pressed Start. Checked, in order: the burst
-/// limit (in memory), the session's rules when it is saved (the learner's, live, on this topic,
+/// limit, the session's rules when it is saved (the learner's, live, on this topic,
 /// within its call time, no other call going on), then the daily budgets in Postgres; a secret
 /// that cannot be minted gives its place in the budget back.
 #[tracing::instrument(skip_all, fields(user_id = %user.id, topic = %topic.slug))]
@@ -48,12 +60,7 @@ pub async fn start_call(
     topic: &Topic,
     session: Option<&str>,
 ) -> Result<VoiceCallSecret, AppError> {
-    if let Err(not_until) = state.mint_limits.0.check_key(&user.id) {
-        let wait = not_until.wait_time_from(governor::clock::Clock::now(
-            &governor::clock::DefaultClock::default(),
-        ));
-        return Err(AppError::too_many(wait));
-    }
+    state.mint_limits.check(user.id).await?;
     let limits = &state.config.limits;
     let session = match session {
         None => None,
