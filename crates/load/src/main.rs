@@ -152,9 +152,26 @@ async fn upload_piece(user: &mut GooseUser) -> TransactionResult {
         .set_request_builder(builder)
         .expect_status_code(201)
         .build();
-    user.request(request).await?;
+    let answer = user.request(request).await?;
+    tell_first_refusals("upload a piece", answer).await;
     user.get_session_data_unchecked_mut::<Learner>().pieces += 1;
     Ok(())
+}
+
+/// Prints what the app said to the first few refused requests (Goose counts them as errors).
+async fn tell_first_refusals(name: &str, answer: goose::goose::GooseResponse) {
+    static TOLD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    if let Ok(response) = answer.response
+        && !response.status().is_success()
+        && TOLD.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < 3
+    {
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        eprintln!(
+            "{name}: {status}: {}",
+            body.chars().take(300).collect::<String>()
+        );
+    }
 }
 
 /// A settled turn, the learner's and the coach's in turn, as the page saves them.
@@ -163,12 +180,12 @@ async fn save_turn(user: &mut GooseUser) -> TransactionResult {
     let (session, n) = (learner.session.clone(), learner.turns);
     let (speaker, text) = if n % 2 == 0 {
         (
-            "learner",
+            "Learner",
             "I would like a flat white and a croissant, please.",
         )
     } else {
         (
-            "coach",
+            "Coach",
             "Of course! Would you like to have it here or take it away?",
         )
     };
@@ -189,7 +206,8 @@ async fn save_turn(user: &mut GooseUser) -> TransactionResult {
         .name("save a turn")
         .set_request_builder(builder)
         .build();
-    user.request(request).await?;
+    let answer = user.request(request).await?;
+    tell_first_refusals("save a turn", answer).await;
     user.get_session_data_unchecked_mut::<Learner>().turns += 1;
     Ok(())
 }
@@ -266,6 +284,18 @@ fn report_requests(metrics: &GooseMetrics) {
         }
     }
     println!("{:<24} {:>9} {:>7}", "all", total, errors);
+    let slowest = metrics
+        .requests
+        .values()
+        .map(|kind| kind.raw_data.percentile_us(0.95))
+        .max()
+        .unwrap_or(0);
+    let met = slowest <= 50_000 && errors == 0;
+    println!(
+        "goal: every kind P95 <= 50 ms and no errors: {} (slowest P95 {} ms, {errors} errors)",
+        if met { "met" } else { "NOT met" },
+        ms(slowest)
+    );
 }
 
 fn report_memory(samples: &Samples) {
