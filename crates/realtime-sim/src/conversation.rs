@@ -546,7 +546,11 @@ impl Conversation {
                         return;
                     }
                 }
+                // A new voice detection from here on, its clock still the call's: the times of
+                // later turns count from the call's first audio, as OpenAI's do.
+                let position_ms = self.vad.position_ms;
                 self.vad = Vad::new(silence_ms(&self.session));
+                self.vad.position_ms = position_ms;
                 let session = self.session_json();
                 self.send(ServerEvent::SessionUpdated {
                     event_id: Some(new_id("event")),
@@ -1359,6 +1363,24 @@ pub(crate) mod conversation_tests {
             matches!(&h.events[7], ServerEvent::InputTranscriptCompleted { transcript, .. }
             if transcript == "(simulated transcript: 1.0 s of speech)")
         );
+    }
+
+    #[tokio::test]
+    async fn a_session_update_keeps_the_calls_audio_clock() {
+        let mut h = Harness::new(false);
+        h.hear(1000, 0.0);
+        h.client(serde_json::json!({
+            "type": "session.update",
+            "session": {"type": "realtime", "instructions": "Talk about the weather."},
+        }));
+        h.hear(1000, 0.3);
+        h.hear(700, 0.0);
+        let started = h.events.iter().find_map(|e| match e {
+            ServerEvent::SpeechStarted { audio_start_ms, .. } => Some(*audio_start_ms),
+            _ => None,
+        });
+        // Speech from 1000 ms into the call, less the 300 ms prefix padding.
+        assert_eq!(started, Some(700));
     }
 
     #[tokio::test]
