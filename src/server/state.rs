@@ -12,7 +12,7 @@ use super::{
     feedback::{FeedbackDeps, review::Reviewer},
     jobs::{FEEDBACK_ATTEMPTS, FeedbackJobs, FeedbackTask},
     mail::{MailError, Mailer},
-    realtime::{MintLimits, RealtimeClient},
+    realtime::RealtimeClient,
     storage::Storage,
 };
 use crate::error::AppError;
@@ -24,7 +24,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub auth_limits: AuthLimits,
     pub realtime: Arc<RealtimeClient>,
-    pub mint_limits: MintLimits,
     /// Where recordings are kept.
     pub storage: Storage,
     /// The local Realtime API, mounted at `/sim`, when no OpenAI key is configured.
@@ -82,7 +81,6 @@ impl AppState {
             leptos_options,
             auth_limits: AuthLimits::new(db.clone(), config.auth_attempts_per_minute),
             realtime: Arc::new(RealtimeClient::new(realtime)?),
-            mint_limits: MintLimits::new(db.clone()),
             db,
             storage,
             simulator,

@@ -6,7 +6,6 @@ pub mod instructions;
 
 use std::{net::IpAddr, time::Duration};
 
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::{
@@ -25,27 +24,12 @@ use crate::{
 };
 pub use client::{MintError, RealtimeClient};
 
-/// Call secrets a learner may mint: 10, then one more every 6 seconds; kept in Postgres, so it
-/// holds across every app process.
-#[derive(Clone)]
-pub struct MintLimits(PgPool);
-
+/// Call secrets a learner may mint in a burst: 10, then one more every 6 seconds (kept in
+/// Postgres, so it holds across every app process).
 const MINT_BURST: Rate = Rate {
     period: Duration::from_secs(6),
     burst: 10,
 };
-
-impl MintLimits {
-    pub fn new(db: PgPool) -> Self {
-        MintLimits(db)
-    }
-
-    async fn check(&self, user: Uuid) -> Result<(), AppError> {
-        rate_limits::take(&self.0, "mint", &user.to_string(), MINT_BURST)
-            .await?
-            .map_err(AppError::too_many)
-    }
-}
 
 /// A client secret for `user` to talk with the coach about `topic`, for the practice session
 /// whose key is `session` when the learner already pressed Start. Checked, in order: the burst
@@ -60,7 +44,9 @@ pub async fn start_call(
     topic: &Topic,
     session: Option<&str>,
 ) -> Result<VoiceCallSecret, AppError> {
-    state.mint_limits.check(user.id).await?;
+    rate_limits::take(&state.db, "mint", &user.id.to_string(), MINT_BURST)
+        .await?
+        .map_err(AppError::too_many)?;
     let limits = &state.config.limits;
     let session = match session {
         None => None,
