@@ -122,7 +122,8 @@ async fn the_microphone_opens_is_metered_and_releases_its_device_when_dropped() 
 #[wasm_bindgen_test]
 async fn a_call_offers_the_microphone_and_the_events_channel_and_closes_when_dropped() {
     let mic = Microphone::open().await.expect("the fake microphone opens");
-    let peer = Peer::new(&mic, |_| {}).expect("a peer connection");
+    let peer = Peer::new(&mic, true, |_| {}).expect("a peer connection");
+    assert!(peer.sends_mic());
     peer.offered().await.expect("an offer");
     let sdp = peer.offer_sdp().expect("the offer is set");
     assert!(sdp.contains("m=audio"), "{sdp}");
@@ -154,6 +155,37 @@ async fn a_call_offers_the_microphone_and_the_events_channel_and_closes_when_dro
     assert!(mic.is_live(), "the microphone is the caller's: still open");
     drop(mic);
     assert_eq!(track.ready_state(), web_sys::MediaStreamTrackState::Ended);
+}
+
+/// The audio sender's track (the one sender a call has).
+fn sent_track(peer: &Peer) -> Option<web_sys::MediaStreamTrack> {
+    let sender: web_sys::RtcRtpSender = peer.connection().get_senders().get(0).unchecked_into();
+    sender.track()
+}
+
+#[wasm_bindgen_test]
+async fn a_warm_call_offers_audio_both_ways_but_sends_the_microphone_only_once_told() {
+    let mic = Microphone::open().await.expect("the fake microphone opens");
+    let peer = Peer::new(&mic, false, |_| {}).expect("a peer connection");
+    peer.offered().await.expect("an offer");
+    let sdp = peer.offer_sdp().expect("the offer is set");
+    assert!(
+        sdp.contains("m=audio") && sdp.contains("a=sendrecv"),
+        "the same offer as a call sending the microphone: {sdp}"
+    );
+    assert!(!peer.sends_mic());
+    assert!(sent_track(&peer).is_none(), "nothing to send before Start");
+
+    peer.send_mic(&mic)
+        .expect("a sender")
+        .await
+        .expect("the microphone is sent");
+    assert!(peer.sends_mic());
+    assert_eq!(sent_track(&peer).map(|t| t.id()), Some(mic.track().id()));
+    assert!(
+        peer.connection().local_description().is_some(),
+        "no new offer needed"
+    );
 }
 
 #[wasm_bindgen_test]

@@ -2,7 +2,8 @@ import { test, expect, waitForHydration } from "./fixtures";
 import { signUp } from "./calls";
 
 // What the pre-call check tells a learner whose browser or microphone cannot take part, or who
-// asked for too many call secrets. No call is made: these run with the page specs.
+// asked for too many call secrets. No call is started (a page that gets ready opens its warm
+// call, which hears nothing and closes with the page): these run with the page specs.
 
 const PRACTICE = "/topics/ordering-at-a-cafe/practice";
 

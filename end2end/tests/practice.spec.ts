@@ -43,6 +43,16 @@ test("a spoken practice session: greeting, learner turn, reply, words ticked, su
     .poll(async () => Number(await page.getByTestId("mic-meter").getAttribute("aria-valuenow")), { timeout: 15_000 })
     .toBeGreaterThan(30);
 
+  // The call is already open (warm) while the learner looks at the check, and hears nothing:
+  // the microphone is live on the page (the meter moves) but not one frame of it reached the
+  // coach, and the coach made no reply.
+  await expect.poll(async () => (await counters(page)).calls_started, { timeout: 10_000 }).toBe(before.calls_started + 1);
+  await page.waitForTimeout(1_500);
+  const warm = await counters(page);
+  expect(warm.calls_started - before.calls_started, "one call, made during the check").toBe(1);
+  expect(warm.audio_frames_received, "no learner audio before Start").toBe(before.audio_frames_received);
+  expect(warm.responses, "no reply before Start").toBe(before.responses);
+
   await startQuietly(page);
 
   // The greeting: heard (energy on the remote track) and transcribed.
@@ -76,10 +86,11 @@ test("a spoken practice session: greeting, learner turn, reply, words ticked, su
   const marks = await page.evaluate(() =>
     performance.getEntriesByType("mark").map((m) => m.name).filter((n) => n.startsWith("sc:")),
   );
-  for (const mark of ["sc:minted", "sc:start", "sc:answered", "sc:connected", "sc:first-audio"]) {
+  for (const mark of ["sc:minted", "sc:call-open", "sc:start", "sc:answered", "sc:connected", "sc:first-audio"]) {
     expect(marks).toContain(mark);
   }
   const after = await counters(page);
+  expect(after.calls_started, "Start used the warm call").toBe(warm.calls_started);
   expect(after.audio_frames_sent).toBeGreaterThan(before.audio_frames_sent + 100);
   expect(after.audio_frames_received).toBeGreaterThan(before.audio_frames_received + 50);
 
@@ -274,10 +285,11 @@ test.describe("when minting fails", () => {
 test("a coach that answers too slowly times out with a way forward", async ({ page, baseURL }) => {
   test.setTimeout(60_000);
   await signUp(page, baseURL!, "slow");
+  const before = await counters(page);
+  // The call opened during the check is the one that answers late.
+  await queueFaults(page, [{ kind: "answer_delay", ms: 12_000 }]);
   await openCheck(page);
   await expect(page.getByRole("button", { name: "Start conversation" })).toBeEnabled();
-  const before = await counters(page);
-  await queueFaults(page, [{ kind: "answer_delay", ms: 12_000 }]);
   await page.getByRole("button", { name: "Start conversation" }).click();
   await expect(page.getByTestId("call-status")).toHaveText("Connecting");
   await expect(page.getByRole("heading", { name: "We couldn't reach your coach" })).toBeVisible({ timeout: 15_000 });
@@ -293,11 +305,12 @@ test("a coach that answers too slowly times out with a way forward", async ({ pa
 test("ending a call before it connects cancels it and keeps nothing", async ({ page, baseURL }) => {
   test.setTimeout(60_000);
   await signUp(page, baseURL!, "cancel");
+  // The coach takes its time to answer the call opened during the check, and the learner
+  // presses Start, then changes their mind, before it does.
+  await queueFaults(page, [{ kind: "answer_delay", ms: 8_000 }]);
   await openCheck(page);
   const start = page.getByRole("button", { name: "Start conversation" });
   await expect(start).toBeEnabled();
-  // The coach takes its time to answer, and the learner changes their mind meanwhile.
-  await queueFaults(page, [{ kind: "answer_delay", ms: 8_000 }]);
   await start.click();
   await expect(page.getByTestId("call-status")).toHaveText("Connecting");
   await page.getByRole("button", { name: "End session" }).click();

@@ -2,10 +2,15 @@
 //! down, and the `oai-events` data channel parsed into the shared typed events. The same code
 //! talks to OpenAI and to the local simulator: only the calls URL in the secret differs.
 //!
-//! The offer is made as soon as the peer is created (`Peer::new`, while the learner looks at the
-//! pre-call check), so pressing Start costs one HTTP round trip and the ICE/DTLS handshake.
+//! The offer is made as soon as the peer is created (`Peer::new`). A call made during the
+//! pre-call check (warm) sends no microphone until Start (`Peer::send_mic`): its audio sender has
+//! no track, so not one packet of the learner's audio leaves the browser before then.
 
-use std::{cell::RefCell, future::Future, rc::Rc};
+use std::{
+    cell::{Cell, RefCell},
+    future::Future,
+    rc::Rc,
+};
 
 use realtime_protocol::{ClientEvent, ServerEvent};
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
@@ -69,13 +74,17 @@ pub struct Peer {
     audio: HtmlAudioElement,
     /// Settles once the offer is set locally; awaited by `connect`.
     offered: js_sys::Promise,
+    /// The microphone goes to the coach (from the start, or since `send_mic`).
+    sends_mic: Cell<bool>,
     _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
 }
 
 impl Peer {
-    /// A peer connection sending `mic`, with the events channel; its offer is being made.
+    /// A peer connection with the events channel, sending `mic` now or (`send` false) only from
+    /// `send_mic` on; its offer is being made.
     pub fn new(
         mic: &Microphone,
+        send: bool,
         on_signal: impl FnMut(PeerSignal) + 'static,
     ) -> Result<Peer, JsError> {
         let handler: Handler = Rc::new(RefCell::new(on_signal));
@@ -87,7 +96,12 @@ impl Peer {
         let pc = RtcPeerConnection::new().map_err(JsError::from)?;
         let audio = HtmlAudioElement::new().map_err(JsError::from)?;
         audio.set_autoplay(true);
-        pc.add_track_0(mic.track(), mic.stream());
+        if send {
+            pc.add_track_0(mic.track(), mic.stream());
+        } else {
+            // Send and receive audio, with nothing to send yet.
+            pc.add_transceiver_with_str("audio");
+        }
         let channel = pc.create_data_channel("oai-events");
         let mut handlers: Vec<Closure<dyn FnMut(JsValue)>> = Vec::new();
 
@@ -195,6 +209,7 @@ impl Peer {
             channel,
             audio,
             offered,
+            sends_mic: Cell::new(send),
             _handlers: handlers,
         })
     }
@@ -259,6 +274,30 @@ impl Peer {
     /// Sends an event to the coach. False when the channel is not open.
     pub fn send(&self, event: &ClientEvent) -> bool {
         self.channel.send_with_str(&event.to_json()).is_ok()
+    }
+
+    /// Whether the coach hears the microphone.
+    pub fn sends_mic(&self) -> bool {
+        self.sends_mic.get()
+    }
+
+    /// A warm call sends `mic` from now on; settles once it does.
+    pub fn send_mic(&self, mic: &Microphone) -> Result<JsFuture, JsError> {
+        let sending = self.replace_mic(mic)?;
+        self.sends_mic.set(true);
+        Ok(sending)
+    }
+
+    /// Plays the coach's voice (again): a browser that refused to play it before any click
+    /// plays it when this runs inside one.
+    pub fn play(&self) {
+        if self.audio.src_object().is_some()
+            && let Ok(playing) = self.audio.play()
+        {
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = JsFuture::from(playing).await;
+            });
+        }
     }
 
     /// Sends `mic` from now on instead of the microphone the call started with; settles once the

@@ -5,6 +5,8 @@
 pub const CHECK: &str = "sc:check";
 pub const MINTED: &str = "sc:minted";
 pub const MIC_READY: &str = "sc:mic-ready";
+/// A call's channel opened (the warm call's, before Start).
+pub const CALL_OPEN: &str = "sc:call-open";
 pub const START: &str = "sc:start";
 pub const ANSWERED: &str = "sc:answered";
 pub const CONNECTED: &str = "sc:connected";

@@ -43,6 +43,10 @@ pub enum Fault {
     MintError { status: u16 },
     /// The next minted key stops opening calls after `seconds` (whatever `expires_at` says).
     KeyTtl { seconds: u64 },
+    /// The next minted key lives `seconds` and its `expires_at` says so: the secret OpenAI
+    /// gives for `expires_after.seconds` of that (10 to 7200, as that field takes), whatever
+    /// the request asked for.
+    KeyLifetime { seconds: u64 },
     /// The next call's SDP answer is sent `ms` late.
     AnswerDelay { ms: u64 },
     /// The next call stops (media and data channel go silent, as a network loss) after `seconds`.
@@ -80,6 +84,10 @@ impl Fault {
                 format!("status must be an error status (400 to 599), got {status}."),
             )),
             Fault::KeyTtl { seconds: s } => seconds("seconds", s),
+            Fault::KeyLifetime { seconds: s } if !(10..=7_200).contains(&s) => Err((
+                "seconds",
+                format!("seconds must be between 10 and 7200, got {s}."),
+            )),
             Fault::AnswerDelay { ms } if ms > MAX_ANSWER_DELAY_MS => Err((
                 "ms",
                 format!("ms must be at most {MAX_ANSWER_DELAY_MS}, got {ms}."),

@@ -129,8 +129,14 @@ pub(crate) async fn mint(
             format!("session.instructions must be at most {MAX_INSTRUCTIONS_BYTES} bytes."),
         );
     }
-    // A queued `key_ttl` fault makes this key expire sooner than it says (faults are checked
-    // when queued: at most an hour).
+    // A queued `key_lifetime` fault stands for another `expires_after.seconds`; a `key_ttl`
+    // fault makes this key expire sooner than it says (faults are checked when queued).
+    let seconds = match control.take_fault(|f| matches!(f, Fault::KeyLifetime { .. })) {
+        Some(Fault::KeyLifetime { seconds }) => {
+            u32::try_from(seconds).unwrap_or(ExpiresAfter::MAX_SECONDS)
+        }
+        _ => seconds,
+    };
     let real_ttl = match control.take_fault(|f| matches!(f, Fault::KeyTtl { .. })) {
         Some(Fault::KeyTtl { seconds }) => seconds,
         _ => u64::from(seconds),

@@ -137,6 +137,28 @@ async fn expiry_defaults_to_600_seconds() {
 }
 
 #[tokio::test]
+async fn a_key_lifetime_fault_stands_for_another_expiry_and_expires_at_says_so() {
+    let router = simulator().router();
+    let faults = json!({"faults": [{"kind": "key_lifetime", "seconds": 40}]});
+    let (status, _) = post(&router, "/control/faults", Some(DEV_API_KEY), faults).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (status, answer) = post(&router, MINT, Some(DEV_API_KEY), mint_body()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let expires_at = answer["expires_at"].as_u64().unwrap();
+    assert!((now + 39..=now + 41).contains(&expires_at), "{answer}");
+    // Used once: the next key lives the 600 s asked for.
+    let (_, answer) = post(&router, MINT, Some(DEV_API_KEY), mint_body()).await;
+    assert!(
+        answer["expires_at"].as_u64().unwrap() >= now + 595,
+        "{answer}"
+    );
+}
+
+#[tokio::test]
 async fn queued_mint_faults_fail_the_next_mints_in_order() {
     let sim = simulator();
     let router = sim.router();
@@ -479,6 +501,8 @@ async fn fault_values_past_their_bounds_are_refused_not_panicked_on() {
         ),
         (json!({"kind": "answer_delay", "ms": max}), "ms"),
         (json!({"kind": "mint_error", "status": 200}), "status"),
+        (json!({"kind": "key_lifetime", "seconds": 9}), "seconds"),
+        (json!({"kind": "key_lifetime", "seconds": max}), "seconds"),
     ] {
         let (status, body) = post(
             &router,

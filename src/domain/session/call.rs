@@ -8,7 +8,7 @@ use realtime_protocol::{ClientEvent, ServerEvent, events::ResponseStatus};
 
 use super::{
     Command, ConnectError, Effect, Input, MintError, PREFIX_PADDING_MS, Problem, SILENCE_MS,
-    Session, Timer, ending::WrapReason, turn_detection,
+    Session, Timer, ending::WrapReason, turn_detection, warm::Warm,
 };
 use crate::domain::{
     call::{CallEvent, CallFailure, CallNote, CallState, DropCause},
@@ -48,7 +48,7 @@ impl Session {
             Input::Started { key } => self.start(key),
             Input::MicOpened => {
                 if self.transition(CallEvent::MicReady) {
-                    self.prepare_peer();
+                    self.warm_up();
                 } else if !self.state.holds_media() {
                     self.push(Effect::Release); // a microphone nobody needs any more
                 }
@@ -85,6 +85,7 @@ impl Session {
             Input::Lost { generation, cause } if generation == self.generation => self.lost(cause),
             Input::Timer(Timer::ConnectTimeout { generation }) if generation == self.generation => {
                 match self.state {
+                    CallState::Ready => self.cool(),
                     CallState::Connecting => {
                         self.problem = Some(Problem::NotCompleted);
                         self.fail(CallFailure::CoachUnavailable);
@@ -101,6 +102,11 @@ impl Session {
                     });
                 }
             }
+            Input::Timer(Timer::WarmExpiry { generation })
+                if generation == self.generation && self.state == CallState::Ready =>
+            {
+                self.warm_expired()
+            }
             Input::Timer(Timer::BackNotice) => self.back = false,
             // Anything from an older call, or a timer that no longer applies.
             _ => {}
@@ -116,6 +122,9 @@ impl Session {
         if !self.transition(event) {
             return;
         }
+        // Checking again from `Ready` starts over with a new secret: the warm call goes.
+        self.cool();
+        self.warm_calls = 0;
         self.problem = None;
         if !supported {
             self.fail(CallFailure::Unsupported);
@@ -128,18 +137,11 @@ impl Session {
         });
     }
 
-    /// Once ready, the call's offer is made ahead of Start.
-    pub(super) fn prepare_peer(&mut self) {
-        if self.state == CallState::Ready {
-            self.push(Effect::MakePeer {
-                generation: self.generation,
-            });
-        }
-    }
-
+    /// Start: the recording starts and the call goes live, at once when the warm call is open.
     pub(super) fn start(&mut self, key: String) {
-        self.prepare_peer();
+        let warm = std::mem::take(&mut self.warm);
         if !self.transition(CallEvent::StartPressed) {
+            self.warm = warm;
             return;
         }
         self.problem = None;
@@ -154,16 +156,39 @@ impl Session {
         self.saves = Default::default();
         self.key = key.clone();
         self.recording_since = self.now.ms;
-        self.push(Effect::StartRecorder { key });
-        self.connect();
+        let generation = self.generation;
+        match warm {
+            Warm::Open | Warm::Dialing => {
+                self.push(Effect::StartRecorder { key });
+                // The coach hears the learner from now on; its voice plays (Start is a click).
+                self.push(Effect::SendMic);
+                self.push(Effect::Play);
+                if warm == Warm::Open {
+                    self.opened();
+                }
+            }
+            // The next warm call's secret is on its way: the call is made with it.
+            Warm::Minting => {
+                self.push(Effect::MakePeer {
+                    generation,
+                    mic: true,
+                });
+                self.push(Effect::StartRecorder { key });
+            }
+            Warm::Cold => {
+                self.push(Effect::MakePeer {
+                    generation,
+                    mic: true,
+                });
+                self.push(Effect::StartRecorder { key });
+                self.connect();
+            }
+        }
     }
 
     /// Posts the offer with the secret from the check, or a fresh one when it is about to expire.
     pub(super) fn connect(&mut self) {
-        let fresh = self.secret.as_ref().filter(|secret| {
-            secret.expires_at as f64 - self.now.unix_secs > Self::SECRET_MARGIN_SECS
-        });
-        match fresh.cloned() {
+        match self.fresh_secret() {
             Some(secret) => self.push(Effect::Connect {
                 generation: self.generation,
                 secret,
@@ -185,9 +210,10 @@ impl Session {
             (CallState::Checking { .. }, Ok(secret)) => {
                 self.secret = Some(secret);
                 if self.transition(CallEvent::SecretReady) {
-                    self.prepare_peer();
+                    self.warm_up();
                 }
             }
+            (CallState::Ready, result) => self.minted_warm(result.ok()),
             (CallState::Connecting, Ok(secret)) => {
                 self.secret = Some(secret.clone());
                 self.push(Effect::Connect {
@@ -198,7 +224,10 @@ impl Session {
             (CallState::Reconnecting { .. }, Ok(secret)) => {
                 self.secret = Some(secret.clone());
                 let generation = self.generation;
-                self.push(Effect::MakePeer { generation });
+                self.push(Effect::MakePeer {
+                    generation,
+                    mic: true,
+                });
                 self.push(Effect::Connect { generation, secret });
             }
             // A limit will not lift by trying again, nor will a conflict (the session ended
@@ -239,6 +268,7 @@ impl Session {
     pub(super) fn answered(&mut self, result: Result<(), ConnectError>) {
         let generation = self.generation;
         match (&self.state, result) {
+            (CallState::Ready, result) if self.warm == Warm::Dialing => self.answered_warm(result),
             (CallState::Connecting | CallState::Reconnecting { .. }, Ok(())) => self.timer(
                 Timer::ConnectTimeout { generation },
                 Self::CONNECT_TIMEOUT_MS,
@@ -263,14 +293,17 @@ impl Session {
         }
     }
 
-    /// The call's channel opened: a first call greets, a replacement carries on.
+    /// The call's channel opened: a warm call waits for Start, a first call greets, a
+    /// replacement carries on.
     pub(super) fn opened(&mut self) {
         match self.state {
+            CallState::Ready if self.warm == Warm::Dialing => self.warm = Warm::Open,
             CallState::Connecting => {
-                // The coach greets first, the moment the channel opens.
+                // The secret has the coach's turn detection off: on now (unless the learner
+                // talks by holding the button), and the coach greets first.
+                self.send(turn_detection(self.talk.push_to_talk));
                 self.send(ClientEvent::ResponseCreate { response: None });
                 if self.talk.push_to_talk {
-                    self.send(turn_detection(true));
                     self.push(Effect::MicOpen(false));
                 }
                 self.transition(CallEvent::Connected);
@@ -544,6 +577,7 @@ impl Session {
     /// that never came up has no session: what was recorded for it is dropped.
     pub(super) fn fail(&mut self, failure: CallFailure) {
         if self.transition(CallEvent::Failed(failure)) {
+            self.warm = Warm::Cold;
             self.talk.holding = false;
             self.release();
             if self.live_since.is_none() {

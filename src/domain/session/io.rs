@@ -149,6 +149,10 @@ pub enum Timer {
     ConnectTimeout {
         generation: u32,
     },
+    /// The warm call `generation`'s secret is about to expire: time to close it.
+    WarmExpiry {
+        generation: u32,
+    },
     /// Time for the next reconnection attempt (scheduled while the call was `generation`).
     Reconnect {
         generation: u32,
@@ -178,10 +182,16 @@ pub enum Effect {
     Mint {
         generation: u32,
     },
-    /// Make the peer connection for call `generation` (if there is none).
+    /// Make the peer connection for call `generation` (if there is none), sending the
+    /// microphone from the start, or (a warm call) only from `SendMic` on.
     MakePeer {
         generation: u32,
+        mic: bool,
     },
+    /// The warm call sends the microphone from now on.
+    SendMic,
+    /// Play the coach's voice (inside the Start click, which browsers let play sound).
+    Play,
     Connect {
         generation: u32,
         secret: VoiceCallSecret,

@@ -17,6 +17,7 @@ mod saving;
 mod talk;
 #[cfg(test)]
 mod tests;
+mod warm;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -26,6 +27,7 @@ pub use self::{
     io::{Command, ConnectError, Effect, Input, MintError, Now, Problem, Talk, Timer},
     saving::Saves,
     talk::{PREFIX_PADDING_MS, SILENCE_MS, turn_detection},
+    warm::Warm,
 };
 use crate::domain::{
     call::{CallEvent, CallNote, CallState, DropCause},
@@ -45,6 +47,9 @@ pub struct Session {
     secret: Option<VoiceCallSecret>,
     /// The secret was already replaced once for this connection.
     renewed: bool,
+    /// The call opened ahead of Start, and how many this check has opened.
+    warm: Warm,
+    warm_calls: u32,
     talk: Talk,
     /// The coach's reply being made now (`response.created` until its `response.done`), audible
     /// or not yet: what push-to-talk must cancel.
@@ -97,6 +102,8 @@ impl Session {
             generation: 0,
             secret: None,
             renewed: false,
+            warm: Warm::Cold,
+            warm_calls: 0,
             talk: Talk::default(),
             active_response: None,
             coach_audio: HashMap::new(),

@@ -25,9 +25,9 @@ impl Session {
             previous_item_id: None,
             item: Item::text("system", CARRY_ON),
         });
-        if self.talk.push_to_talk {
-            self.send(turn_detection(true));
-        } else {
+        // Its secret has turn detection off, as every secret has.
+        self.send(turn_detection(self.talk.push_to_talk));
+        if !self.talk.push_to_talk {
             self.send(ClientEvent::ResponseCreate { response: None });
         }
         if self.transition(CallEvent::Reconnected) {
@@ -59,6 +59,8 @@ impl Session {
             }
             CallState::Reconnecting { .. } => self.attempt_failed(),
             CallState::Connecting => self.fail(CallFailure::ConnectionLost),
+            // The warm call dropped before Start: Start makes another.
+            CallState::Ready => self.cool(),
             _ => {}
         }
     }

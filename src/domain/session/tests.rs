@@ -81,7 +81,8 @@ impl Page {
         self.session.saves().trouble()
     }
 
-    /// Checked and ready: the microphone open, a secret valid for `valid_secs`.
+    /// Checked and ready: the microphone open, a secret valid for `valid_secs`, and the warm
+    /// call (no microphone sent yet) being dialled with it.
     fn ready_with(valid_secs: f64) -> Self {
         let mut page = Page::new();
         let effects = page.input(Input::CheckStarted { supported: true });
@@ -98,9 +99,52 @@ impl Page {
             generation: 0,
             result: Ok(secret(valid_secs)),
         });
-        assert_eq!(effects, [Effect::MakePeer { generation: 0 }]);
+        assert_eq!(
+            effects,
+            [
+                Effect::MakePeer {
+                    generation: 0,
+                    mic: false
+                },
+                Effect::Connect {
+                    generation: 0,
+                    secret: secret(valid_secs)
+                },
+                Effect::Timer {
+                    timer: Timer::WarmExpiry { generation: 0 },
+                    after_ms: ((valid_secs - Session::SECRET_MARGIN_SECS) * 1000.0) as u32
+                },
+            ]
+        );
         assert_eq!(page.state(), &CallState::Ready);
+        assert_eq!(page.session.warm(), Warm::Dialing);
         page
+    }
+
+    /// Ready, and the warm call is up.
+    fn warm() -> Self {
+        let mut page = Page::ready();
+        page.input(Input::Answered {
+            generation: 0,
+            result: Ok(()),
+        });
+        let effects = page.wait(120).input(Input::Opened { generation: 0 });
+        assert_eq!(effects, [], "nothing is said before Start");
+        assert_eq!(page.session.warm(), Warm::Open);
+        page
+    }
+
+    /// Ready without a warm call: it could not be made (its offer was refused).
+    fn cold(mut self) -> Self {
+        let generation = self.generation();
+        let effects = self.input(Input::Answered {
+            generation,
+            result: Err(ConnectError::Refused),
+        });
+        assert_eq!(effects, [Effect::DropPeer]);
+        assert_eq!(self.state(), &CallState::Ready, "the page does not fail");
+        assert_eq!(self.session.warm(), Warm::Cold);
+        self
     }
 
     fn ready() -> Self {

@@ -55,6 +55,9 @@ pub struct Gear {
     mic: Option<Microphone>,
     meter: Option<LevelMeter>,
     peer: Option<Peer>,
+    /// The coach's voice of the current call, for the recorder that starts at Start (a warm
+    /// call's arrives before).
+    coach_stream: Option<web_sys::MediaStream>,
     recorder: Option<crate::browser::recorder::Recorder>,
     /// The browser's durable copy of unsent chunks and turns (`None` where IndexedDB is
     /// unavailable: then they live in page memory only).
@@ -172,7 +175,9 @@ fn run(p: Practice, effect: Effect) {
         Effect::StartRecorder { key } => media::start_recorder(p, key),
         Effect::Release => media::release(p),
         Effect::Mint { generation } => peer::mint(p, generation),
-        Effect::MakePeer { generation } => peer::make(p, generation),
+        Effect::MakePeer { generation, mic } => peer::make(p, generation, mic),
+        Effect::SendMic => peer::send_mic(p),
+        Effect::Play => peer::play(p),
         Effect::Connect { generation, secret } => peer::connect(p, generation, secret),
         Effect::DropPeer => peer::drop_peer(p),
         Effect::Send(event) => {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use realtime_protocol::{
     SessionConfig,
     http::{Anchor, ApiError, ClientSecret, ClientSecretRequest, ExpiresAfter},
-    session::{AudioConfig, AudioInput, AudioOutput, NoiseReduction, Transcription, TurnDetection},
+    session::{AudioConfig, AudioInput, AudioOutput, NoiseReduction, Transcription},
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -71,7 +71,8 @@ impl RealtimeClient {
         format!("{}/realtime/calls", self.base_url)
     }
 
-    /// The session every coach call gets: audio out, server VAD, transcription of the learner.
+    /// The session every coach call gets: audio out, transcription of the learner, turn
+    /// detection off until the page turns it on.
     fn session(&self, instructions: String) -> SessionConfig {
         SessionConfig {
             kind: SessionConfig::KIND.to_owned(),
@@ -85,13 +86,10 @@ impl RealtimeClient {
                         language: Some("en".to_owned()),
                         prompt: None,
                     }),
-                    turn_detection: Some(Some(TurnDetection {
-                        kind: "server_vad".to_owned(),
-                        prefix_padding_ms: Some(crate::domain::session::PREFIX_PADDING_MS),
-                        silence_duration_ms: Some(crate::domain::session::SILENCE_MS),
-                        create_response: None,
-                        interrupt_response: None,
-                    })),
+                    // Off: a call may be opened before the learner presses Start (the warm
+                    // call), and nothing may be heard, committed or answered before then. The
+                    // page turns it on at Start (`domain::session::turn_detection`).
+                    turn_detection: Some(None),
                     noise_reduction: Some(NoiseReduction {
                         kind: "near_field".to_owned(),
                     }),

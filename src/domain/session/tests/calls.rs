@@ -2,19 +2,70 @@
 
 use super::*;
 
+/// The events a list of effects sends to the coach.
+fn sent(effects: &[Effect]) -> Vec<&ClientEvent> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Send(event) => Some(event),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
-fn start_records_and_connects_with_the_secret_from_the_check() {
+fn start_on_the_warm_call_lets_the_microphone_through_and_asks_for_the_greeting_at_once() {
+    let mut page = Page::warm();
+    let effects = page.wait(3_000).input(Input::Started { key: KEY.into() });
+    assert_eq!(
+        effects[..5],
+        [
+            Effect::StartRecorder { key: KEY.into() },
+            Effect::SendMic,
+            Effect::Play,
+            // Turn detection comes on (the secret has it off), then the coach greets.
+            Effect::Send(turn_detection(false)),
+            Effect::Send(ClientEvent::ResponseCreate { response: None }),
+        ]
+    );
+    assert!(effects.contains(&Effect::Live));
+    assert!(effects.contains(&Effect::Register { key: KEY.into() }));
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::MakePeer { .. } | Effect::Connect { .. })),
+        "no second call"
+    );
+    assert_eq!(
+        page.state(),
+        &CallState::Live {
+            coach_speaking: false
+        }
+    );
+    assert_eq!(page.session.session_key(), Some(KEY));
+    // The warm call's timers, firing later, do nothing.
+    assert!(
+        page.input(Input::Timer(Timer::ConnectTimeout { generation: 0 }))
+            .is_empty()
+    );
+    assert!(
+        page.wait(600_000)
+            .input(Input::Timer(Timer::WarmExpiry { generation: 0 }))
+            .is_empty()
+    );
+    assert!(matches!(page.state(), CallState::Live { .. }));
+}
+
+#[test]
+fn start_while_the_warm_call_is_still_dialling_goes_live_when_it_opens() {
     let mut page = Page::ready();
     let effects = page.input(Input::Started { key: KEY.into() });
     assert_eq!(
         effects,
         [
-            Effect::MakePeer { generation: 0 },
             Effect::StartRecorder { key: KEY.into() },
-            Effect::Connect {
-                generation: 0,
-                secret: secret(600.0)
-            },
+            Effect::SendMic,
+            Effect::Play
         ]
     );
     assert_eq!(page.state(), &CallState::Connecting);
@@ -28,46 +79,289 @@ fn start_records_and_connects_with_the_secret_from_the_check() {
     );
     let effects = page.input(Input::Opened { generation: 0 });
     assert_eq!(
-        effects[0],
-        Effect::Send(ClientEvent::ResponseCreate { response: None }),
-        "the coach greets first"
+        sent(&effects),
+        [
+            &turn_detection(false),
+            &ClientEvent::ResponseCreate { response: None }
+        ]
     );
     assert!(effects.contains(&Effect::Live));
-    assert!(effects.contains(&Effect::Register { key: KEY.into() }));
+    assert!(matches!(page.state(), CallState::Live { .. }));
+}
+
+#[test]
+fn nothing_reaches_the_coach_before_start_and_push_to_talk_keeps_turn_detection_off() {
+    let mut page = Page::ready();
+    let mut before = page.command(Command::SetPushToTalk(true));
+    before.extend(page.input(Input::Answered {
+        generation: 0,
+        result: Ok(()),
+    }));
+    before.extend(page.input(Input::Opened { generation: 0 }));
+    before.extend(page.server(json!({"type": "session.created",
+        "session": {"type": "realtime"}})));
+    assert!(before.contains(&Effect::MicOpen(false)));
     assert_eq!(
-        page.state(),
-        &CallState::Live {
-            coach_speaking: false
-        }
+        sent(&before),
+        [] as [&ClientEvent; 0],
+        "nothing sent before Start"
     );
-    // Up in time: the connect timer that fires later does nothing.
+    assert!(!before.contains(&Effect::SendMic));
+    let effects = page.input(Input::Started { key: KEY.into() });
+    assert_eq!(
+        sent(&effects),
+        [
+            &turn_detection(true),
+            &ClientEvent::ResponseCreate { response: None }
+        ]
+    );
     assert!(
-        page.input(Input::Timer(Timer::ConnectTimeout { generation: 0 }))
-            .is_empty()
+        effects.contains(&Effect::MicOpen(false)),
+        "held shut until pressed"
     );
 }
 
 #[test]
+fn without_a_warm_call_start_makes_the_call_with_the_secret_from_the_check() {
+    let mut page = Page::ready().cold();
+    let effects = page.input(Input::Started { key: KEY.into() });
+    assert_eq!(
+        effects,
+        [
+            Effect::MakePeer {
+                generation: 1,
+                mic: true
+            },
+            Effect::StartRecorder { key: KEY.into() },
+            Effect::Connect {
+                generation: 1,
+                secret: secret(600.0)
+            },
+        ]
+    );
+    assert_eq!(page.state(), &CallState::Connecting);
+    page.input(Input::Answered {
+        generation: 1,
+        result: Ok(()),
+    });
+    let effects = page.input(Input::Opened { generation: 1 });
+    assert_eq!(
+        sent(&effects),
+        [
+            &turn_detection(false),
+            &ClientEvent::ResponseCreate { response: None }
+        ]
+    );
+    assert!(matches!(page.state(), CallState::Live { .. }));
+}
+
+#[test]
+fn a_warm_call_that_fails_drops_or_stalls_leaves_the_page_ready_and_cold() {
+    // Dropped while waiting for Start.
+    let mut page = Page::warm();
+    let effects = page.input(Input::Lost {
+        generation: 0,
+        cause: DropCause::Network,
+    });
+    assert_eq!(effects, [Effect::DropPeer]);
+    assert_eq!(page.state(), &CallState::Ready);
+    assert_eq!(page.session.problem(), None, "nothing to tell the learner");
+    let effects = page.input(Input::Started { key: KEY.into() });
+    assert!(effects.contains(&Effect::MakePeer {
+        generation: 1,
+        mic: true
+    }));
+    assert!(effects.contains(&Effect::Connect {
+        generation: 1,
+        secret: secret(600.0)
+    }));
+
+    // Answered, but its channel never opened.
+    let mut page = Page::ready();
+    page.input(Input::Answered {
+        generation: 0,
+        result: Ok(()),
+    });
+    let effects = page
+        .wait(10_000)
+        .input(Input::Timer(Timer::ConnectTimeout { generation: 0 }));
+    assert_eq!(effects, [Effect::DropPeer]);
+    assert_eq!(page.session.warm(), Warm::Cold);
+    // Its late opening is the old call's: ignored.
+    assert!(page.input(Input::Opened { generation: 0 }).is_empty());
+    assert_eq!(page.session.warm(), Warm::Cold);
+
+    // A refused secret is replaced once, and the new warm call dialled with it.
+    let mut page = Page::ready();
+    let effects = page.input(Input::Answered {
+        generation: 0,
+        result: Err(ConnectError::Unauthorized),
+    });
+    assert_eq!(effects, [Effect::DropPeer, Effect::Mint { generation: 1 }]);
+    assert_eq!(
+        page.session.session_key(),
+        None,
+        "still the pre-call check's"
+    );
+    let effects = page.input(Input::Minted {
+        generation: 1,
+        result: Ok(secret(650.0)),
+    });
+    assert_eq!(
+        effects[..2],
+        [
+            Effect::MakePeer {
+                generation: 1,
+                mic: false
+            },
+            Effect::Connect {
+                generation: 1,
+                secret: secret(650.0)
+            }
+        ]
+    );
+    // Refused again: no more renewing before Start, which mints its own.
+    let effects = page.input(Input::Answered {
+        generation: 1,
+        result: Err(ConnectError::Unauthorized),
+    });
+    assert_eq!(effects, [Effect::DropPeer]);
+    let effects = page.input(Input::Started { key: KEY.into() });
+    assert!(effects.contains(&Effect::Mint { generation: 2 }));
+}
+
+#[test]
+fn a_warm_call_is_closed_before_its_secret_expires_and_replaced_at_most_twice() {
+    let mut page = Page::warm();
+    let mut generation = 0;
+    for replaced in 1..Session::WARM_CALLS {
+        let effects = page
+            .wait(570_000)
+            .input(Input::Timer(Timer::WarmExpiry { generation }));
+        generation += 1;
+        assert_eq!(
+            effects,
+            [Effect::DropPeer, Effect::Mint { generation }],
+            "replacement {replaced}"
+        );
+        // A page that left meanwhile would have held nothing; this one gets a new call.
+        let effects = page.input(Input::Minted {
+            generation,
+            result: Ok(secret(page.now.unix_secs - OPENED + 600.0)),
+        });
+        assert!(
+            effects.contains(&Effect::MakePeer {
+                generation,
+                mic: false
+            }),
+            "replacement {replaced}"
+        );
+        // Closed 30 s before its secret (600 s from now, to the second) expires.
+        let expiry = timers(&effects);
+        assert!(
+            matches!(expiry[..], [(Timer::WarmExpiry { generation: g }, ms)]
+                if g == generation && (569_000..=570_000).contains(&ms)),
+            "{expiry:?}"
+        );
+        page.input(Input::Answered {
+            generation,
+            result: Ok(()),
+        });
+        page.input(Input::Opened { generation });
+        assert_eq!(page.session.warm(), Warm::Open);
+    }
+    // The last one is closed and not replaced: the page waits, holding no call.
+    let effects = page
+        .wait(570_000)
+        .input(Input::Timer(Timer::WarmExpiry { generation }));
+    assert_eq!(effects, [Effect::DropPeer]);
+    assert_eq!(page.state(), &CallState::Ready);
+    // Start then makes the call, with a fresh secret (the last is 30 s from expiring).
+    let effects = page.input(Input::Started { key: KEY.into() });
+    assert_eq!(
+        effects,
+        [
+            Effect::MakePeer {
+                generation: generation + 1,
+                mic: true
+            },
+            Effect::StartRecorder { key: KEY.into() },
+            Effect::Mint {
+                generation: generation + 1
+            },
+        ]
+    );
+    assert_eq!(page.session.session_key(), Some(KEY));
+}
+
+#[test]
+fn start_while_the_next_warm_secret_is_minted_makes_the_call_with_it() {
+    let mut page = Page::warm();
+    page.wait(570_000)
+        .input(Input::Timer(Timer::WarmExpiry { generation: 0 }));
+    let effects = page.input(Input::Started { key: KEY.into() });
+    assert_eq!(
+        effects,
+        [
+            Effect::MakePeer {
+                generation: 1,
+                mic: true
+            },
+            Effect::StartRecorder { key: KEY.into() },
+        ],
+        "one secret on its way is enough"
+    );
+    let effects = page.input(Input::Minted {
+        generation: 1,
+        result: Ok(secret(1_200.0)),
+    });
+    assert_eq!(
+        effects,
+        [Effect::Connect {
+            generation: 1,
+            secret: secret(1_200.0)
+        }]
+    );
+}
+
+#[test]
+fn checking_again_when_ready_closes_the_warm_call_first() {
+    let mut page = Page::warm();
+    let effects = page.input(Input::CheckStarted { supported: true });
+    assert_eq!(
+        effects,
+        [
+            Effect::DropPeer,
+            Effect::OpenOutbox,
+            Effect::OpenMic,
+            Effect::Mint { generation: 1 }
+        ]
+    );
+    assert_eq!(page.session.warm(), Warm::Cold);
+}
+
+#[test]
 fn a_secret_about_to_expire_is_replaced_before_connecting_and_a_401_renews_it_once() {
-    // Minted with 60 s to live; the learner reads the topic for 40 s, leaving less than the margin.
-    let mut page = Page::ready_with(60.0);
+    // Minted with 60 s to live and no warm call; the learner reads the topic for 40 s, leaving
+    // less than the margin.
+    let mut page = Page::ready_with(60.0).cold();
     let effects = page.wait(40_000).input(Input::Started { key: KEY.into() });
-    assert!(effects.contains(&Effect::Mint { generation: 0 }));
+    assert!(effects.contains(&Effect::Mint { generation: 1 }));
     assert!(!effects.iter().any(|e| matches!(e, Effect::Connect { .. })));
     let effects = page.input(Input::Minted {
-        generation: 0,
+        generation: 1,
         result: Ok(secret(700.0)),
     });
     assert_eq!(
         effects,
         [Effect::Connect {
-            generation: 0,
+            generation: 1,
             secret: secret(700.0)
         }]
     );
     // That fresh one is refused too: nothing more to renew, the learner is told.
     page.input(Input::Answered {
-        generation: 0,
+        generation: 1,
         result: Err(ConnectError::Unauthorized),
     });
     assert_eq!(
@@ -76,7 +370,7 @@ fn a_secret_about_to_expire_is_replaced_before_connecting_and_a_401_renews_it_on
     );
     assert_eq!(page.session.problem(), Some(&Problem::SecretExpired));
 
-    // A secret that looked fresh but is refused (revoked, clock skew) is renewed once.
+    // A secret that looked fresh but is refused at Start (revoked, clock skew) is renewed once.
     let mut page = Page::ready();
     // The pre-call check's secret belongs to no session yet.
     assert_eq!(page.session.session_key(), None);

@@ -75,7 +75,10 @@ fn a_drop_is_reconnected_in_every_state_of_a_live_call() {
         assert_eq!(
             effects,
             [
-                Effect::MakePeer { generation: 2 },
+                Effect::MakePeer {
+                    generation: 2,
+                    mic: true
+                },
                 Effect::Connect {
                     generation: 2,
                     secret: secret(600.0)
@@ -144,14 +147,14 @@ fn drops_before_and_after_a_call_are_not_reconnected() {
     });
     assert!(effects.is_empty());
     assert_eq!(page.state(), &CallState::Ended);
-    // Ready: no call yet.
+    // Ready: the warm call dropped, nothing to carry on; the page stays ready, without it.
     let mut page = Page::ready();
-    assert!(
+    assert_eq!(
         page.input(Input::Lost {
             generation: 0,
             cause: DropCause::Network
-        })
-        .is_empty()
+        }),
+        [Effect::DropPeer]
     );
     assert_eq!(page.state(), &CallState::Ready);
 }

@@ -80,9 +80,13 @@ pub(super) fn switch_mic(p: Practice, device: String) {
         };
         mic.set_muted(true);
         mic.on_ended(move || later(p, Input::MicEnded));
+        // A warm call sends no microphone before Start: it takes this one then.
         let replacing = p
             .gear
-            .try_with_value(|gear| gear.peer.as_ref().map(|peer| peer.replace_mic(&mic)))
+            .try_with_value(|gear| {
+                let peer = gear.peer.as_ref().filter(|peer| peer.sends_mic())?;
+                Some(peer.replace_mic(&mic))
+            })
             .flatten();
         let replaced = match replacing {
             Some(Ok(replacing)) => replacing.await.map(|_| ()).map_err(JsError::from),
@@ -129,13 +133,18 @@ pub(super) fn start_recorder(p: Practice, key: String) {
         saves::remember(gear.outbox.clone(), attempt.clone());
         gear.attempt = Some(attempt);
         let stream = Clone::clone(gear.mic.as_ref()?.stream());
-        Recorder::start(&stream, CHUNK_MS, move |chunk| keep(p, chunk)).ok()
+        let mut recorder = Recorder::start(&stream, CHUNK_MS, move |chunk| keep(p, chunk)).ok()?;
+        // The warm call's voice is there already.
+        let coach = gear
+            .coach_stream
+            .as_ref()
+            .map(|coach| recorder.add_coach(coach));
+        gear.recorder = Some(recorder);
+        Some(coach.is_some())
     });
     match started.flatten() {
-        Some(recorder) => {
-            p.gear
-                .try_update_value(|gear| gear.recorder = Some(recorder));
-        }
+        Some(true) => watch_coach_audio(p),
+        Some(false) => {}
         None => later(p, Input::RecorderUnavailable),
     }
 }
@@ -217,6 +226,7 @@ pub(super) fn release(p: Practice) {
             gear.mic.take(),
             gear.peer.take(),
             gear.meter.take(),
+            gear.coach_stream.take(),
             [
                 gear.meter_timer.take(),
                 gear.clock_timer.take(),
@@ -225,8 +235,8 @@ pub(super) fn release(p: Practice) {
         )
     });
     spawn_local(async move {
-        if let Some((recorder, mic, peer, meter, timers)) = held {
-            drop((timers, meter, peer));
+        if let Some((recorder, mic, peer, meter, coach, timers)) = held {
+            drop((timers, meter, peer, coach));
             if let Some(recorder) = recorder {
                 recorder.finish().await;
             }

@@ -6,6 +6,7 @@ use super::{Practice, dispatch, later, media};
 use crate::{
     api::voice::start_voice_call,
     browser::{
+        JsError,
         call::{self, Lost, Peer, PeerSignal},
         timing,
     },
@@ -43,17 +44,19 @@ pub(super) fn mint(p: Practice, generation: u32) {
     });
 }
 
-/// Makes the peer connection for call `generation` (its offer starts at once), unless there is
-/// one already or no microphone to send.
-pub(super) fn make(p: Practice, generation: u32) {
+/// Makes the peer connection for call `generation` (its offer starts at once), sending the
+/// microphone now or (`mic` false, a warm call) from `send_mic` on, unless there is one already
+/// or no microphone.
+pub(super) fn make(p: Practice, generation: u32, mic: bool) {
     let made = p.gear.try_update_value(|gear| {
         if gear.peer.is_some() {
             return Ok(());
         }
-        let Some(mic) = gear.mic.as_ref() else {
+        let Some(microphone) = gear.mic.as_ref() else {
             return Ok(());
         };
-        gear.peer = Some(Peer::new(mic, move |signal| {
+        gear.coach_stream = None;
+        gear.peer = Some(Peer::new(microphone, mic, move |signal| {
             on_signal(p, generation, signal)
         })?);
         Ok::<(), crate::browser::JsError>(())
@@ -99,28 +102,71 @@ pub(super) fn connect(p: Practice, generation: u32, secret: VoiceCallSecret) {
     });
 }
 
+/// The warm call sends the microphone from now on.
+pub(super) fn send_mic(p: Practice) {
+    let sending = p
+        .gear
+        .try_with_value(|gear| {
+            let mic = gear.mic.as_ref()?;
+            Some(gear.peer.as_ref()?.send_mic(mic))
+        })
+        .flatten();
+    let Some(sending) = sending else {
+        return;
+    };
+    spawn_local(async move {
+        let sent = match sending {
+            Ok(sending) => sending.await.map(drop).map_err(JsError::from),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = sent {
+            leptos::logging::warn!("microphone not sent in the call: {}", error.message);
+        }
+    });
+}
+
+/// Plays the coach's voice; called inside the Start click, where browsers allow sound.
+pub(super) fn play(p: Practice) {
+    p.gear.try_with_value(|gear| {
+        if let Some(peer) = gear.peer.as_ref() {
+            peer.play();
+        }
+    });
+}
+
 /// Leaves the current call: dropped in a task of its own (this may run inside its callbacks).
 pub(super) fn drop_peer(p: Practice) {
-    if let Some(Some(peer)) = p.gear.try_update_value(|gear| gear.peer.take()) {
+    let dropped = p.gear.try_update_value(|gear| {
+        gear.coach_stream = None;
+        gear.peer.take()
+    });
+    if let Some(Some(peer)) = dropped {
         spawn_local(async move { drop(peer) });
     }
 }
 
 fn on_signal(p: Practice, generation: u32, signal: PeerSignal) {
     match signal {
-        PeerSignal::Opened => dispatch(p, Input::Opened { generation }),
+        PeerSignal::Opened => {
+            timing::mark(timing::CALL_OPEN);
+            dispatch(p, Input::Opened { generation })
+        }
         PeerSignal::Event(event) => dispatch(p, Input::Event { generation, event }),
         PeerSignal::CoachStream(stream) => {
             let current = p.model.try_with_value(|model| model.session.generation());
             if current != Some(generation) {
                 return;
             }
-            p.gear.try_update_value(|gear| {
-                if let Some(recorder) = gear.recorder.as_mut() {
-                    let _ = recorder.add_coach(&stream);
-                }
+            // A warm call's voice comes before the recorder: it is added when that starts.
+            let recording = p.gear.try_update_value(|gear| {
+                gear.coach_stream = Some(Clone::clone(&stream));
+                let recorder = gear.recorder.as_mut()?;
+                let _ = recorder.add_coach(&stream);
+                Some(())
             });
-            media::watch_coach_audio(p);
+            if recording.flatten().is_some() {
+                media::watch_coach_audio(p);
+            }
         }
         PeerSignal::Lost(how) => {
             let cause = match how {
