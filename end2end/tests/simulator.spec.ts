@@ -93,7 +93,20 @@ test("a spoken conversation with the simulator, over real WebRTC", async ({ page
           }
         };
       });
-      channel.onopen = () => channel.send(JSON.stringify({ type: "response.create" }));
+      // The app's secrets have turn detection off (a call may open before Start): on, then the
+      // greeting, as the practice page does at Start.
+      channel.onopen = () => {
+        channel.send(
+          JSON.stringify({
+            type: "session.update",
+            session: {
+              type: "realtime",
+              audio: { input: { turn_detection: { type: "server_vad", prefix_padding_ms: 300, silence_duration_ms: 500 } } },
+            },
+          }),
+        );
+        channel.send(JSON.stringify({ type: "response.create" }));
+      };
       const { status, location } = await (window as any).connectToSimulator(pc, secret);
       await done;
       const stats = await pc.getStats();
@@ -115,9 +128,11 @@ test("a spoken conversation with the simulator, over real WebRTC", async ({ page
   expect(result.loudest).toBeGreaterThan(0.02);
 
   const types: string[] = result.events.map((e: any) => e.type);
-  expect(types[0]).toBe("session.created");
+  expect(types.slice(0, 2)).toEqual(["session.created", "session.updated"]);
+  const updated = result.events[1].session.audio.input.turn_detection;
+  expect(updated.type).toBe("server_vad");
   // The greeting, in the order the Realtime API sends a reply.
-  const greeting = types.slice(1, types.indexOf("output_audio_buffer.stopped") + 1);
+  const greeting = types.slice(2, types.indexOf("output_audio_buffer.stopped") + 1);
   expect(greeting.slice(0, 2)).toEqual(["response.created", "rate_limits.updated"]);
   expect(greeting).toContain("output_audio_buffer.started");
   expect(greeting).toContain("response.output_audio_transcript.delta");
