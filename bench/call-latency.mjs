@@ -11,6 +11,8 @@
 //   mint        check -> the client secret
 //   warm        check -> the warm call's channel open (before Start)
 //   greeting    Start -> the greeting asked for (`response.create` sent)
+//   audible     greeting asked for -> the coach audible: the simulator's reply latency, its 20 ms
+//               frame clock, the voice's first milliseconds, Chromium's jitter buffer, the analyser
 //   first       Start -> the coach audible
 //
 // The serial flow (openai-realtime-console, openai-realtime-agents): everything after the click,
@@ -30,7 +32,7 @@ const READING_MS = 1_000;
 
 const browser = await launch(wav);
 
-const samples = { mint: [], warm: [], greeting: [], first: [], serial: [] };
+const samples = { mint: [], warm: [], greeting: [], first: [], serial: [], serialAsked: [] };
 let failures = 0;
 
 async function ours(run) {
@@ -65,10 +67,13 @@ async function serial(run) {
   const page = await context.newPage();
   try {
     await signUp(page.request, base, `bench-serial-${Date.now()}-${run}@example.org`);
-    await page.goto("/healthz"); // a document on the app's origin, nothing else loaded
+    // A page of the app's origin (its CSP lets scripts reach the app and the coach), settled.
+    await page.goto("/topics");
+    await page.waitForLoadState("networkidle");
     const ms = await page.evaluate(
       async ({ topic }) => {
         const clicked = performance.now();
+        let asked = 0;
         const minted = await fetch("/api/voice/start", {
           method: "POST",
           headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
@@ -111,6 +116,7 @@ async function serial(run) {
             }),
           );
           channel.send(JSON.stringify({ type: "response.create" }));
+          asked = performance.now();
         };
         await pc.setLocalDescription(await pc.createOffer());
         const answer = await fetch(secret.calls_url, {
@@ -123,12 +129,13 @@ async function serial(run) {
         const first = await heard;
         pc.close();
         mic.getTracks().forEach((track) => track.stop());
-        return first - clicked;
+        return { first: first - clicked, asked: asked - clicked };
       },
       { topic: TOPIC },
     );
-    samples.serial.push(ms);
-    process.stderr.write(`, serial ${ms.toFixed(0)} ms\n`);
+    samples.serial.push(ms.first);
+    samples.serialAsked.push(ms.asked);
+    process.stderr.write(`, serial ${ms.first.toFixed(0)} ms\n`);
   } finally {
     await context.close();
   }
@@ -158,6 +165,8 @@ if (samples.first.length === 0 || samples.serial.length === 0) {
 }
 const overhead = samples.first.map((ms) => ms - replyLatency);
 const serialOverhead = samples.serial.map((ms) => ms - replyLatency);
+const tail = samples.first.map((ms, i) => ms - samples.greeting[i]);
+const serialTail = samples.serial.map((ms, i) => ms - samples.serialAsked[i]);
 console.log(
   `Start -> first coach audio, ${samples.first.length} calls each way (${failures} failed), simulator reply latency ${replyLatency} ms`,
 );
@@ -165,13 +174,18 @@ console.log(`${"".padEnd(44)}${"P50".padStart(8)}${"P95".padStart(8)}${"max".pad
 console.log(row("ours: mint (check, before Start)", samples.mint));
 console.log(row("ours: warm call open (check, before Start)", samples.warm));
 console.log(row("ours: Start -> greeting asked for", samples.greeting));
+console.log(row("ours: greeting asked for -> audible", tail));
 console.log(row("ours: Start -> first coach audio", samples.first));
 console.log(row("ours: overhead (first audio - reply latency)", overhead));
+console.log(row("serial: click -> greeting asked for", samples.serialAsked));
+console.log(row("serial: greeting asked for -> audible", serialTail));
 console.log(row("serial: click -> first coach audio", samples.serial));
 console.log(row("serial: overhead", serialOverhead));
 const p95 = percentile(overhead, 95);
 const serialP95 = percentile(serialOverhead, 95);
 const ratio = serialP95 / Math.max(p95, 1);
+const setupRatio = percentile(samples.serialAsked, 95) / Math.max(percentile(samples.greeting, 95), 1);
 console.log(`target overhead P95 <= 60 ms: ${p95 <= 60 ? "met" : "MISSED"} (${p95.toFixed(0)} ms)`);
-console.log(`target at least 3x lower than the serial flow: ${ratio >= 3 ? "met" : "MISSED"} (${ratio.toFixed(1)}x)`);
+console.log(`target overhead at least 3x lower than the serial flow's: ${ratio >= 3 ? "met" : "MISSED"} (${ratio.toFixed(1)}x)`);
+console.log(`(the part after the click that a client decides, up to the greeting asked for: ${setupRatio.toFixed(1)}x lower at P95)`);
 process.exit(failures > 0 ? 1 : 0);
