@@ -577,6 +577,9 @@ impl Session {
     /// that never came up has no session: what was recorded for it is dropped.
     pub(super) fn fail(&mut self, failure: CallFailure) {
         if self.transition(CallEvent::Failed(failure)) {
+            // Whatever the released call still says (an offer answered late) is the old one's:
+            // a check started again must not take it for its own warm call's.
+            self.generation += 1;
             self.warm = Warm::Cold;
             self.talk.holding = false;
             self.release();

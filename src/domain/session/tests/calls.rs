@@ -325,6 +325,40 @@ fn start_while_the_next_warm_secret_is_minted_makes_the_call_with_it() {
 }
 
 #[test]
+fn a_late_answer_to_a_failed_checks_warm_call_is_not_taken_for_the_next_ones() {
+    let mut page = Page::ready();
+    // The microphone stops while the warm call is still being answered: the check fails.
+    page.input(Input::MicEnded);
+    assert_eq!(page.state(), &CallState::Failed(CallFailure::NoMic));
+    // Try again: a new check, a new warm call.
+    page.input(Input::Released);
+    page.input(Input::CheckStarted { supported: true });
+    page.input(Input::MicOpened);
+    let generation = page.generation();
+    let effects = page.input(Input::Minted {
+        generation,
+        result: Ok(secret(600.0)),
+    });
+    assert!(effects.contains(&Effect::MakePeer {
+        generation,
+        mic: false
+    }));
+    // The first warm call's offer, answered at last (refused: its peer is gone).
+    let effects = page.input(Input::Answered {
+        generation: 0,
+        result: Err(ConnectError::Failed),
+    });
+    assert_eq!(effects, [], "the old call's answer");
+    assert_eq!(page.session.warm(), Warm::Dialing);
+    page.input(Input::Answered {
+        generation,
+        result: Ok(()),
+    });
+    page.input(Input::Opened { generation });
+    assert_eq!(page.session.warm(), Warm::Open);
+}
+
+#[test]
 fn checking_again_when_ready_closes_the_warm_call_first() {
     let mut page = Page::warm();
     let effects = page.input(Input::CheckStarted { supported: true });
