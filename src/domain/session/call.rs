@@ -167,21 +167,16 @@ impl Session {
                     self.opened();
                 }
             }
-            // The next warm call's secret is on its way: the call is made with it.
-            Warm::Minting => {
+            Warm::Minting | Warm::Cold => {
                 self.push(Effect::MakePeer {
                     generation,
                     mic: true,
                 });
                 self.push(Effect::StartRecorder { key });
-            }
-            Warm::Cold => {
-                self.push(Effect::MakePeer {
-                    generation,
-                    mic: true,
-                });
-                self.push(Effect::StartRecorder { key });
-                self.connect();
+                // While minting, the next warm call's secret is on its way: the call takes it.
+                if warm == Warm::Cold {
+                    self.connect();
+                }
             }
         }
     }

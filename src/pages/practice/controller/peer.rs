@@ -55,7 +55,6 @@ pub(super) fn make(p: Practice, generation: u32, mic: bool) {
         let Some(microphone) = gear.mic.as_ref() else {
             return Ok(());
         };
-        gear.coach_stream = None;
         gear.peer = Some(Peer::new(microphone, mic, move |signal| {
             on_signal(p, generation, signal)
         })?);
