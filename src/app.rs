@@ -1,7 +1,7 @@
 //! The HTML shell, the root component and the route table.
 
 use leptos::prelude::*;
-use leptos_meta::{Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{Link, Meta, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
     SsrMode,
     components::{Route, Router, Routes},
@@ -26,7 +26,10 @@ use crate::{
 };
 
 /// The document around the app, rendered on the server only.
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    use leptos_meta::MetaTags;
+
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -35,7 +38,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <Scripts options />
                 <MetaTags />
             </head>
             <body class="bg-stone-50 text-stone-900 antialiased">
@@ -43,6 +46,77 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// What a page loads to come alive. The live call and the replays are made of the wasm bundle and
+/// load it at once. Every other page is complete as served: its links and forms are plain HTML
+/// that work as they do with JavaScript off, so it loads the bundle (hundreds of KB) only when
+/// this browser holds a recording a closed page left behind, for recovery to finish it. Every
+/// page first marks a browser that cannot make voice calls, for the style to say so.
+#[cfg(feature = "ssr")]
+#[component]
+fn Scripts(options: LeptosOptions) -> impl IntoView {
+    use axum::http::request::Parts;
+
+    let nonce = leptos::nonce::use_nonce();
+    let marks = view! { <script nonce=nonce.clone()>{MARK_NO_CALLS}</script> };
+    let path = use_context::<Parts>().map(|parts| parts.uri.path().to_owned());
+    if path.as_deref().is_some_and(needs_bundle) {
+        return view! { {marks} <HydrationScripts options /> }.into_any();
+    }
+    let name = &options.output_name;
+    let pkg = &options.site_pkg_dir;
+    // cargo-leptos names the wasm after the package; wasm-bindgen alone adds `_bg`.
+    let wasm = if option_env!("LEPTOS_OUTPUT_NAME").is_some() {
+        name.to_string()
+    } else {
+        format!("{name}_bg")
+    };
+    let script = format!("{HYDRATE_IF_LEFT_BEHIND}(\"/{pkg}/{name}.js\", \"/{pkg}/{wasm}.wasm\");");
+    view! {
+        {marks}
+        <script type="module" nonce=nonce>{script}</script>
+    }
+    .into_any()
+}
+
+/// `<html data-calls="unsupported">` in a browser without what a call needs (as
+/// `browser::calls_supported` asks it); `no-calls:` styles (style/tailwind.css) follow it.
+#[cfg(feature = "ssr")]
+const MARK_NO_CALLS: &str = r#"if (!("RTCPeerConnection" in window && "MediaRecorder" in window && "AudioContext" in window)) document.documentElement.dataset.calls = "unsupported";"#;
+
+/// Hydrates the page when this browser's outbox (`browser/outbox.rs`) holds an attempt, or when
+/// it cannot tell (no `indexedDB.databases`, or reading it failed). Opening a database that does
+/// not exist would create it, so the list of databases is asked first.
+#[cfg(feature = "ssr")]
+const HYDRATE_IF_LEFT_BEHIND: &str = r#"(async (js, wasm) => {
+  const hydrate = () => import(js).then((bundle) => bundle.default({ module_or_path: wasm }).then(() => bundle.hydrate()));
+  const ask = (request) => new Promise((done, fail) => {
+    request.onsuccess = () => done(request.result);
+    request.onerror = () => fail(request.error);
+  });
+  try {
+    if (!indexedDB.databases) return hydrate();
+    if (!(await indexedDB.databases()).some((db) => db.name === "speaking-coach")) return;
+    const db = await ask(indexedDB.open("speaking-coach"));
+    const left = db.objectStoreNames.contains("attempts")
+      ? await ask(db.transaction("attempts").objectStore("attempts").count())
+      : 0;
+    db.close();
+    if (left > 0) hydrate();
+  } catch {
+    hydrate();
+  }
+})"#;
+
+/// Whether the page at `path` is made of the wasm bundle: the live call, a learner's replay of
+/// a session, and a shared one.
+pub fn needs_bundle(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    matches!(
+        segments.as_slice(),
+        ["topics", _, "practice"] | ["practice", _] | ["shared", _]
+    )
 }
 
 #[component]
@@ -110,4 +184,36 @@ fn mark_hydrated() {
             let _ = root.set_attribute("data-hydrated", "true");
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::needs_bundle;
+
+    #[test]
+    fn only_the_call_and_the_replays_load_the_bundle_at_once() {
+        for path in [
+            "/topics/ordering-at-a-cafe/practice",
+            "/practice/5f0c6d7e-1b7a-4a8e-9d57-3f7b8c2e1a90",
+            "/shared/0123abcd",
+        ] {
+            assert!(needs_bundle(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/topics",
+            "/topics/ordering-at-a-cafe",
+            "/history",
+            "/progress",
+            "/account",
+            "/sign-in",
+            "/sign-up",
+            "/confirm-email",
+            "/practice",
+            "/topics/ordering-at-a-cafe/practice/more",
+            "/no-such-page",
+        ] {
+            assert!(!needs_bundle(path), "{path}");
+        }
+    }
 }

@@ -5,7 +5,7 @@ mod support;
 
 use axum::http::StatusCode;
 use sqlx::PgPool;
-use support::{app, get};
+use support::{Call, app, get, sign_up};
 
 #[sqlx::test]
 async fn healthz_answers_ok(pool: PgPool) {
@@ -205,4 +205,36 @@ fn tempfile_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("speaking-coach-site-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Only the live call and the replays load the wasm bundle with the page; every other page
+/// carries the small script that loads it only for recovery, and a signed-in learner's pages are
+/// no different.
+#[sqlx::test]
+async fn only_the_call_and_the_replays_load_the_wasm_with_the_page(pool: PgPool) {
+    let app = app(pool);
+    let cookie = sign_up(&app, "learner@example.org").await;
+    let preloads_bundle = |body: &str| body.contains(r#"rel="modulepreload""#);
+    let waits_for_recovery = |body: &str| body.contains("indexedDB.databases");
+    for path in [
+        "/topics",
+        "/topics/ordering-at-a-cafe",
+        "/history",
+        "/progress",
+        "/account",
+    ] {
+        let page = Call::get(path).cookie(&cookie).send(&app).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(!preloads_bundle(&page.body), "{path} loads no wasm");
+        assert!(waits_for_recovery(&page.body), "{path} can still recover");
+    }
+    let call = Call::get("/topics/ordering-at-a-cafe/practice")
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    assert_eq!(call.status, StatusCode::OK);
+    assert!(preloads_bundle(&call.body), "the call page loads the wasm");
+    assert!(!waits_for_recovery(&call.body));
+    let sign_in = get(&app, "/sign-in").await;
+    assert!(!preloads_bundle(&sign_in.body) && waits_for_recovery(&sign_in.body));
 }

@@ -1,4 +1,4 @@
-import { test, expect, waitForHydration } from "./fixtures";
+import { test, expect } from "./fixtures";
 import type { Page } from "@playwright/test";
 
 const PASSWORD = "a long enough passphrase";
@@ -31,10 +31,6 @@ for (const javaScriptEnabled of [true, false]) {
 
     test("sign up, sign out, sign in", async ({ page }, testInfo) => {
       const email = freshEmail(testInfo);
-      if (javaScriptEnabled) {
-        await page.goto("/sign-up");
-        await waitForHydration(page);
-      }
       await signUp(page, email);
       await expect(page).toHaveURL(/\/topics$/);
       await expect(page.getByRole("link", { name: "Account" })).toBeVisible();
@@ -109,7 +105,6 @@ test("deleting the account needs confirmation and signs out", async ({ page }, t
   const email = freshEmail(testInfo);
   await signUp(page, email);
   await page.goto("/account");
-  await waitForHydration(page);
   await page.getByLabel("I understand that everything in my account will be deleted").check();
   await page.getByRole("button", { name: "Delete my account" }).click();
   await expect(page).toHaveURL(/\/account-deleted$/);

@@ -174,9 +174,9 @@ export async function queueTranscripts(page: Page, texts: string[]) {
 /** From the topic page, through "Start practice", to the pre-call check. */
 export async function openCheck(page: Page) {
   await page.goto("/topics/ordering-at-a-cafe");
-  await waitForHydration(page);
   await page.getByRole("link", { name: "Start practice" }).click();
   await expect(page).toHaveURL(/\/topics\/ordering-at-a-cafe\/practice$/);
+  await waitForHydration(page);
 }
 
 /** Waits until the check is done, then keeps the learner quiet (so the coach's greeting is heard

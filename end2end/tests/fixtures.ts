@@ -30,6 +30,19 @@ export const test = base.extend<{ consoleErrors: string[]; allowedConsoleErrors:
 
 export { expect };
 
+/** Opens `path` in `page` and answers whether the page fetched the wasm bundle. Only the call and
+ * the replays load it at once; other pages load it only to recover what a closed page left. */
+export async function fetchesBundle(page: import("@playwright/test").Page, path: string) {
+  let fetched = false;
+  const watch = (request: import("@playwright/test").Request) => {
+    if (/\.wasm(\?|$)/.test(request.url())) fetched = true;
+  };
+  page.on("request", watch);
+  await page.goto(path, { waitUntil: "networkidle" });
+  page.off("request", watch);
+  return fetched;
+}
+
 /** Waits until the wasm bundle has hydrated the page (the client router then owns links). */
 export async function waitForHydration(page: import("@playwright/test").Page) {
   await page.waitForFunction(() => document.documentElement.dataset.hydrated === "true");

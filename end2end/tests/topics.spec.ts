@@ -1,22 +1,31 @@
-import { test, expect, waitForHydration } from "./fixtures";
+import { test, expect, fetchesBundle } from "./fixtures";
 
 test.describe("topics, JavaScript on", () => {
-  test("the topics page lists every topic and hydrates", async ({ page }) => {
-    await page.goto("/topics");
+  test("the topics page lists every topic and filters them, with no wasm to download", async ({ page }) => {
+    expect(await fetchesBundle(page, "/topics")).toBe(false);
     await expect(page.getByRole("heading", { level: 1, name: "What would you like to talk about?" })).toBeVisible();
     const cards = page.getByRole("list", { name: "Practice topics" }).getByRole("listitem");
     await expect(cards).toHaveCount(12);
     await expect(page.getByText("12 topics")).toBeVisible();
-    await waitForHydration(page);
 
-    // Filtering is handled by the client router: no page reload.
-    await page.evaluate(() => ((window as any).sameDocument = true));
+    // Filtering is a plain link: the server renders the filtered list.
+    let wasm = 0;
+    page.on("request", (request) => {
+      if (request.url().endsWith(".wasm")) wasm += 1;
+    });
     await page.getByRole("link", { name: "C1 · Advanced" }).click();
     await expect(page).toHaveURL(/\/topics\?level=C1$/);
     await expect(cards).toHaveCount(2);
     await expect(page.getByText("2 topics at C1")).toBeVisible();
     await expect(page.getByRole("link", { name: "C1 · Advanced" })).toHaveAttribute("aria-current", "page");
-    expect(await page.evaluate(() => (window as any).sameDocument)).toBe(true);
+    expect(wasm).toBe(0);
+  });
+
+  // The call page loads it (every call test waits for it to hydrate: `openCheck` in calls.ts).
+  test("no page before the call loads the wasm bundle", async ({ page }) => {
+    for (const path of ["/", "/topics/ordering-at-a-cafe", "/sign-in", "/sign-up"]) {
+      expect(await fetchesBundle(page, path), path).toBe(false);
+    }
   });
 
   test("the home page shows the topics", async ({ page }) => {
@@ -26,7 +35,6 @@ test.describe("topics, JavaScript on", () => {
 
   test("a topic card opens the topic with its goal and vocabulary", async ({ page }) => {
     await page.goto("/topics");
-    await waitForHydration(page);
     await page.getByRole("link", { name: /A job interview/ }).click();
     await expect(page).toHaveURL(/\/topics\/a-job-interview$/);
     await expect(page.getByRole("heading", { level: 1, name: "A job interview" })).toBeVisible();
@@ -89,7 +97,6 @@ test("a browser that cannot make voice calls is told so before starting", async 
     delete (window as any).RTCPeerConnection;
   });
   await page.goto("/topics/ordering-at-a-cafe");
-  await waitForHydration(page);
   await expect(page.getByRole("alert")).toContainText("This browser can't run voice practice");
   await expect(page.getByRole("link", { name: "Start practice" })).toHaveCount(0);
 });

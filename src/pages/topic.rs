@@ -156,38 +156,27 @@ fn NearALimit() -> impl IntoView {
     }
 }
 
-/// The one big action, or (said before the learner commits) why this browser cannot do it.
+/// The one big action, or (said before the learner commits) why this browser cannot do it. The
+/// document's head marks a browser that cannot make calls (`app.rs`), and the style shows the one
+/// or the other, so the page needs no wasm to tell.
 #[component]
 fn StartPractice(slug: String) -> impl IntoView {
-    let supported = RwSignal::new(true);
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        supported.set(crate::browser::calls_supported());
-    });
     view! {
-        <Show
-            when=move || supported.get()
-            fallback=|| {
-                view! {
-                    <div
-                        role="alert"
-                        class="mt-6 rounded-xl border border-amber-300 bg-amber-50 p-4 text-base text-amber-900"
-                    >
-                        <p class="font-semibold">"This browser can't run voice practice"</p>
-                        <p class="mt-1">
-                            "Voice practice needs a microphone, WebRTC and audio recording, over a secure (https) connection. Please open Speaking Coach in a recent Chrome, Edge, Firefox or Safari."
-                        </p>
-                    </div>
-                }
-            }
+        <div
+            role="alert"
+            class="mt-6 hidden rounded-xl border border-amber-300 bg-amber-50 p-4 text-base text-amber-900 no-calls:block"
         >
-            <a
-                href=format!("/topics/{slug}/practice")
-                class="btn-lg btn-primary mt-6 w-full"
-            >
-                "Start practice"
-            </a>
-        </Show>
+            <p class="font-semibold">"This browser can't run voice practice"</p>
+            <p class="mt-1">
+                "Voice practice needs a microphone, WebRTC and audio recording, over a secure (https) connection. Please open Speaking Coach in a recent Chrome, Edge, Firefox or Safari."
+            </p>
+        </div>
+        <a
+            href=format!("/topics/{slug}/practice")
+            class="btn-lg btn-primary mt-6 w-full no-calls:hidden"
+        >
+            "Start practice"
+        </a>
     }
 }
 
