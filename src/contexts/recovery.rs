@@ -2,7 +2,8 @@
 //! learner opens the app (or leaves a practice page mid-call), every recording in the outbox that
 //! no live page holds is finished: its unsent chunks and turns are sent, then the session is recovered
 //! on the server (ended at its last sign of life, its recording made for good), and the learner
-//! is told, with a link to what was said.
+//! is told, with a link to what was said. Pages without a call load the wasm only when this
+//! browser's outbox holds an attempt (`app.rs`, `Scripts`), so they run this only then.
 
 use leptos::prelude::*;
 
