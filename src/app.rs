@@ -111,7 +111,8 @@ const HYDRATE_IF_LEFT_BEHIND: &str = r#"(async (js, wasm) => {
 
 /// Whether the page at `path` is made of the wasm bundle: the live call, a learner's replay of
 /// a session, and a shared one.
-pub fn needs_bundle(path: &str) -> bool {
+#[cfg(feature = "ssr")]
+fn needs_bundle(path: &str) -> bool {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     matches!(
         segments.as_slice(),
@@ -186,7 +187,7 @@ fn mark_hydrated() {
     });
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::needs_bundle;
 

@@ -30,17 +30,23 @@ export const test = base.extend<{ consoleErrors: string[]; allowedConsoleErrors:
 
 export { expect };
 
+/** Counts the wasm bundle's downloads in `page` from now on, until `stop`. */
+export function watchBundle(page: import("@playwright/test").Page) {
+  let fetched = 0;
+  const watch = (request: import("@playwright/test").Request) => {
+    if (/\.wasm(\?|$)/.test(request.url())) fetched += 1;
+  };
+  page.on("request", watch);
+  return { fetched: () => fetched, stop: () => page.off("request", watch) };
+}
+
 /** Opens `path` in `page` and answers whether the page fetched the wasm bundle. Only the call and
  * the replays load it at once; other pages load it only to recover what a closed page left. */
 export async function fetchesBundle(page: import("@playwright/test").Page, path: string) {
-  let fetched = false;
-  const watch = (request: import("@playwright/test").Request) => {
-    if (/\.wasm(\?|$)/.test(request.url())) fetched = true;
-  };
-  page.on("request", watch);
+  const bundle = watchBundle(page);
   await page.goto(path, { waitUntil: "networkidle" });
-  page.off("request", watch);
-  return fetched;
+  bundle.stop();
+  return bundle.fetched() > 0;
 }
 
 /** Waits until the wasm bundle has hydrated the page (the client router then owns links). */
