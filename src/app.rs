@@ -48,36 +48,48 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// What a page loads to come alive. The live call and the replays are made of the wasm bundle and
-/// load it at once. Every other page is complete as served: its links and forms are plain HTML
-/// that work as they do with JavaScript off, so it loads the bundle (hundreds of KB) only when
-/// this browser holds a recording a closed page left behind, for recovery to finish it. Every
-/// page first marks a browser that cannot make voice calls, for the style to say so.
+/// What a page loads to come alive. Pages are server-rendered HTML in which only the islands
+/// (`#[island]`) hydrate: the live call and the replays are islands and load the wasm bundle at
+/// once. Every other page is complete as served: its links and forms are plain HTML that work as
+/// they do with JavaScript off, so it loads the bundle (hundreds of KB) only when this browser
+/// holds a recording a closed page left behind, for the recovery notice's island to finish it.
+/// Every page first marks a browser that cannot make voice calls, for the style to say so.
 #[cfg(feature = "ssr")]
 #[component]
 fn Scripts(options: LeptosOptions) -> impl IntoView {
     use axum::http::request::Parts;
 
-    let nonce = leptos::nonce::use_nonce();
-    let marks = view! { <script nonce=nonce.clone()>{MARK_NO_CALLS}</script> };
-    let path = use_context::<Parts>().map(|parts| parts.uri.path().to_owned());
-    if path.as_deref().is_some_and(needs_bundle) {
-        return view! { {marks} <HydrationScripts options /> }.into_any();
+    // Outside the islands nothing hydrates, so the page carries no hydration data for it (as
+    // Leptos' own `HydrationScripts` does in islands mode).
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
     }
+    let nonce = leptos::nonce::use_nonce();
     let name = &options.output_name;
     let pkg = &options.site_pkg_dir;
     // cargo-leptos names the wasm after the package; wasm-bindgen alone adds `_bg`.
     let wasm = if option_env!("LEPTOS_OUTPUT_NAME").is_some() {
-        name.to_string()
+        format!("/{pkg}/{name}.wasm")
     } else {
-        format!("{name}_bg")
+        format!("/{pkg}/{name}_bg.wasm")
     };
-    let script = format!("{HYDRATE_IF_LEFT_BEHIND}(\"/{pkg}/{name}.js\", \"/{pkg}/{wasm}.wasm\");");
+    let js = format!("/{pkg}/{name}.js");
+    let hydrate = format!("() => {HYDRATE}({js:?}, {wasm:?})");
+    let path = use_context::<Parts>().map(|parts| parts.uri.path().to_owned());
+    let (preload, script) = if path.as_deref().is_some_and(needs_bundle) {
+        let preload = view! {
+            <link rel="modulepreload" href=js crossorigin="" />
+            <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin="" />
+        };
+        (Some(preload), format!("({hydrate})();"))
+    } else {
+        (None, format!("{HYDRATE_IF_LEFT_BEHIND}({hydrate});"))
+    };
     view! {
-        {marks}
+        <script nonce=nonce.clone()>{MARK_NO_CALLS}</script>
+        {preload}
         <script type="module" nonce=nonce>{script}</script>
     }
-    .into_any()
 }
 
 /// `<html data-calls="unsupported">` in a browser without what a call needs (as
@@ -85,12 +97,29 @@ fn Scripts(options: LeptosOptions) -> impl IntoView {
 #[cfg(feature = "ssr")]
 const MARK_NO_CALLS: &str = r#"if (!("RTCPeerConnection" in window && "MediaRecorder" in window && "AudioContext" in window)) document.documentElement.dataset.calls = "unsupported";"#;
 
+/// Loads the bundle, readies it (`hydrate` in lib.rs) and hydrates each island of the page with
+/// the function the bundle exports under the island's `data-component` name (as Leptos' islands
+/// script does, at once rather than when the browser is idle: the call's check should start
+/// without delay). Then marks `<html data-hydrated="true">`, so end-to-end tests can tell a page
+/// that came alive from a static one.
+#[cfg(feature = "ssr")]
+const HYDRATE: &str = r#"(async (js, wasm) => {
+  const bundle = await import(js);
+  await bundle.default({ module_or_path: wasm });
+  bundle.hydrate();
+  for (const island of document.querySelectorAll("leptos-island")) {
+    const start = bundle[island.dataset.component];
+    if (start) start(island);
+    else console.warn(`no island ${island.dataset.component} in the bundle`);
+  }
+  document.documentElement.dataset.hydrated = "true";
+})"#;
+
 /// Hydrates the page when this browser's outbox (`browser/outbox.rs`) holds an attempt, or when
 /// it cannot tell (no `indexedDB.databases`, or reading it failed). Opening a database that does
 /// not exist would create it, so the list of databases is asked first.
 #[cfg(feature = "ssr")]
-const HYDRATE_IF_LEFT_BEHIND: &str = r#"(async (js, wasm) => {
-  const hydrate = () => import(js).then((bundle) => bundle.default({ module_or_path: wasm }).then(() => bundle.hydrate()));
+const HYDRATE_IF_LEFT_BEHIND: &str = r#"(async (hydrate) => {
   const ask = (request) => new Promise((done, fail) => {
     request.onsuccess = () => done(request.result);
     request.onerror = () => fail(request.error);
@@ -123,10 +152,7 @@ fn needs_bundle(path: &str) -> bool {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    mark_hydrated();
-
     contexts::account::provide();
-    contexts::recovery::Recoveries::provide();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/speaking-coach.css" />
@@ -173,18 +199,6 @@ pub fn App() -> impl IntoView {
             </Layout>
         </Router>
     }
-}
-
-/// Marks `<html data-hydrated="true">` once the browser has taken over the server-rendered page,
-/// so end-to-end tests (and styles) can tell a hydrated page from a static one. Effects never run
-/// on the server.
-fn mark_hydrated() {
-    Effect::new(|_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "true");
-        }
-    });
 }
 
 #[cfg(all(test, feature = "ssr"))]

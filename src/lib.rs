@@ -16,10 +16,13 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// Entry point of the wasm bundle: attaches the reactive app to the server-rendered HTML.
+/// Entry point of the wasm bundle. Pages are server-rendered HTML; only their islands (the live
+/// call, the replay, the feedback being prepared, the recovery notice: `#[island]`) come alive.
+/// This readies the reactive system; the page's loader (`app::Scripts`) then hydrates each
+/// island with the function the bundle exports for it.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
 }

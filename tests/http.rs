@@ -209,7 +209,8 @@ fn tempfile_dir() -> std::path::PathBuf {
 
 /// Only the live call and the replays load the wasm bundle with the page; every other page
 /// carries the small script that loads it only for recovery, and a signed-in learner's pages are
-/// no different.
+/// no different. Pages are islands: the call is one, the rest of its page is plain HTML, and
+/// nothing outside an island carries hydration data.
 #[sqlx::test]
 async fn only_the_call_and_the_replays_load_the_wasm_with_the_page(pool: PgPool) {
     let app = app(pool);
@@ -235,6 +236,22 @@ async fn only_the_call_and_the_replays_load_the_wasm_with_the_page(pool: PgPool)
     assert_eq!(call.status, StatusCode::OK);
     assert!(preloads_bundle(&call.body), "the call page loads the wasm");
     assert!(!waits_for_recovery(&call.body));
+    let islands: Vec<&str> = call
+        .body
+        .match_indices("<leptos-island data-component=\"")
+        .map(|(at, tag)| {
+            let name = &call.body[at + tag.len()..];
+            &name[..name.find('"').unwrap()]
+        })
+        .collect();
+    assert!(
+        matches!(islands.as_slice(), [call, notice] if call.starts_with("PracticeRoom_") && notice.starts_with("RecoveryNotice_")),
+        "the call and the recovery notice are the page's islands: {islands:?}"
+    );
+    assert!(
+        call.body.contains("__RESOLVED_RESOURCES=[];"),
+        "no hydration data outside the islands"
+    );
     let sign_in = get(&app, "/sign-in").await;
     assert!(!preloads_bundle(&sign_in.body) && waits_for_recovery(&sign_in.body));
 }

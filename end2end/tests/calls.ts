@@ -9,18 +9,30 @@ import { execFileSync } from "node:child_process";
 export const LEARNER_SAYS = "I would like a cup of coffee, please.";
 const PASSWORD = "a long enough passphrase";
 
+/** Whether the page before `page` (in the same tab) had released the microphone when it went
+ * away: "released", "open", or null when it never opened one. */
+export async function micWhenLeft(page: Page): Promise<string | null> {
+  return page.evaluate(() => sessionStorage.getItem("micWhenLeft"));
+}
+
 /** Keeps every microphone track the pages open (in `target`, a page or a whole context), so the
- * test can speak through it, keep it quiet, and check that the page released it. */
+ * test can speak through it, keep it quiet, and check that the page released it. A page that
+ * opened the microphone notes, as it goes away, whether it had released it by itself (before
+ * anything the page does on leaving): `micWhenLeft(page)` reads it on the next page. */
 export async function watchMicrophone(target: Page | BrowserContext) {
   await target.addInitScript(() => {
     const mic = { tracks: [] as MediaStreamTrack[] };
+    const allStopped = () => mic.tracks.length > 0 && mic.tracks.every((t) => t.readyState === "ended");
     (window as any).__mic = {
       ...mic,
       tracks: mic.tracks,
       speak: () => mic.tracks.forEach((t) => (t.enabled = true)),
       quiet: () => mic.tracks.forEach((t) => (t.enabled = false)),
-      allStopped: () => mic.tracks.length > 0 && mic.tracks.every((t) => t.readyState === "ended"),
+      allStopped,
     };
+    addEventListener("pagehide", () => {
+      if (mic.tracks.length > 0) sessionStorage.setItem("micWhenLeft", allStopped() ? "released" : "open");
+    });
     const devices = navigator.mediaDevices;
     if (!devices) return;
     const open = devices.getUserMedia.bind(devices);

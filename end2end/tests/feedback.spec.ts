@@ -1,4 +1,4 @@
-import { test, expect } from "./fixtures";
+import { test, expect, sessionShown } from "./fixtures";
 import { openCheck, queueTranscripts, signUp, simControl, startQuietly, watchMicrophone } from "./calls";
 
 // The coach's feedback after real calls: the learner's turn is what the simulator is told they
@@ -59,7 +59,7 @@ test("the feedback appears on the summary by itself, and a correction plays its 
   await expect(page.getByTestId("strengths").locator("li")).toHaveCount(2);
 
   // Choosing the correction plays the learner's turn in the replay: it is the turn heard.
-  const session = page.url().split("/").pop()!;
+  const session = sessionShown(page);
   const turns: { item_id: string; speaker: string; start_ms: number }[] = await (
     await page.request.get(`/api/practice/turns?session=${session}`)
   ).json();

@@ -49,7 +49,14 @@ export async function fetchesBundle(page: import("@playwright/test").Page, path:
   return bundle.fetched() > 0;
 }
 
-/** Waits until the wasm bundle has hydrated the page (the client router then owns links). */
+/** Waits until the wasm bundle has hydrated the page's islands (the call, the replay, the
+ * recovery notice); the rest of every page is plain HTML. */
 export async function waitForHydration(page: import("@playwright/test").Page) {
   await page.waitForFunction(() => document.documentElement.dataset.hydrated === "true");
+}
+
+/** The id of the session whose summary `page` shows (`/practice/{id}`; a form posted from it may
+ * leave an empty query on the URL). */
+export function sessionShown(page: import("@playwright/test").Page) {
+  return new URL(page.url()).pathname.split("/").pop()!;
 }

@@ -1,4 +1,4 @@
-import { test, expect } from "./fixtures";
+import { test, expect, sessionShown } from "./fixtures";
 import type { Page } from "@playwright/test";
 import {
   LEARNER_SAYS,
@@ -52,7 +52,7 @@ async function sayAgain(page: Page, sentence: string) {
 async function endCall(page: Page) {
   await page.getByRole("button", { name: "End" }).click();
   await expect(page).toHaveURL(/\/practice\/[0-9a-f-]{36}$/, { timeout: 60_000 });
-  return page.url().split("/").pop()!;
+  return sessionShown(page);
 }
 
 /** Every final turn once and in order: the stored transcript is what the page showed. */

@@ -1,4 +1,4 @@
-import { test, expect } from "./fixtures";
+import { test, expect, sessionShown } from "./fixtures";
 import type { Page } from "@playwright/test";
 import { openCheck, queueFaults, queueTranscripts, signUp, startQuietly, toneMicrophone } from "./calls";
 
@@ -59,7 +59,7 @@ test("talking over the coach cuts it off: interrupted, with what was heard, live
 
   await page.getByRole("button", { name: "End session" }).click();
   await expect(page).toHaveURL(/\/practice\/[0-9a-f-]{36}$/, { timeout: 30_000 });
-  const session = page.url().split("/").pop()!;
+  const session = sessionShown(page);
   const saved = page.getByTestId("saved-transcript").locator("li");
   await expect(saved.first()).toContainText("Interrupted");
   await expect(saved.first().locator("[data-turn-text]")).toHaveText(heard);

@@ -63,6 +63,9 @@ pub fn random_uuid() -> Option<String> {
 
 /// True when this browser has what a voice call needs: WebRTC, the microphone API (which only
 /// exists in a secure context) and MediaRecorder.
+///
+/// The page head asks the same of the browser in JavaScript (`app::MARK_NO_CALLS`, for the style):
+/// change them together.
 pub fn calls_supported() -> bool {
     let Some(window) = web_sys::window() else {
         return false;

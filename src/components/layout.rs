@@ -4,9 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::{
-    api::auth::SignOut,
-    components::recovery::RecoveryNotice,
-    contexts::account::{CurrentAccount, auth_action},
+    api::auth::SignOut, components::recovery::Recovery, contexts::account::CurrentAccount,
 };
 
 #[component]
@@ -46,7 +44,7 @@ pub fn Layout(children: Children) -> impl IntoView {
             <main id="main" tabindex="-1" class="mx-auto w-full max-w-5xl flex-1 px-4 py-8 sm:px-6 sm:py-12">
                 {children()}
             </main>
-            <RecoveryNotice />
+            <Recovery />
             <footer class="border-t border-stone-200 bg-white">
                 <div class="mx-auto flex w-full max-w-5xl flex-col gap-1 px-4 py-6 text-sm text-stone-500 sm:flex-row sm:justify-between sm:px-6">
                     <p>"Your practice sessions are private unless you choose to share one."</p>
@@ -63,7 +61,7 @@ const NAV_LINK: &str = "focus-ring flex min-h-11 items-center whitespace-nowrap 
 #[component]
 fn AccountNav() -> impl IntoView {
     let CurrentAccount(account) = expect_context::<CurrentAccount>();
-    let sign_out = auth_action::<SignOut>();
+    let sign_out = ServerAction::<SignOut>::new();
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {

@@ -2,30 +2,36 @@
 //! one-click Recover button for a session the server has but never finished.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::{
     api::practice::RecoverPractice,
     contexts::{account::CurrentAccount, recovery::Recoveries},
 };
 
-/// Runs recovery once the signed-in learner is known, and tells them what was recovered.
+/// Recovery on every page of a signed-in learner: the notice's island, which runs when the page
+/// loads the wasm (`app::Scripts`: the call and the replays always, other pages when a closed
+/// page left a recording behind).
 #[component]
-pub fn RecoveryNotice() -> impl IntoView {
-    let recoveries = expect_context::<Recoveries>();
+pub fn Recovery() -> impl IntoView {
     let CurrentAccount(account) = expect_context::<CurrentAccount>();
-    Effect::new(move |started: Option<bool>| {
-        if started == Some(true) {
-            return true;
-        }
-        match account.get() {
-            Some(Ok(Some(account))) => {
-                recoveries.run(account.email);
-                true
-            }
-            _ => false,
-        }
-    });
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                account
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|account| view! { <RecoveryNotice owner=account.email /> })
+            })}
+        </Suspense>
+    }
+}
+
+/// Recovers what `owner` left in this browser, and tells them what was recovered.
+#[island]
+fn RecoveryNotice(owner: String) -> impl IntoView {
+    let recoveries = Recoveries::new();
+    Effect::new(move |_| recoveries.run(owner.clone()));
     let dismiss = move |_| recoveries.recovered.set(Vec::new());
     view! {
         <Show when=move || !recoveries.recovered.with(Vec::is_empty)>
@@ -53,12 +59,9 @@ pub fn RecoveryNotice() -> impl IntoView {
                                         view! {
                                             <li>
                                                 {format!("{}: ", done.topic)}
-                                                <A
-                                                    href=format!("/practice/{}", done.session)
-                                                    attr:class="link"
-                                                >
+                                                <a href=format!("/practice/{}", done.session) class="link">
                                                     "see what was said"
-                                                </A>
+                                                </a>
                                             </li>
                                         }
                                     })

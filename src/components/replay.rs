@@ -1,6 +1,8 @@
 //! The replay of a saved session: the recording's player beside the transcript (stacked on narrow
 //! screens). While it plays, the turn being heard is highlighted and kept in view; clicking a turn
-//! plays from its start; Space plays and pauses, the arrow keys move from turn to turn.
+//! plays from its start; Space plays and pauses, the arrow keys move from turn to turn. A button
+//! anywhere on the page with `data-play-turn="{item id}"` (a correction in the feedback) plays
+//! that turn. The replay is an island: the rest of its page is server-rendered HTML.
 
 use leptos::{html::Audio, prelude::*};
 
@@ -81,6 +83,19 @@ impl Player {
     }
 }
 
+/// The item id a click asks to play: that of the `data-play-turn` button it landed in.
+#[cfg(feature = "hydrate")]
+fn asked_turn(event: &web_sys::MouseEvent) -> Option<String> {
+    use wasm_bindgen::JsCast;
+    event
+        .target()?
+        .dyn_into::<web_sys::Element>()
+        .ok()?
+        .closest("[data-play-turn]")
+        .ok()??
+        .get_attribute("data-play-turn")
+}
+
 /// The button of turn `index`, for focus and scrolling.
 #[cfg(feature = "hydrate")]
 fn turn_button(index: usize) -> Option<web_sys::HtmlElement> {
@@ -92,18 +107,13 @@ fn turn_button(index: usize) -> Option<web_sys::HtmlElement> {
         .ok()
 }
 
-#[component]
+#[island]
 pub fn Replay(
     /// The recording's URL.
     src: String,
     turns: Vec<SavedTurn>,
     /// The learner is looking at their own session (not a shared link).
-    #[prop(default = true)]
     own: bool,
-    /// Set to a turn's index to play it from its start (from outside: a correction chosen in the
-    /// feedback); the replay sets it back to `None`.
-    #[prop(optional)]
-    seek: Option<RwSignal<Option<usize>>>,
 ) -> impl IntoView {
     let player = Player {
         audio: NodeRef::new(),
@@ -135,18 +145,20 @@ pub fn Replay(
             button.scroll_into_view_with_scroll_into_view_options(&options);
         }
     });
-    if let Some(seek) = seek {
-        Effect::new(move |_| {
-            let Some(index) = seek.get() else {
+    // A turn chosen from outside the replay (a correction's "Hear it in the recording").
+    #[cfg(feature = "hydrate")]
+    {
+        let items: Vec<String> = turns.iter().map(|turn| turn.item_id.clone()).collect();
+        let listener = window_event_listener(leptos::ev::click, move |event| {
+            let Some(item) = asked_turn(&event) else {
                 return;
             };
-            seek.set(None);
-            let Some(start) = starts.with_value(|starts| starts.get(index).copied()) else {
+            let Some(index) = items.iter().position(|id| *id == item) else {
                 return;
             };
+            let start = starts.with_value(|starts| starts[index]);
             player.chosen.set(Some(index));
             player.seek(start, true);
-            #[cfg(feature = "hydrate")]
             if let Some(button) = turn_button(index) {
                 let options = web_sys::ScrollIntoViewOptions::new();
                 options.set_block(web_sys::ScrollLogicalPosition::Center);
@@ -154,6 +166,7 @@ pub fn Replay(
                 let _ = button.focus();
             }
         });
+        on_cleanup(move || listener.remove());
     }
     let step = move |by: isize| {
         let from = player.chosen.get_untracked().or(heard.get_untracked());

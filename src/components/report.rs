@@ -19,12 +19,15 @@ use crate::{
 
 mod notes;
 mod readings;
+mod watch;
 
 use self::notes::{CoachNotes, MoreMeasures};
 pub use self::readings::{fillers_reading, pace_reading, share_reading, words_reading};
+use self::watch::FeedbackWatch;
 
 /// The section for a session whose feedback is `feedback` (`None`: never asked for). `remake`
-/// runs Try again; `play` plays a learner turn (by item id) in the replay, when there is one.
+/// runs Try again; `play`: the page has a replay, and each correction a button that plays its
+/// turn in it.
 #[component]
 pub fn HowYouSpoke(
     session: String,
@@ -32,7 +35,7 @@ pub fn HowYouSpoke(
     /// The session has ended (feedback comes only then).
     ended: bool,
     #[prop(default = None)] remake: Option<ServerAction<RemakeFeedback>>,
-    #[prop(default = None)] play: Option<Callback<String>>,
+    #[prop(optional)] play: bool,
     /// The learner reads their own session ("you"); false on a share link.
     #[prop(default = true)]
     own: bool,
@@ -50,7 +53,7 @@ pub fn HowYouSpoke(
         Some(Feedback {
             status: FeedbackStatus::Preparing,
             ..
-        }) => view! { <Preparing /> }.into_any(),
+        }) => view! { <Preparing session=session.clone() own /> }.into_any(),
         Some(Feedback {
             status: FeedbackStatus::Failed,
             report,
@@ -89,7 +92,7 @@ pub fn HowYouSpoke(
             status: FeedbackStatus::Ready,
             report: None,
             ..
-        }) => view! { <Preparing /> }.into_any(),
+        }) => view! { <Preparing session=session.clone() own /> }.into_any(),
     };
     view! {
         <section aria-labelledby="how-you-spoke" data-testid="how-you-spoke" class="card mt-6 p-6">
@@ -101,13 +104,15 @@ pub fn HowYouSpoke(
     }
 }
 
-/// Designed loading: what is coming, in the shape it will have.
+/// Designed loading: what is coming, in the shape it will have. On the learner's own summary it
+/// appears by itself once it is ready (`FeedbackWatch`).
 #[component]
-fn Preparing() -> impl IntoView {
+fn Preparing(session: String, own: bool) -> impl IntoView {
     view! {
         <div data-testid="feedback-preparing">
             // Without JavaScript the page cannot look again by itself: the browser reloads it.
             <noscript inner_html=r#"<meta http-equiv="refresh" content="5">"#></noscript>
+            {own.then(|| view! { <FeedbackWatch session /> })}
             <p role="status" class="mt-2 text-stone-700">
                 "Your feedback is being prepared. It appears here by itself in a moment."
             </p>
@@ -148,7 +153,7 @@ fn RemakeButton(
 fn Ready(
     report: FeedbackReport,
     baseline: Option<Baseline>,
-    play: Option<Callback<String>>,
+    play: bool,
     own: bool,
 ) -> impl IntoView {
     let FeedbackReport { metrics, review } = report;

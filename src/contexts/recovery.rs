@@ -1,9 +1,10 @@
-//! Recovery of recordings a closed, reloaded or crashed tab left in this browser. When a signed-in
-//! learner opens the app (or leaves a practice page mid-call), every recording in the outbox that
-//! no live page holds is finished: its unsent chunks and turns are sent, then the session is recovered
-//! on the server (ended at its last sign of life, its recording made for good), and the learner
-//! is told, with a link to what was said. Pages without a call load the wasm only when this
-//! browser's outbox holds an attempt (`app.rs`, `Scripts`), so they run this only then.
+//! Recovery of recordings a closed, reloaded or crashed tab (or a practice page left mid-call) left
+//! in this browser. When a signed-in learner opens a page, every recording in the outbox that no
+//! live page holds is finished: its unsent chunks and turns are sent, then the session is
+//! recovered on the server (ended at its last sign of life, its recording made for good), and the
+//! learner is told, with a link to what was said. It runs in the recovery notice's island
+//! (`components::recovery`). Pages without a call load the wasm only when this browser's outbox
+//! holds an attempt (`app.rs`, `Scripts`), so they run this only then.
 
 use leptos::prelude::*;
 
@@ -14,7 +15,8 @@ pub struct Recovered {
     pub topic: String,
 }
 
-/// The app-wide recovery state: what was recovered (for the notice), and whether a run is going.
+/// The page's recovery state (in the notice's island): what was recovered, and whether a run is
+/// going.
 #[derive(Clone, Copy)]
 pub struct Recoveries {
     pub recovered: RwSignal<Vec<Recovered>>,
@@ -24,15 +26,19 @@ pub struct Recoveries {
     again: RwSignal<bool>,
 }
 
+impl Default for Recoveries {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Recoveries {
-    pub fn provide() -> Self {
-        let recoveries = Recoveries {
+    pub fn new() -> Self {
+        Recoveries {
             recovered: RwSignal::new(Vec::new()),
             running: RwSignal::new(false),
             again: RwSignal::new(false),
-        };
-        provide_context(recoveries);
-        recoveries
+        }
     }
 
     /// Recovers what `owner` left in this browser (once at a time; a request during a run makes

@@ -10,7 +10,6 @@ use crate::{
         feedback::ErrorPanel,
         form::{FormError, SubmitButton},
     },
-    contexts::account::auth_action,
     domain::account::{Account, Usage, megabytes},
     error::AppError,
 };
@@ -36,8 +35,8 @@ pub fn AccountPage() -> impl IntoView {
 
 #[component]
 fn AccountDetails(account: Account) -> impl IntoView {
-    let delete = auth_action::<DeleteAccount>();
-    let sign_out = auth_action::<SignOut>();
+    let delete = ServerAction::<DeleteAccount>::new();
+    let sign_out = ServerAction::<SignOut>::new();
     let delete_error = Signal::derive(move || delete.value().get().and_then(Result::err));
     let member_since = account.created_at.format("%-d %B %Y").to_string();
 

@@ -11,7 +11,6 @@ use leptos_router::{components::A, hooks::use_query_map};
 use crate::{
     api::auth::{FinishSignUp, SignIn, SignUp, local_mailbox, sign_up_link_email},
     components::form::{Field, FormError, SubmitButton},
-    contexts::account::auth_action,
     domain::account::{encode_query_value, safe_return_path},
     error::AppError,
 };
@@ -23,7 +22,7 @@ fn next_param() -> Memo<String> {
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
-    let action = auth_action::<SignIn>();
+    let action = ServerAction::<SignIn>::new();
     let next = next_param();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
 
@@ -52,7 +51,7 @@ pub fn SignInPage() -> impl IntoView {
 
 #[component]
 pub fn SignUpPage() -> impl IntoView {
-    let action = auth_action::<SignUp>();
+    let action = ServerAction::<SignUp>::new();
     let next = next_param();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
 
@@ -146,7 +145,7 @@ pub fn ConfirmEmailPage() -> impl IntoView {
     let token = Memo::new(move |_| query.read().get("token").unwrap_or_default());
     let next = next_param();
     let email = Resource::new(move || token.get(), sign_up_link_email);
-    let action = auth_action::<FinishSignUp>();
+    let action = ServerAction::<FinishSignUp>::new();
     let error = Signal::derive(move || action.value().get().and_then(Result::err));
 
     view! {

@@ -10,7 +10,6 @@ use crate::{
     api::practice::{RecoverPractice, practice_history},
     components::feedback::{ErrorPanel, action_error},
     components::recovery::RecoverButton,
-    contexts::recovery::Recoveries,
     domain::{
         feedback::FeedbackLine,
         practice::{HistoryEntry, HistoryPage as Page, SessionState, clock},
@@ -23,17 +22,9 @@ pub fn HistoryPage() -> impl IntoView {
     let query = use_query_map();
     let after = move || query.read().get("after");
     let recover = ServerAction::<RecoverPractice>::new();
-    let recoveries = use_context::<Recoveries>();
-    // Fetched again after a recovery here or in the background.
     let page = Resource::new(
-        move || {
-            (
-                after(),
-                recover.version().get(),
-                recoveries.map(|r| r.recovered.with(Vec::len)),
-            )
-        },
-        |(after, _, _)| practice_history(after),
+        move || (after(), recover.version().get()),
+        |(after, _)| practice_history(after),
     );
     view! {
         <Title text="Your sessions" />

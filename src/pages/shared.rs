@@ -54,7 +54,7 @@ fn Shared(shared: SharedSession, token: String) -> impl IntoView {
             <h1 class="mt-1 text-3xl font-semibold tracking-tight text-stone-900">{shared.topic_title.clone()}</h1>
             <p class="mt-2 text-lg text-stone-600" data-testid="shared-facts">{facts}</p>
             {shared.feedback.map(|feedback| {
-                view! { <HowYouSpoke session=String::new() feedback=Some(feedback) ended=true own=false /> }
+                view! { <HowYouSpoke session=String::new() feedback=Some(feedback) ended=true own=false play=shared.playable /> }
             })}
             {if shared.playable {
                 view! { <Replay src=format!("/api/shared/{token}/recording") turns=shared.turns own=false /> }.into_any()

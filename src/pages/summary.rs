@@ -2,10 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{
-    components::Redirect,
-    hooks::{use_navigate, use_params_map},
-};
+use leptos_router::{components::Redirect, hooks::use_params_map};
 
 use crate::{
     api::{
@@ -60,45 +57,13 @@ pub fn SummaryPage() -> impl IntoView {
             Ok::<_, AppError>((session, turns))
         },
     );
-    // The feedback is read on its own, and again every moment while it is being prepared, so
-    // it appears without a reload.
+    // The feedback is read on its own; while it is being prepared, an island looks again
+    // (`components::report`).
     let remake = ServerAction::<RemakeFeedback>::new();
-    let poll = RwSignal::new(0u32);
     let feedback = Resource::new(
-        move || {
-            (
-                id(),
-                remake.version().get(),
-                recover.version().get(),
-                poll.get(),
-            )
-        },
+        move || (id(), remake.version().get(), recover.version().get()),
         |(id, ..)| get_feedback(id),
     );
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        use crate::domain::feedback::FeedbackStatus;
-        let preparing = feedback.with(|f| {
-            matches!(
-                f,
-                Some(Ok(Some(Feedback {
-                    status: FeedbackStatus::Preparing,
-                    ..
-                })))
-            )
-        });
-        if preparing
-            && let Ok(timer) = set_timeout_with_handle(
-                move || {
-                    poll.try_update(|n| *n += 1);
-                },
-                std::time::Duration::from_millis(FEEDBACK_POLL_MS),
-            )
-        {
-            // The page going away (or the next reading) stops the timer.
-            on_cleanup(move || timer.clear());
-        }
-    });
     view! {
         <Transition fallback=|| {
             view! { <div role="status" aria-label="Loading" class="h-64 rounded-2xl bg-stone-100 motion-safe:animate-pulse"></div> }
@@ -125,11 +90,7 @@ pub fn SummaryPage() -> impl IntoView {
     }
 }
 
-/// How often the page looks again at feedback being prepared.
-#[cfg(feature = "hydrate")]
-const FEEDBACK_POLL_MS: u64 = 1_000;
-
-/// The session's feedback, refetched by the page while it is being prepared.
+/// The session's feedback.
 type FeedbackResource = Resource<Result<Option<Feedback>, AppError>>;
 
 #[component]
@@ -184,17 +145,8 @@ fn Summary(
         ),
         None => "No recording was saved for this session.".to_owned(),
     };
-    let playable = matches!(session.recording, Some(Recording::Ready { .. }));
     // Choosing a correction plays its turn in the replay.
-    let seek = RwSignal::new(None::<usize>);
-    let play = playable.then(|| {
-        let ids: Vec<String> = turns.iter().map(|t| t.item_id.clone()).collect();
-        Callback::new(move |item: String| {
-            if let Some(index) = ids.iter().position(|id| *id == item) {
-                seek.set(Some(index));
-            }
-        })
-    });
+    let playable = matches!(session.recording, Some(Recording::Ready { .. }));
     let ended = session.status == PracticeStatus::Ended;
     let session_id = session.id.clone();
     let recoverable = session.state == Some(SessionState::NeedsRecovery);
@@ -219,7 +171,7 @@ fn Summary(
                     Suspend::new(async move {
                         match feedback.await {
                             Ok(feedback) => {
-                                view! { <HowYouSpoke session feedback ended remake=Some(remake) play /> }
+                                view! { <HowYouSpoke session feedback ended remake=Some(remake) play=playable /> }
                                     .into_any()
                             }
                             Err(error) => {
@@ -272,7 +224,7 @@ fn Summary(
             </section>
 
             {if playable {
-                view! { <Replay src=format!("/api/practice/{}/recording", session.id) turns seek /> }.into_any()
+                view! { <Replay src=format!("/api/practice/{}/recording", session.id) turns own=true /> }.into_any()
             } else {
                 view! { <Conversation turns /> }.into_any()
             }}

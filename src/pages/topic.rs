@@ -11,7 +11,8 @@ use crate::{
         feedback::ErrorPanel,
         topic_card::{LevelBadge, Minutes},
     },
-    domain::Topic,
+    domain::{Topic, account::Account},
+    error::AppError,
 };
 
 #[component]
@@ -19,12 +20,15 @@ pub fn TopicPage() -> impl IntoView {
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
     let topic = Resource::new(slug, get_topic);
+    // Made with the page, not inside its Suspense: what a render made there and then dropped
+    // would be read after the response is gone.
+    let account = Resource::new(|| (), |()| my_account());
 
     view! {
         <Suspense fallback=|| view! { <TopicSkeleton /> }>
             {move || Suspend::new(async move {
                 match topic.await {
-                    Ok(topic) => view! { <TopicDetail topic /> }.into_any(),
+                    Ok(topic) => view! { <TopicDetail topic account /> }.into_any(),
                     Err(error) => {
                         view! {
                             <Title text="Topic not found" />
@@ -39,7 +43,7 @@ pub fn TopicPage() -> impl IntoView {
 }
 
 #[component]
-fn TopicDetail(topic: Topic) -> impl IntoView {
+fn TopicDetail(topic: Topic, account: AccountResource) -> impl IntoView {
     let minutes = topic.suggested_minutes;
     view! {
         <Title text=topic.title.clone() />
@@ -110,7 +114,7 @@ fn TopicDetail(topic: Topic) -> impl IntoView {
                     <li>"Headphones help the coach hear only you"</li>
                     <li>"Private to you unless you choose to share"</li>
                 </ul>
-                <NearALimit />
+                <NearALimit account />
                 <StartPractice slug=topic.slug.as_str().to_owned() />
             </aside>
         </div>
@@ -119,9 +123,11 @@ fn TopicDetail(topic: Topic) -> impl IntoView {
 
 /// For a signed-in learner near one of their limits (calls today, storage), what it is, before
 /// they start; nothing for anyone else.
+/// The signed-in learner's account with their usage (an error for a visitor).
+type AccountResource = Resource<Result<Account, AppError>>;
+
 #[component]
-fn NearALimit() -> impl IntoView {
-    let account = Resource::new(|| (), |()| my_account());
+fn NearALimit(account: AccountResource) -> impl IntoView {
     view! {
         <Suspense>
             {move || Suspend::new(async move {

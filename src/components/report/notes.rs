@@ -4,11 +4,7 @@
 use super::*;
 
 #[component]
-pub(super) fn CoachNotes(
-    review: CoachReview,
-    play: Option<Callback<String>>,
-    own: bool,
-) -> impl IntoView {
+pub(super) fn CoachNotes(review: CoachReview, play: bool, own: bool) -> impl IntoView {
     let CoachReview {
         corrections,
         rewrites,
@@ -48,12 +44,13 @@ pub(super) fn CoachNotes(
                                     </p>
                                 </div>
                                 <p class="mt-2 text-stone-700">{c.explanation}</p>
-                                {play.map(|play| {
+                                // The replay's island plays the turn (`components/replay.rs`).
+                                {play.then(|| {
                                     view! {
                                         <button
                                             type="button"
+                                            data-play-turn=item
                                             class="focus-ring mt-2 inline-flex min-h-11 items-center gap-2 rounded-lg px-2 font-medium text-teal-800 underline underline-offset-2 hover:text-teal-900"
-                                            on:click=move |_| play.run(item.clone())
                                         >
                                             <span aria-hidden="true">"▶"</span>
                                             "Hear it in the recording"

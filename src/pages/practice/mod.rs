@@ -11,10 +11,7 @@ mod outcome;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{
-    components::Redirect,
-    hooks::{use_navigate, use_params_map},
-};
+use leptos_router::{components::Redirect, hooks::use_params_map};
 
 use self::{
     check::PreCallCheck,
@@ -24,7 +21,6 @@ use self::{
 use crate::{
     api::{auth::my_account, topics::get_topic},
     components::feedback::ErrorPanel,
-    contexts::recovery::Recoveries,
     domain::{
         Topic,
         call::CallState,
@@ -42,6 +38,7 @@ use crate::{
 pub struct Practice {
     topic: StoredValue<Topic>,
     /// The signed-in learner's email: recordings left in this browser are recovered only by them.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     owner: StoredValue<String>,
     state: RwSignal<CallState>,
     transcript: RwSignal<Transcript>,
@@ -145,7 +142,13 @@ pub fn PracticePage() -> impl IntoView {
         <Suspense fallback=|| view! { <PracticeSkeleton /> }>
             {move || Suspend::new(async move {
                 match topic.await {
-                    Ok((topic, owner)) => view! { <PracticeRoom topic owner /> }.into_any(),
+                    Ok((topic, owner)) => {
+                        view! {
+                            <Title text=format!("Practise: {}", topic.title) />
+                            <PracticeRoom topic owner />
+                        }
+                            .into_any()
+                    }
                     Err(AppError::Unauthorized) => {
                         let next = crate::domain::account::sign_in_then(&format!(
                             "/topics/{}/practice",
@@ -166,31 +169,37 @@ pub fn PracticePage() -> impl IntoView {
     }
 }
 
-/// The page's call: the check starts as soon as the page is in the browser, and leaving stops
-/// everything (what was recorded and not yet sent is then recovered at once).
+/// The page's call: the check starts as soon as the page is in the browser. Leaving (a page
+/// load, as every navigation here is) stops everything; what was recorded and not yet sent waits
+/// in the browser's outbox for the next page to recover (`contexts::recovery`).
 fn use_call(topic: Topic, owner: String) -> Practice {
     let p = Practice::new(topic, owner);
     Effect::new(move |_| untrack(|| p.send(Command::Check)));
-    let recoveries = use_context::<Recoveries>();
-    let owner = p.owner.get_value();
-    on_cleanup(move || {
-        #[cfg(feature = "hydrate")]
-        controller::dispatch(p, crate::domain::session::Input::Left);
-        if let Some(recoveries) = recoveries {
-            recoveries.run(owner);
-        }
-    });
+    #[cfg(feature = "hydrate")]
+    {
+        // A page kept in the back-forward cache is only frozen: it takes up where it was.
+        let leaving = window_event_listener(leptos::ev::pagehide, move |event| {
+            if !event.persisted() {
+                controller::dispatch(p, crate::domain::session::Input::Left)
+            }
+        });
+        on_cleanup(move || leaving.remove());
+    }
     p
 }
 
-#[component]
+/// The live call, an island: everything around it on the page is server-rendered HTML.
+#[island]
 fn PracticeRoom(topic: Topic, owner: String) -> impl IntoView {
     let p = use_call(topic.clone(), owner);
 
-    let navigate = use_navigate();
+    // Saved after End: on to the summary (a page load, as every navigation here is).
     Effect::new(move |_| {
         if let Some(id) = p.finished.get() {
-            navigate(&format!("/practice/{id}"), Default::default());
+            #[cfg(feature = "hydrate")]
+            let _ = window().location().assign(&format!("/practice/{id}"));
+            #[cfg(not(feature = "hydrate"))]
+            let _ = id;
         }
     });
 
@@ -203,7 +212,6 @@ fn PracticeRoom(topic: Topic, owner: String) -> impl IntoView {
     let slug = topic.slug.as_str().to_owned();
 
     view! {
-        <Title text=format!("Practise: {}", topic.title) />
         <div class="flex flex-wrap items-center justify-between gap-3">
             <a
                 href=format!("/topics/{slug}")

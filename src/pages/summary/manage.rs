@@ -114,16 +114,11 @@ pub(super) struct Sharing {
     pub(super) feedback: ServerAction<ShareFeedback>,
 }
 
-/// Deleting the session, behind a disclosure that asks first (works without JavaScript too).
+/// Deleting the session, behind a disclosure that asks first. A plain form: the server sends
+/// the browser on to the history.
 #[component]
 pub(super) fn DeleteSession(session: String) -> impl IntoView {
     let delete = ServerAction::<DeletePractice>::new();
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if matches!(delete.value().get(), Some(Ok(()))) {
-            navigate("/history", Default::default());
-        }
-    });
     let failed = action_error(delete);
     view! {
         <details class="group mt-10 rounded-2xl border border-stone-200 bg-white p-5" data-testid="delete-session">
