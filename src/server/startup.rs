@@ -193,6 +193,7 @@ pub fn router(state: AppState) -> Router {
             _,
         >(security::provide_page_nonce, shell))
         .layer(from_fn(error::server_fn_error_status))
+        .layer(from_fn(tidy_form_redirect))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
@@ -215,6 +216,27 @@ pub fn router(state: AppState) -> Router {
         Some(simulator) => app.nest("/sim", simulator.router().layer(telemetry::trace_layer())),
         None => app,
     }
+}
+
+/// A form posted as plain HTML is sent back to the page it came from. The framework first strips
+/// an earlier error from that page's URL and leaves an empty query behind (`/practice/{id}?`);
+/// this takes the lone `?` off, so the address bar shows the page's own URL.
+async fn tidy_form_redirect(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header::LOCATION};
+    let mut response = next.run(request).await;
+    let tidy = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|location| location.to_str().ok())
+        .and_then(|location| location.strip_suffix('?'))
+        .and_then(|location| HeaderValue::from_str(location).ok());
+    if let Some(tidy) = tidy {
+        response.headers_mut().insert(LOCATION, tidy);
+    }
+    response
 }
 
 /// Background upkeep: expired sessions leave the store, recovered rate-limit keys leave Postgres,

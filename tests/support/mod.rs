@@ -164,6 +164,7 @@ pub struct Call {
     json: Option<String>,
     cookie: Option<String>,
     origin: Option<String>,
+    referer: Option<String>,
     accept: &'static str,
 }
 
@@ -184,6 +185,7 @@ impl Call {
             json: None,
             cookie: None,
             origin: Some(ORIGIN.to_owned()),
+            referer: None,
             accept: if uri.starts_with("/api/") {
                 "application/json"
             } else {
@@ -213,6 +215,12 @@ impl Call {
         self
     }
 
+    /// The page the request comes from (where a plain form is sent back to).
+    pub fn referer(mut self, url: &str) -> Self {
+        self.referer = Some(url.to_owned());
+        self
+    }
+
     /// As a plain HTML form submission (JavaScript off) rather than the wasm client.
     pub fn plain_form(mut self) -> Self {
         self.accept = "text/html";
@@ -238,6 +246,9 @@ impl Call {
         }
         if let Some(cookie) = &self.cookie {
             request = request.header(header::COOKIE, cookie);
+        }
+        if let Some(referer) = &self.referer {
+            request = request.header(header::REFERER, referer);
         }
         let request = request.body(Body::from(body)).expect("request builds");
         into_test_response(app.clone().oneshot(request).await.expect("router answers")).await
