@@ -306,3 +306,48 @@ pub fn Replay(
         </div>
     }
 }
+
+/// The saved transcript, as it was spoken (without a recording to play).
+#[component]
+pub fn Conversation(
+    turns: Vec<SavedTurn>,
+    /// The learner is looking at their own session (not a shared link).
+    own: bool,
+) -> impl IntoView {
+    let empty = turns.is_empty();
+    view! {
+        <section
+            aria-labelledby="conversation-heading"
+            class="card mt-6 p-6"
+        >
+            <h2 id="conversation-heading" class="text-lg font-semibold">"The conversation"</h2>
+            {empty.then(|| view! { <p class="mt-3 text-stone-600">"No words were saved for this session."</p> })}
+            <ol class="mt-4 space-y-3" data-testid="saved-transcript">
+                {turns
+                    .iter()
+                    .map(|turn| {
+                        let learner = turn.speaker == Speaker::Learner;
+                        let (who, note, text) = turn_label(turn, own);
+                        let tone = if learner {
+                            "bg-teal-50 border-teal-200"
+                        } else {
+                            "bg-stone-50 border-stone-200"
+                        };
+                        view! {
+                            <li
+                                class=format!("rounded-xl border px-4 py-3 {tone}")
+                                data-speaker=if learner { "learner" } else { "coach" }
+                            >
+                                <p class="text-xs font-semibold uppercase tracking-wide text-stone-600">
+                                    {who}
+                                    {note}
+                                </p>
+                                <p data-turn-text class="mt-1 text-lg leading-relaxed text-stone-900">{text}</p>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ol>
+        </section>
+    }
+}

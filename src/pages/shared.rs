@@ -8,7 +8,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::{
     api::practice::get_shared,
-    components::replay::Replay,
+    components::replay::{Conversation, Replay},
     components::{feedback::ErrorPanel, report::HowYouSpoke},
     domain::practice::{SharedSession, clock},
 };
@@ -63,6 +63,7 @@ fn Shared(shared: SharedSession, token: String) -> impl IntoView {
                     <p class="mt-6 rounded-2xl border border-stone-200 bg-white p-6 text-stone-600">
                         "This session has no recording to play."
                     </p>
+                    <Conversation turns=shared.turns own=false />
                 }
                     .into_any()
             }}

@@ -15,13 +15,13 @@ use crate::{
     components::{
         feedback::{ErrorPanel, action_error},
         recovery::RecoverButton,
-        replay::{Replay, turn_label},
+        replay::{Conversation, Replay},
         report::HowYouSpoke,
     },
     domain::{
         feedback::Feedback,
         practice::{PracticeSession, PracticeStatus, Recording, SessionState, clock},
-        transcript::{SavedTurn, Speaker},
+        transcript::SavedTurn,
     },
     error::AppError,
 };
@@ -226,7 +226,7 @@ fn Summary(
             {if playable {
                 view! { <Replay src=format!("/api/practice/{}/recording", session.id) turns own=true /> }.into_any()
             } else {
-                view! { <Conversation turns /> }.into_any()
+                view! { <Conversation turns own=true /> }.into_any()
             }}
             <p class="mt-6 text-sm text-stone-500" data-testid="summary-recording">{recording}</p>
             {recoverable
@@ -282,46 +282,5 @@ fn Fact(label: &'static str, value: String, testid: &'static str) -> impl IntoVi
                 {value}
             </dd>
         </div>
-    }
-}
-
-/// The saved transcript, as it was spoken (without a recording to play).
-#[component]
-fn Conversation(turns: Vec<SavedTurn>) -> impl IntoView {
-    let empty = turns.is_empty();
-    view! {
-        <section
-            aria-labelledby="conversation-heading"
-            class="card mt-6 p-6"
-        >
-            <h2 id="conversation-heading" class="text-lg font-semibold">"The conversation"</h2>
-            {empty.then(|| view! { <p class="mt-3 text-stone-600">"No words were saved for this session."</p> })}
-            <ol class="mt-4 space-y-3" data-testid="saved-transcript">
-                {turns
-                    .iter()
-                    .map(|turn| {
-                        let learner = turn.speaker == Speaker::Learner;
-                        let (who, note, text) = turn_label(turn, true);
-                        let tone = if learner {
-                            "bg-teal-50 border-teal-200"
-                        } else {
-                            "bg-stone-50 border-stone-200"
-                        };
-                        view! {
-                            <li
-                                class=format!("rounded-xl border px-4 py-3 {tone}")
-                                data-speaker=if learner { "learner" } else { "coach" }
-                            >
-                                <p class="text-xs font-semibold uppercase tracking-wide text-stone-600">
-                                    {who}
-                                    {note}
-                                </p>
-                                <p data-turn-text class="mt-1 text-lg leading-relaxed text-stone-900">{text}</p>
-                            </li>
-                        }
-                    })
-                    .collect_view()}
-            </ol>
-        </section>
     }
 }
