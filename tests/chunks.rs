@@ -1055,14 +1055,8 @@ async fn every_page_says_how_far_a_session_got(db: PgPool) {
     assert!(page("/history".into()).await.contains("Needs recovery"));
 
     // Ended with no audio at all: said so everywhere, and the export still holds the transcript.
-    let silent = Call::post("/api/practice/start")
-        .field("topic", "ordering-at-a-cafe")
-        .field("key", "0b7c9f0e-8d55-4a55-9a43-6a3a5a0e7c21")
-        .cookie(&cookie)
-        .send(&app)
-        .await;
-    let silent: Value = serde_json::from_str(&silent.body).unwrap();
-    let silent = silent["id"].as_str().unwrap().to_owned();
+    let silent =
+        support::start_practice(&app, &cookie, "0b7c9f0e-8d55-4a55-9a43-6a3a5a0e7c21").await;
     let turn = serde_json::json!({
         "item_id": "item_1", "speaker": "Coach", "text": "Hello there!",
         "state": "Final", "start_ms": null, "end_ms": null, "position": 0,

@@ -5,7 +5,7 @@ mod support;
 
 use axum::http::StatusCode;
 use sqlx::PgPool;
-use support::{Call, ORIGIN, app, get, sign_up};
+use support::{Call, ORIGIN, app, get, sign_up, start_practice};
 
 #[sqlx::test]
 async fn healthz_answers_ok(pool: PgPool) {
@@ -262,15 +262,7 @@ async fn only_the_call_and_the_replays_load_the_wasm_with_the_page(pool: PgPool)
 async fn a_plain_form_goes_back_to_its_page_as_it_was(pool: PgPool) {
     let app = app(pool);
     let cookie = sign_up(&app, "learner@example.org").await;
-    let started = Call::post("/api/practice/start")
-        .field("topic", "ordering-at-a-cafe")
-        .field("key", "5f0c6d7e-1b7a-4a8e-9d57-3f7b8c2e1a90")
-        .cookie(&cookie)
-        .send(&app)
-        .await;
-    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
-    let started: serde_json::Value = serde_json::from_str(&started.body).unwrap();
-    let id = started["id"].as_str().unwrap();
+    let id = &start_practice(&app, &cookie, "5f0c6d7e-1b7a-4a8e-9d57-3f7b8c2e1a90").await;
     let page = format!("{ORIGIN}/practice/{id}");
     for referer in [page.clone(), format!("{page}?__err=earlier")] {
         let shared = Call::post("/api/practice/share")

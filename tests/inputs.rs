@@ -173,15 +173,8 @@ async fn no_input_makes_a_server_error(db: PgPool) {
     let app = app_with(db, &[("AUTH_ATTEMPTS_PER_MINUTE", "10000")]);
     let cookie = sign_up(&app, "fuzz@example.org").await;
     // A real session, so that fields next to a valid id are reached too.
-    let started = Call::post("/api/practice/start")
-        .field("topic", "ordering-at-a-cafe")
-        .field("key", "5a0f6f0e-7d51-4d7e-9a55-0d0b2f1c9e11")
-        .cookie(&cookie)
-        .send(&app)
-        .await;
-    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
-    let session: Value = serde_json::from_str(&started.body).unwrap();
-    let session = session["id"].as_str().unwrap().to_owned();
+    let session =
+        support::start_practice(&app, &cookie, "5a0f6f0e-7d51-4d7e-9a55-0d0b2f1c9e11").await;
 
     // A turn saved again with a later start and no end: the merged end would fall before it.
     for (start, end) in [(json!(5_000), json!(6_000)), (json!(7_000), Value::Null)] {

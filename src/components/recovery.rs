@@ -94,17 +94,15 @@ pub fn RecoverButton(
     #[prop(optional)]
     aria_label: Option<String>,
 ) -> impl IntoView {
-    let busy = move || recover.pending().get();
     view! {
         <ActionForm action=recover>
             <input type="hidden" name="session" value=session />
             <button
                 type="submit"
                 aria-label=aria_label
-                disabled=busy
                 class="btn btn-primary"
             >
-                {move || if busy() { "Recovering…" } else { label }}
+                {label}
             </button>
         </ActionForm>
     }

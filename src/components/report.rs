@@ -140,7 +140,7 @@ fn RemakeButton(
         view! {
             <ActionForm action=remake attr:class="mt-3">
                 <input type="hidden" name="session" value=session />
-                <button type="submit" class="btn btn-outline" disabled=move || remake.pending().get()>
+                <button type="submit" class="btn btn-outline">
                     {label}
                 </button>
             </ActionForm>

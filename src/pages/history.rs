@@ -22,10 +22,7 @@ pub fn HistoryPage() -> impl IntoView {
     let query = use_query_map();
     let after = move || query.read().get("after");
     let recover = ServerAction::<RecoverPractice>::new();
-    let page = Resource::new(
-        move || (after(), recover.version().get()),
-        |(after, _)| practice_history(after),
-    );
+    let page = Resource::new(after, practice_history);
     view! {
         <Title text="Your sessions" />
         <div class="mx-auto max-w-3xl">

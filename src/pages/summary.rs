@@ -41,29 +41,16 @@ pub fn SummaryPage() -> impl IntoView {
         unshare: ServerAction::new(),
         feedback: ServerAction::new(),
     };
-    let session = Resource::new(
-        move || {
-            (
-                id(),
-                recover.version().get(),
-                sharing.share.version().get(),
-                sharing.unshare.version().get(),
-                sharing.feedback.version().get(),
-            )
-        },
-        |(id, ..)| async move {
-            let session = get_practice(id.clone()).await?;
-            let turns = practice_turns(id).await?;
-            Ok::<_, AppError>((session, turns))
-        },
-    );
+    // Read once per page: every form here posts as plain HTML and the page is loaded again.
+    let session = Resource::new(id, |id| async move {
+        let session = get_practice(id.clone()).await?;
+        let turns = practice_turns(id).await?;
+        Ok::<_, AppError>((session, turns))
+    });
     // The feedback is read on its own; while it is being prepared, an island looks again
     // (`components::report`).
     let remake = ServerAction::<RemakeFeedback>::new();
-    let feedback = Resource::new(
-        move || (id(), remake.version().get(), recover.version().get()),
-        |(id, ..)| get_feedback(id),
-    );
+    let feedback = Resource::new(id, get_feedback);
     view! {
         <Transition fallback=|| {
             view! { <div role="status" aria-label="Loading" class="h-64 rounded-2xl bg-stone-100 motion-safe:animate-pulse"></div> }

@@ -274,6 +274,20 @@ fn serde_urlencoded(pairs: &[(String, String)]) -> String {
         .join("&")
 }
 
+/// Starts a practice session of the café topic for the learner of `cookie`, under the client key
+/// `key` (a UUID), and returns its id.
+pub async fn start_practice(app: &Router, cookie: &str, key: &str) -> String {
+    let started = Call::post("/api/practice/start")
+        .field("topic", "ordering-at-a-cafe")
+        .field("key", key)
+        .cookie(cookie)
+        .send(app)
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let started: serde_json::Value = serde_json::from_str(&started.body).unwrap();
+    started["id"].as_str().unwrap().to_owned()
+}
+
 /// A password that meets the rules.
 pub const PASSWORD: &str = "a long enough passphrase";
 

@@ -132,10 +132,9 @@ pub(super) fn DeleteSession(session: String) -> impl IntoView {
                 <input type="hidden" name="session" value=session />
                 <button
                     type="submit"
-                    disabled=move || delete.pending().get()
                     class="btn btn-danger"
                 >
-                    {move || if delete.pending().get() { "Deleting…" } else { "Delete for good" }}
+                    "Delete for good"
                 </button>
             </ActionForm>
             <p role="alert" class="mt-2 text-red-700 empty:hidden">{failed}</p>
