@@ -6,6 +6,7 @@
 // Goals (issue 19): pages without a call <= 60 KB, the call page <= 190 KB, the replay <= 120 KB.
 //
 // Usage: node bench/weight.mjs <base-url>
+import { readFileSync } from "node:fs";
 import { brotliCompressSync, constants } from "node:zlib";
 import { launch, signUp } from "./browser.mjs";
 
@@ -21,6 +22,34 @@ const started = await page.request.post(`${base}/api/practice/start`, {
 });
 if (!started.ok()) throw new Error(`practice start: ${started.status()}`);
 const session = (await started.json()).id;
+// The replay measured is a finished session as a learner sees it: a recording (the committed
+// Chromium fixture as its one piece), two turns, and its feedback ready.
+const api = (path, options) =>
+  page.request.fetch(`${base}${path}`, { ...options, headers: { origin: base, accept: "application/json", ...options.headers } });
+const must = async (what, answer) => {
+  if (!(await answer).ok()) throw new Error(`${what}: ${(await answer).status()}`);
+  return answer;
+};
+await must("upload", api(`/api/practice/${session}/chunks/0`, {
+  method: "PUT",
+  headers: { "content-type": "application/octet-stream" },
+  data: readFileSync(new URL("../tests/fixtures/chromium-mediarecorder.webm", import.meta.url)),
+}));
+const turns = [
+  ["Coach", "Hi! What can I get you today?"],
+  ["Learner", "I would like a flat white and a croissant, please."],
+];
+for (const [position, [speaker, text]] of turns.entries()) {
+  const turn = { item_id: `item_weight_${position}`, speaker, text, state: "Final", start_ms: position * 3000, end_ms: position * 3000 + 2500, position };
+  await must("turn", api("/api/practice/turn", { method: "POST", data: { session, turn } }));
+}
+await must("end", api("/api/practice/end", { method: "POST", data: { session, turns: 2, words_used: [] } }));
+for (let tries = 0; ; tries += 1) {
+  const feedback = await (await must("feedback", api(`/api/feedback/get?session=${session}`, { method: "GET" }))).json();
+  if (feedback?.status === "Ready") break;
+  if (tries === 60) throw new Error(`the feedback was not ready: ${JSON.stringify(feedback)}`);
+  await new Promise((done) => setTimeout(done, 500));
+}
 
 const PAGES = [
   ["topics", "/topics", 60],

@@ -49,15 +49,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// What a page loads to come alive. Pages are server-rendered HTML in which only the islands
-/// (`#[island]`) hydrate: the live call and the replays are islands and load the wasm bundle at
-/// once. Every other page is complete as served: its links and forms are plain HTML that work as
-/// they do with JavaScript off, so it loads the bundle (hundreds of KB) only when this browser
-/// holds a recording a closed page left behind, for the recovery notice's island to finish it.
-/// Every page first marks a browser that cannot make voice calls, for the style to say so.
+/// (`#[island]`) hydrate. The wasm bundle is split (`server::bundle`): a small main module, and
+/// the code of each island in files of its own that load when a page has that island. The call
+/// and the replays open on their island, so they preload its files with the main module. A page
+/// whose only island is the recovery notice loads nothing unless this browser holds a recording
+/// a closed page left behind. Every page first marks a browser that cannot make voice calls, for
+/// the style to say so.
 #[cfg(feature = "ssr")]
 #[component]
 fn Scripts(options: LeptosOptions) -> impl IntoView {
     use axum::http::request::Parts;
+
+    use crate::server::bundle::island_files;
 
     // Outside the islands nothing hydrates, so the page carries no hydration data for it (as
     // Leptos' own `HydrationScripts` does in islands mode).
@@ -74,17 +77,23 @@ fn Scripts(options: LeptosOptions) -> impl IntoView {
         format!("/{pkg}/{name}_bg.wasm")
     };
     let js = format!("/{pkg}/{name}.js");
-    let hydrate = format!("() => {HYDRATE}({js:?}, {wasm:?})");
+    let script = format!("{HYDRATE}({js:?}, {wasm:?});");
     let path = use_context::<Parts>().map(|parts| parts.uri.path().to_owned());
-    let (preload, script) = if path.as_deref().is_some_and(needs_bundle) {
-        let preload = view! {
-            <link rel="modulepreload" href=js crossorigin="" />
-            <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin="" />
-        };
-        (Some(preload), format!("({hydrate})();"))
-    } else {
-        (None, format!("{HYDRATE_IF_LEFT_BEHIND}({hydrate});"))
-    };
+    let preload = path.as_deref().and_then(opening_island).map(|island| {
+        let (loader, files) = island_files(&options, island);
+        let scripts = std::iter::once(js).chain(loader).map(|href| {
+            view! { <link rel="modulepreload" href=href crossorigin="" /> }
+        });
+        let wasm = std::iter::once(wasm).chain(files).map(|href| {
+            view! {
+                <link rel="preload" href=href r#as="fetch" r#type="application/wasm" crossorigin="" />
+            }
+        });
+        view! {
+            {scripts.collect_view()}
+            {wasm.collect_view()}
+        }
+    });
     view! {
         <script nonce=nonce.clone()>{MARK_NO_CALLS}</script>
         {preload}
@@ -97,56 +106,64 @@ fn Scripts(options: LeptosOptions) -> impl IntoView {
 #[cfg(feature = "ssr")]
 const MARK_NO_CALLS: &str = r#"if (!("RTCPeerConnection" in window && "MediaRecorder" in window && "AudioContext" in window)) document.documentElement.dataset.calls = "unsupported";"#;
 
-/// Loads the bundle, readies it (`hydrate` in lib.rs) and hydrates each island of the page with
-/// the function the bundle exports under the island's `data-component` name (as Leptos' islands
-/// script does, at once rather than when the browser is idle: the call's check should start
-/// without delay). Then marks `<html data-hydrated="true">`, so end-to-end tests can tell a page
-/// that came alive from a static one.
+/// Hydrates each island of the page with the function the bundle exports under the island's
+/// `data-component` name (as Leptos' islands script does, at once rather than when the browser is
+/// idle: the call's check should start without delay). The bundle loads, and is readied
+/// (`hydrate` in lib.rs), once, for the first island that needs it; each lazy island then fetches
+/// its own files. The recovery notice needs it only when this browser's outbox
+/// (`browser/outbox.rs`) holds an attempt, or when that cannot be told (no
+/// `indexedDB.databases`, or reading it failed): opening a database that does not exist would
+/// create it, so the list of databases is asked first. Then marks `<html data-hydrated="true">`
+/// (every island with work to do is alive), so end-to-end tests can tell.
 #[cfg(feature = "ssr")]
 const HYDRATE: &str = r#"(async (js, wasm) => {
-  const bundle = await import(js);
-  await bundle.default({ module_or_path: wasm });
-  bundle.hydrate();
-  for (const island of document.querySelectorAll("leptos-island")) {
-    const start = bundle[island.dataset.component];
-    if (start) start(island);
-    else console.warn(`no island ${island.dataset.component} in the bundle`);
-  }
-  document.documentElement.dataset.hydrated = "true";
-})"#;
-
-/// Hydrates the page when this browser's outbox (`browser/outbox.rs`) holds an attempt, or when
-/// it cannot tell (no `indexedDB.databases`, or reading it failed). Opening a database that does
-/// not exist would create it, so the list of databases is asked first.
-#[cfg(feature = "ssr")]
-const HYDRATE_IF_LEFT_BEHIND: &str = r#"(async (hydrate) => {
   const ask = (request) => new Promise((done, fail) => {
     request.onsuccess = () => done(request.result);
     request.onerror = () => fail(request.error);
   });
-  try {
-    if (!indexedDB.databases) return hydrate();
-    if (!(await indexedDB.databases()).some((db) => db.name === "speaking-coach")) return;
-    const db = await ask(indexedDB.open("speaking-coach"));
-    const left = db.objectStoreNames.contains("attempts")
-      ? await ask(db.transaction("attempts").objectStore("attempts").count())
-      : 0;
-    db.close();
-    if (left > 0) hydrate();
-  } catch {
-    hydrate();
-  }
+  const leftBehind = async () => {
+    try {
+      if (!indexedDB.databases) return true;
+      if (!(await indexedDB.databases()).some((db) => db.name === "speaking-coach")) return false;
+      const db = await ask(indexedDB.open("speaking-coach"));
+      const left = db.objectStoreNames.contains("attempts")
+        ? await ask(db.transaction("attempts").objectStore("attempts").count())
+        : 0;
+      db.close();
+      return left > 0;
+    } catch {
+      return true;
+    }
+  };
+  let ready;
+  const bundle = () => (ready ??= (async () => {
+    const bundle = await import(js);
+    await bundle.default({ module_or_path: wasm });
+    bundle.hydrate();
+    return bundle;
+  })());
+  const start = async (island) => {
+    const name = island.dataset.component;
+    if (name.startsWith("RecoveryNotice_") && !(await leftBehind())) return;
+    const exports = await bundle();
+    if (exports[name]) await exports[name](island);
+    else console.warn(`no island ${name} in the bundle`);
+  };
+  await Promise.all([...document.querySelectorAll("leptos-island")].map(start));
+  document.documentElement.dataset.hydrated = "true";
 })"#;
 
-/// Whether the page at `path` is made of the wasm bundle: the live call, a learner's replay of
-/// a session, and a shared one.
+/// The island the page at `path` opens on, whose files it preloads: the live call, a learner's
+/// replay of a session, or a shared one.
 #[cfg(feature = "ssr")]
-fn needs_bundle(path: &str) -> bool {
+fn opening_island(path: &str) -> Option<crate::server::bundle::Island> {
+    use crate::server::bundle::Island;
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-    matches!(
-        segments.as_slice(),
-        ["topics", _, "practice"] | ["practice", _] | ["shared", _]
-    )
+    match segments.as_slice() {
+        ["topics", _, "practice"] => Some(Island::PracticeRoom),
+        ["practice", _] | ["shared", _] => Some(Island::Replay),
+        _ => None,
+    }
 }
 
 #[component]
@@ -203,16 +220,20 @@ pub fn App() -> impl IntoView {
 
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
-    use super::needs_bundle;
+    use super::opening_island;
+    use crate::server::bundle::Island;
 
     #[test]
-    fn only_the_call_and_the_replays_load_the_bundle_at_once() {
+    fn only_the_call_and_the_replays_preload_the_bundle() {
+        assert_eq!(
+            opening_island("/topics/ordering-at-a-cafe/practice"),
+            Some(Island::PracticeRoom)
+        );
         for path in [
-            "/topics/ordering-at-a-cafe/practice",
             "/practice/5f0c6d7e-1b7a-4a8e-9d57-3f7b8c2e1a90",
             "/shared/0123abcd",
         ] {
-            assert!(needs_bundle(path), "{path}");
+            assert_eq!(opening_island(path), Some(Island::Replay), "{path}");
         }
         for path in [
             "/",
@@ -228,7 +249,7 @@ mod tests {
             "/topics/ordering-at-a-cafe/practice/more",
             "/no-such-page",
         ] {
-            assert!(!needs_bundle(path), "{path}");
+            assert_eq!(opening_island(path), None, "{path}");
         }
     }
 }

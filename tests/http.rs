@@ -207,15 +207,34 @@ fn tempfile_dir() -> std::path::PathBuf {
     dir
 }
 
-/// Only the live call and the replays load the wasm bundle with the page; every other page
-/// carries the small script that loads it only for recovery, and a signed-in learner's pages are
-/// no different. Pages are islands: the call is one, the rest of its page is plain HTML, and
-/// nothing outside an island carries hydration data.
+/// Only the live call and the replays load the wasm bundle with the page, with their island's
+/// own files from the split build; every other page carries the small script that loads it only
+/// for recovery, and a signed-in learner's pages are no different. Pages are islands: the call is
+/// one, the rest of its page is plain HTML, and nothing outside an island carries hydration data.
 #[sqlx::test]
 async fn only_the_call_and_the_replays_load_the_wasm_with_the_page(pool: PgPool) {
-    let app = app(pool);
+    let site = tempfile_dir();
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    std::fs::write(
+        site.join("pkg/__wasm_split_manifest.json"),
+        r#"{"replay_player_loader_1": ["chunk_1", "split_replay_player_loader_1"],
+            "practice_room_loader_2": ["chunk_1", "chunk_2", "split_practice_room_loader_2"]}"#,
+    )
+    .unwrap();
+    std::fs::write(site.join("pkg/__wasm_split.______.js"), "").unwrap();
+    let mut state = support::state_with(pool, &[]);
+    state.leptos_options.site_root = site.to_string_lossy().into_owned().into();
+    let app = speaking_coach::server::startup::router(state);
     let cookie = sign_up(&app, "learner@example.org").await;
-    let preloads_bundle = |body: &str| body.contains(r#"rel="modulepreload""#);
+    let preloads = |body: &str| -> Vec<String> {
+        body.match_indices(r#"rel="modulepreload" href=""#)
+            .chain(body.match_indices(r#"rel="preload" href=""#))
+            .map(|(at, tag)| {
+                let href = &body[at + tag.len()..];
+                href[..href.find('"').unwrap()].to_owned()
+            })
+            .collect()
+    };
     let waits_for_recovery = |body: &str| body.contains("indexedDB.databases");
     for path in [
         "/topics",
@@ -226,7 +245,11 @@ async fn only_the_call_and_the_replays_load_the_wasm_with_the_page(pool: PgPool)
     ] {
         let page = Call::get(path).cookie(&cookie).send(&app).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
-        assert!(!preloads_bundle(&page.body), "{path} loads no wasm");
+        assert_eq!(
+            preloads(&page.body),
+            [] as [&str; 0],
+            "{path} loads no wasm"
+        );
         assert!(waits_for_recovery(&page.body), "{path} can still recover");
     }
     let call = Call::get("/topics/ordering-at-a-cafe/practice")
@@ -234,8 +257,20 @@ async fn only_the_call_and_the_replays_load_the_wasm_with_the_page(pool: PgPool)
         .send(&app)
         .await;
     assert_eq!(call.status, StatusCode::OK);
-    assert!(preloads_bundle(&call.body), "the call page loads the wasm");
-    assert!(!waits_for_recovery(&call.body));
+    // The main wasm is `speaking-coach.wasm` as cargo-leptos builds it, `_bg` without it.
+    let call_preloads = preloads(&call.body).join(" ").replace("_bg.wasm", ".wasm");
+    assert_eq!(
+        call_preloads.split(' ').collect::<Vec<_>>(),
+        [
+            "/pkg/speaking-coach.js",
+            "/pkg/__wasm_split.______.js",
+            "/pkg/speaking-coach.wasm",
+            "/pkg/chunk_1.wasm",
+            "/pkg/chunk_2.wasm",
+            "/pkg/split_practice_room_loader_2.wasm",
+        ],
+        "the call page loads the main module and the call's own files"
+    );
     let islands: Vec<&str> = call
         .body
         .match_indices("<leptos-island data-component=\"")
@@ -252,8 +287,24 @@ async fn only_the_call_and_the_replays_load_the_wasm_with_the_page(pool: PgPool)
         call.body.contains("__RESOLVED_RESOURCES=[];"),
         "no hydration data outside the islands"
     );
+    let key = uuid::Uuid::new_v4().to_string();
+    let session = support::start_practice(&app, &cookie, &key).await;
+    let replay = Call::get(&format!("/practice/{session}"))
+        .cookie(&cookie)
+        .send(&app)
+        .await;
+    assert_eq!(replay.status, StatusCode::OK);
+    assert!(
+        preloads(&replay.body).ends_with(&[
+            "/pkg/chunk_1.wasm".to_owned(),
+            "/pkg/split_replay_player_loader_1.wasm".to_owned()
+        ]),
+        "{:?}",
+        preloads(&replay.body)
+    );
     let sign_in = get(&app, "/sign-in").await;
-    assert!(!preloads_bundle(&sign_in.body) && waits_for_recovery(&sign_in.body));
+    assert!(preloads(&sign_in.body).is_empty() && waits_for_recovery(&sign_in.body));
+    std::fs::remove_dir_all(&site).unwrap();
 }
 
 /// A form posted as plain HTML (every form: only islands hydrate) goes back to its page's own URL,

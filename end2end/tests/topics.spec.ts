@@ -1,3 +1,4 @@
+import { signUp } from "./calls";
 import { test, expect, fetchesBundle, waitForHydration, watchBundle } from "./fixtures";
 
 test.describe("topics, JavaScript on", () => {
@@ -25,11 +26,14 @@ test.describe("topics, JavaScript on", () => {
     }
   });
 
-  // Recovery must not be skipped where the outbox cannot be looked into: the page then hydrates.
-  test("a browser that cannot list its databases loads the wasm, to recover what may be left", async ({ page }) => {
+  // Recovery must not be skipped where the outbox cannot be looked into: a learner's page then
+  // loads the recovery notice's island. A visitor has nothing to recover, so nothing loads.
+  test("a browser that cannot list its databases loads the wasm, to recover what may be left", async ({ page, baseURL }) => {
     await page.addInitScript(() => {
       delete (IDBFactory.prototype as any).databases;
     });
+    expect(await fetchesBundle(page, "/topics")).toBe(false);
+    await signUp(page, baseURL!, "no-databases");
     expect(await fetchesBundle(page, "/topics")).toBe(true);
     await waitForHydration(page);
     await expect(page.getByRole("list", { name: "Practice topics" }).getByRole("listitem")).toHaveCount(12);

@@ -28,7 +28,9 @@ pub fn Recovery() -> impl IntoView {
 }
 
 /// Recovers what `owner` left in this browser, and tells them what was recovered.
-#[island]
+// Lazy in the split build: its code loads in files of its own (`server::bundle`).
+#[cfg_attr(feature = "split", island(lazy))]
+#[cfg_attr(not(feature = "split"), island)]
 fn RecoveryNotice(owner: String) -> impl IntoView {
     let recoveries = Recoveries::new();
     Effect::new(move |_| recoveries.run(owner.clone()));

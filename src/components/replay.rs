@@ -2,13 +2,19 @@
 //! screens). While it plays, the turn being heard is highlighted and kept in view; clicking a turn
 //! plays from its start; Space plays and pauses, the arrow keys move from turn to turn. A button
 //! anywhere on the page with `data-play-turn="{item id}"` (a correction in the feedback) plays
-//! that turn. The replay is an island: the rest of its page is server-rendered HTML.
+//! that turn.
+//!
+//! The replay is server-rendered HTML like the rest of its page. What it does in the browser is
+//! a small island (`ReplayPlayer`) that renders nothing and follows the markup: the audio element,
+//! and each turn's button with its times (`data-start-ms`, `data-end-ms`) and item id. It needs
+//! no data of its own, so it carries no view code, no props and no JSON: the replay page loads
+//! little more than the bundle's main module.
 
-use leptos::{html::Audio, prelude::*};
+use leptos::prelude::*;
 
 use crate::domain::{
     practice::clock,
-    transcript::{SavedTurn, Speaker, TurnState, talk_times, turn_at},
+    transcript::{SavedTurn, Speaker, TurnState, talk_times},
 };
 
 /// How a saved turn reads: who spoke ("You" to the learner, "Learner" to anyone else), a note on
@@ -36,78 +42,14 @@ pub fn turn_label(turn: &SavedTurn, own: bool) -> (&'static str, Option<&'static
     (who, note, text)
 }
 
-/// The player's state as the page follows it.
-#[derive(Clone, Copy)]
-struct Player {
-    audio: NodeRef<Audio>,
-    /// Where playback is, in milliseconds.
-    position: RwSignal<f64>,
-    playing: RwSignal<bool>,
-    /// The turn last chosen with a click or an arrow key.
-    chosen: RwSignal<Option<usize>>,
-}
+/// A turn's button, not highlighted: `ReplayPlayer` swaps `NOT_HEARD` for `player::HEARD` on the
+/// turn being heard.
+const TURN_BUTTON: &str =
+    "focus-ring block w-full rounded-xl border px-4 py-3 text-left transition-shadow";
+const NOT_HEARD: &str = "hover:border-stone-400";
 
-impl Player {
-    /// Reads the element's position and state into the signals.
-    fn follow(self) {
-        #[cfg(feature = "hydrate")]
-        if let Some(audio) = self.audio.get_untracked() {
-            self.position.set(audio.current_time() * 1000.0);
-            self.playing.set(!audio.paused());
-        }
-    }
-
-    /// Moves playback to `ms`, and plays from there when `play`.
-    fn seek(self, ms: u64, play: bool) {
-        #[cfg(feature = "hydrate")]
-        if let Some(audio) = self.audio.get_untracked() {
-            audio.set_current_time(ms as f64 / 1000.0);
-            self.position.set(ms as f64);
-            if play {
-                let _ = audio.play();
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (ms, play);
-    }
-
-    #[cfg(feature = "hydrate")]
-    fn toggle(self) {
-        if let Some(audio) = self.audio.get_untracked() {
-            if audio.paused() {
-                let _ = audio.play();
-            } else {
-                let _ = audio.pause();
-            }
-        }
-    }
-}
-
-/// The item id a click asks to play: that of the `data-play-turn` button it landed in.
-#[cfg(feature = "hydrate")]
-fn asked_turn(event: &web_sys::MouseEvent) -> Option<String> {
-    use wasm_bindgen::JsCast;
-    event
-        .target()?
-        .dyn_into::<web_sys::Element>()
-        .ok()?
-        .closest("[data-play-turn]")
-        .ok()??
-        .get_attribute("data-play-turn")
-}
-
-/// The button of turn `index`, for focus and scrolling.
-#[cfg(feature = "hydrate")]
-fn turn_button(index: usize) -> Option<web_sys::HtmlElement> {
-    use wasm_bindgen::JsCast;
-    web_sys::window()?
-        .document()?
-        .get_element_by_id(&format!("turn-{index}"))?
-        .dyn_into()
-        .ok()
-}
-
-#[island]
+/// The player and the transcript of a session with a recording.
+#[component]
 pub fn Replay(
     /// The recording's URL.
     src: String,
@@ -115,126 +57,21 @@ pub fn Replay(
     /// The learner is looking at their own session (not a shared link).
     own: bool,
 ) -> impl IntoView {
-    let player = Player {
-        audio: NodeRef::new(),
-        position: RwSignal::new(0.0),
-        playing: RwSignal::new(false),
-        chosen: RwSignal::new(None),
-    };
     let (learner_ms, coach_ms) = talk_times(&turns);
     let count = turns.len();
-    let starts: Vec<u64> = turns
-        .iter()
-        .map(|turn| turn.start_ms.unwrap_or(0))
-        .collect();
-    let starts = StoredValue::new(starts);
-    let spans = StoredValue::new(turns.clone());
-    let heard = Memo::new(move |_| {
-        let position = player.position.get();
-        spans.with_value(|turns| turn_at(turns, position))
-    });
-    // Keep the turn being heard in view while playing.
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        if let Some(index) = heard.get()
-            && player.playing.get_untracked()
-            && let Some(button) = turn_button(index)
-        {
-            let options = web_sys::ScrollIntoViewOptions::new();
-            options.set_block(web_sys::ScrollLogicalPosition::Nearest);
-            button.scroll_into_view_with_scroll_into_view_options(&options);
-        }
-    });
-    // A turn chosen from outside the replay (a correction's "Hear it in the recording").
-    #[cfg(feature = "hydrate")]
-    {
-        let items: Vec<String> = turns.iter().map(|turn| turn.item_id.clone()).collect();
-        let listener = window_event_listener(leptos::ev::click, move |event| {
-            let Some(item) = asked_turn(&event) else {
-                return;
-            };
-            let Some(index) = items.iter().position(|id| *id == item) else {
-                return;
-            };
-            let start = starts.with_value(|starts| starts[index]);
-            player.chosen.set(Some(index));
-            player.seek(start, true);
-            if let Some(button) = turn_button(index) {
-                let options = web_sys::ScrollIntoViewOptions::new();
-                options.set_block(web_sys::ScrollLogicalPosition::Center);
-                button.scroll_into_view_with_scroll_into_view_options(&options);
-                let _ = button.focus();
-            }
-        });
-        on_cleanup(move || listener.remove());
-    }
-    let step = move |by: isize| {
-        let from = player.chosen.get_untracked().or(heard.get_untracked());
-        let next = match from {
-            Some(index) => index.saturating_add_signed(by).min(count.saturating_sub(1)),
-            None => 0,
-        };
-        if count == 0 {
-            return;
-        }
-        player.chosen.set(Some(next));
-        let playing = player.playing.get_untracked();
-        player.seek(starts.with_value(|starts| starts[next]), playing);
-        #[cfg(feature = "hydrate")]
-        if let Some(button) = turn_button(next) {
-            let _ = button.focus();
-        }
-    };
-    let on_key = move |event: leptos::ev::KeyboardEvent| {
-        #[cfg(feature = "hydrate")]
-        {
-            use wasm_bindgen::JsCast;
-            // The player's own controls keep their keys.
-            let on_player = event
-                .target()
-                .is_some_and(|target| target.dyn_into::<web_sys::HtmlMediaElement>().is_ok());
-            if on_player || event.alt_key() || event.ctrl_key() || event.meta_key() {
-                return;
-            }
-            match event.key().as_str() {
-                " " => {
-                    event.prevent_default();
-                    player.toggle();
-                }
-                "ArrowDown" | "ArrowRight" => {
-                    event.prevent_default();
-                    step(1);
-                }
-                "ArrowUp" | "ArrowLeft" => {
-                    event.prevent_default();
-                    step(-1);
-                }
-                _ => {}
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (event, step);
-    };
-
     view! {
-        <div on:keydown=on_key class="mt-6 grid gap-6 lg:grid-cols-[minmax(0,2fr)_minmax(0,3fr)] lg:items-start">
+        <div data-replay class="mt-6 grid gap-6 lg:grid-cols-[minmax(0,2fr)_minmax(0,3fr)] lg:items-start">
             <section
                 aria-labelledby="replay-heading"
                 class="card p-6 lg:sticky lg:top-6"
             >
                 <h2 id="replay-heading" class="text-lg font-semibold">"Listen again"</h2>
                 <audio
-                    node_ref=player.audio
                     controls
                     preload="metadata"
                     src=src
                     data-testid="summary-audio"
                     class="mt-4 w-full"
-                    on:timeupdate=move |_| player.follow()
-                    on:seeked=move |_| player.follow()
-                    on:play=move |_| player.follow()
-                    on:pause=move |_| player.follow()
-                    on:ended=move |_| player.follow()
                 ></audio>
                 <p class="mt-3 text-sm text-stone-600">
                     "Choose a turn to hear it. Space plays or pauses; the arrow keys move between turns."
@@ -253,6 +90,7 @@ pub fn Replay(
                         </dd>
                     </div>
                 </dl>
+                <ReplayPlayer />
             </section>
             <section
                 aria-labelledby="conversation-heading"
@@ -268,7 +106,6 @@ pub fn Replay(
                             let learner = turn.speaker == Speaker::Learner;
                             let (who, note, text) = turn_label(turn, own);
                             let start = turn.start_ms.unwrap_or(0);
-                            let current = move || heard.get() == Some(index);
                             let tone = if learner {
                                 "bg-teal-50 border-teal-200"
                             } else {
@@ -279,17 +116,10 @@ pub fn Replay(
                                     <button
                                         type="button"
                                         id=format!("turn-{index}")
-                                        aria-current=move || current().then_some("true")
-                                        on:click=move |_| {
-                                            player.chosen.set(Some(index));
-                                            player.seek(start, true);
-                                        }
-                                        class=move || {
-                                            format!(
-                                                "focus-ring block w-full rounded-xl border px-4 py-3 text-left transition-shadow {tone} {}",
-                                                if current() { "ring-2 ring-teal-600 shadow-md" } else { "hover:border-stone-400" },
-                                            )
-                                        }
+                                        data-turn=turn.item_id.clone()
+                                        data-start-ms=turn.start_ms
+                                        data-end-ms=turn.end_ms
+                                        class=format!("{TURN_BUTTON} {tone} {NOT_HEARD}")
                                     >
                                         <span class="flex items-baseline justify-between gap-3 text-xs font-semibold uppercase tracking-wide text-stone-600">
                                             <span>{who} {note}</span>
@@ -304,6 +134,239 @@ pub fn Replay(
                 </ol>
             </section>
         </div>
+    }
+}
+
+/// The replay in the browser: follows the server-rendered `[data-replay]` markup (see the module
+/// documentation). Renders nothing itself.
+// Lazy in the split build: its code loads in files of its own (`server::bundle`).
+#[cfg_attr(feature = "split", island(lazy))]
+#[cfg_attr(not(feature = "split"), island)]
+fn ReplayPlayer() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    player::start();
+}
+
+#[cfg(feature = "hydrate")]
+mod player {
+    use std::{cell::Cell, rc::Rc};
+
+    use wasm_bindgen::{JsCast, closure::Closure};
+    use web_sys::{
+        Element, Event, EventTarget, HtmlElement, HtmlMediaElement, KeyboardEvent,
+        ScrollIntoViewOptions, ScrollLogicalPosition,
+    };
+
+    use super::NOT_HEARD;
+    use crate::domain::transcript::span_at;
+
+    /// The turn being heard stands out with a ring.
+    const HEARD: [&str; 3] = ["ring-2", "ring-teal-600", "shadow-md"];
+
+    struct Turn {
+        button: HtmlElement,
+        item: String,
+        start_ms: u64,
+        /// (start, end) in milliseconds, when the turn has both.
+        span: Option<(u64, u64)>,
+    }
+
+    struct Player {
+        audio: HtmlMediaElement,
+        turns: Vec<Turn>,
+        /// The turn being heard, as highlighted.
+        heard: Cell<Option<usize>>,
+        /// The turn last chosen with a click or an arrow key.
+        chosen: Cell<Option<usize>>,
+    }
+
+    /// Finds the replay on the page and brings it alive; a page without one is left as it is.
+    pub fn start() {
+        let Some(root) = web_sys::window()
+            .and_then(|window| window.document())
+            .and_then(|document| document.query_selector("[data-replay]").ok().flatten())
+        else {
+            return;
+        };
+        let Some(audio) = root
+            .query_selector("audio")
+            .ok()
+            .flatten()
+            .and_then(|audio| audio.dyn_into::<HtmlMediaElement>().ok())
+        else {
+            return;
+        };
+        let mut turns = Vec::new();
+        if let Ok(buttons) = root.query_selector_all("[data-turn]") {
+            for index in 0..buttons.length() {
+                let Some(button) = buttons
+                    .item(index)
+                    .and_then(|node| node.dyn_into::<HtmlElement>().ok())
+                else {
+                    continue;
+                };
+                let ms = |name| button.get_attribute(name)?.parse::<u64>().ok();
+                let (start, end) = (ms("data-start-ms"), ms("data-end-ms"));
+                turns.push(Turn {
+                    item: button.get_attribute("data-turn").unwrap_or_default(),
+                    start_ms: start.unwrap_or(0),
+                    span: start.zip(end),
+                    button,
+                });
+            }
+        }
+        let player = Rc::new(Player {
+            audio,
+            turns,
+            heard: Cell::new(None),
+            chosen: Cell::new(None),
+        });
+        for name in ["timeupdate", "seeked", "play", "pause", "ended"] {
+            let follow = player.clone();
+            listen(&player.audio, name, move |_| follow.follow());
+        }
+        let on_key = player.clone();
+        listen(&root, "keydown", move |event| {
+            if let Some(event) = event.dyn_ref::<KeyboardEvent>() {
+                on_key.key(event);
+            }
+        });
+        // A click on a turn, or on a `data-play-turn` button anywhere on the page.
+        let on_click = player.clone();
+        if let Some(window) = web_sys::window() {
+            listen(&window, "click", move |event| on_click.click(&event));
+        }
+    }
+
+    /// Adds a listener for the page's lifetime.
+    fn listen(target: &EventTarget, name: &str, handler: impl FnMut(Event) + 'static) {
+        let handler = Closure::<dyn FnMut(Event)>::new(handler);
+        let _ = target.add_event_listener_with_callback(name, handler.as_ref().unchecked_ref());
+        handler.forget();
+    }
+
+    impl Player {
+        /// Reads where playback is and highlights the turn being heard.
+        fn follow(&self) {
+            self.show(self.audio.current_time() * 1000.0);
+        }
+
+        /// Highlights the turn heard at `position_ms`, kept in view while playing.
+        fn show(&self, position_ms: f64) {
+            let spans: Vec<_> = self.turns.iter().map(|turn| turn.span).collect();
+            let heard = span_at(&spans, position_ms);
+            let was = self.heard.replace(heard);
+            if was == heard {
+                return;
+            }
+            if let Some(turn) = was.and_then(|index| self.turns.get(index)) {
+                let _ = turn.button.remove_attribute("aria-current");
+                let classes = turn.button.class_list();
+                for class in HEARD {
+                    let _ = classes.remove_1(class);
+                }
+                let _ = classes.add_1(NOT_HEARD);
+            }
+            if let Some(turn) = heard.and_then(|index| self.turns.get(index)) {
+                let _ = turn.button.set_attribute("aria-current", "true");
+                let classes = turn.button.class_list();
+                let _ = classes.remove_1(NOT_HEARD);
+                for class in HEARD {
+                    let _ = classes.add_1(class);
+                }
+                if !self.audio.paused() {
+                    scroll_to(&turn.button, ScrollLogicalPosition::Nearest);
+                }
+            }
+        }
+
+        /// Moves playback to the start of turn `index`, and plays from there when `play`.
+        fn seek(&self, index: usize, play: bool) {
+            let Some(turn) = self.turns.get(index) else {
+                return;
+            };
+            self.chosen.set(Some(index));
+            self.audio.set_current_time(turn.start_ms as f64 / 1000.0);
+            if play {
+                let _ = self.audio.play();
+            }
+            self.show(turn.start_ms as f64);
+        }
+
+        fn click(&self, event: &Event) {
+            let Some(target) = event
+                .target()
+                .and_then(|target| target.dyn_into::<Element>().ok())
+            else {
+                return;
+            };
+            // A turn of the transcript.
+            if let Some(index) = self
+                .turns
+                .iter()
+                .position(|turn| turn.button.contains(Some(&target)))
+            {
+                self.seek(index, true);
+                return;
+            }
+            // A correction's "Hear it in the recording".
+            let Some(item) = target
+                .closest("[data-play-turn]")
+                .ok()
+                .flatten()
+                .and_then(|button| button.get_attribute("data-play-turn"))
+            else {
+                return;
+            };
+            let Some(index) = self.turns.iter().position(|turn| turn.item == item) else {
+                return;
+            };
+            self.seek(index, true);
+            let button = &self.turns[index].button;
+            scroll_to(button, ScrollLogicalPosition::Center);
+            let _ = button.focus();
+        }
+
+        /// Space plays and pauses; the arrow keys move from turn to turn. The player's own
+        /// controls keep their keys.
+        fn key(&self, event: &KeyboardEvent) {
+            let on_player = event
+                .target()
+                .is_some_and(|target| target.dyn_into::<HtmlMediaElement>().is_ok());
+            if on_player || event.alt_key() || event.ctrl_key() || event.meta_key() {
+                return;
+            }
+            let by = match event.key().as_str() {
+                " " => {
+                    event.prevent_default();
+                    if self.audio.paused() {
+                        let _ = self.audio.play();
+                    } else {
+                        let _ = self.audio.pause();
+                    }
+                    return;
+                }
+                "ArrowDown" | "ArrowRight" => 1,
+                "ArrowUp" | "ArrowLeft" => -1,
+                _ => return,
+            };
+            event.prevent_default();
+            if self.turns.is_empty() {
+                return;
+            }
+            let next = match self.chosen.get().or(self.heard.get()) {
+                Some(index) => index.saturating_add_signed(by).min(self.turns.len() - 1),
+                None => 0,
+            };
+            self.seek(next, !self.audio.paused());
+            let _ = self.turns[next].button.focus();
+        }
+    }
+
+    fn scroll_to(button: &HtmlElement, block: ScrollLogicalPosition) {
+        let options = ScrollIntoViewOptions::new();
+        options.set_block(block);
+        button.scroll_into_view_with_scroll_into_view_options(&options);
     }
 }
 

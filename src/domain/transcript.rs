@@ -65,6 +65,11 @@ impl SavedTurn {
     /// The longest text a turn may have.
     pub const MAX_TEXT: usize = 20_000;
 
+    /// Where the turn is in the recording, (start, end) in milliseconds, when both are known.
+    pub fn span(&self) -> Option<(u64, u64)> {
+        self.start_ms.zip(self.end_ms)
+    }
+
     /// Why this turn cannot be stored, if it cannot.
     pub fn problem(&self) -> Option<&'static str> {
         let id_ok = (1..=128).contains(&self.item_id.len())
@@ -403,24 +408,20 @@ impl Transcript {
     }
 }
 
-/// The saved turn being heard `position_ms` into the recording: the last one that has started
-/// and not yet ended.
-pub fn turn_at(turns: &[SavedTurn], position_ms: f64) -> Option<usize> {
-    turns
-        .iter()
-        .rposition(|turn| match (turn.start_ms, turn.end_ms) {
-            (Some(start), Some(end)) => (start as f64) <= position_ms && position_ms < end as f64,
-            _ => false,
-        })
+/// The turn being heard `position_ms` into the recording, given each turn's `SavedTurn::span`:
+/// the last one that has started and not yet ended.
+pub fn span_at(spans: &[Option<(u64, u64)>], position_ms: f64) -> Option<usize> {
+    spans.iter().rposition(|span| {
+        span.is_some_and(|(start, end)| (start as f64) <= position_ms && position_ms < end as f64)
+    })
 }
 
 /// How long each side spoke, in milliseconds: (learner, coach).
 pub fn talk_times(turns: &[SavedTurn]) -> (u64, u64) {
     turns.iter().fold((0, 0), |(learner, coach), turn| {
-        let spoke = match (turn.start_ms, turn.end_ms) {
-            (Some(start), Some(end)) => end.saturating_sub(start),
-            _ => 0,
-        };
+        let spoke = turn
+            .span()
+            .map_or(0, |(start, end)| end.saturating_sub(start));
         match turn.speaker {
             Speaker::Learner => (learner + spoke, coach),
             Speaker::Coach => (learner, coach + spoke),

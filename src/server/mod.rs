@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod bundle;
 pub mod chunks;
 pub mod config;
 pub mod db;

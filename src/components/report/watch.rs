@@ -5,7 +5,9 @@
 use leptos::prelude::*;
 
 /// Watches the feedback of `session` while it is being prepared.
-#[island]
+// Lazy in the split build: its code loads in files of its own (`server::bundle`).
+#[cfg_attr(feature = "split", island(lazy))]
+#[cfg_attr(not(feature = "split"), island)]
 pub(super) fn FeedbackWatch(session: String) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(browser::watch(session));

@@ -21,15 +21,13 @@ fn the_turn_being_heard_is_the_last_one_started_and_not_ended() {
         spoken(Speaker::Learner, 4_000, 6_000),
         spoken(Speaker::Coach, 5_500, 9_000),
     ];
-    assert_eq!(turn_at(&turns, 1_000.0), Some(0));
-    assert_eq!(turn_at(&turns, 3_500.0), None, "between turns");
-    assert_eq!(turn_at(&turns, 4_000.0), Some(1));
-    assert_eq!(
-        turn_at(&turns, 5_800.0),
-        Some(2),
-        "the later of two overlapping"
-    );
-    assert_eq!(turn_at(&turns, 9_000.0), None, "after the end");
+    let spans: Vec<_> = turns.iter().map(SavedTurn::span).collect();
+    let turn_at = |position| span_at(&spans, position);
+    assert_eq!(turn_at(1_000.0), Some(0));
+    assert_eq!(turn_at(3_500.0), None, "between turns");
+    assert_eq!(turn_at(4_000.0), Some(1));
+    assert_eq!(turn_at(5_800.0), Some(2), "the later of two overlapping");
+    assert_eq!(turn_at(9_000.0), None, "after the end");
     assert_eq!(talk_times(&turns), (2_000, 6_500));
 }
 

@@ -189,7 +189,9 @@ fn use_call(topic: Topic, owner: String) -> Practice {
 }
 
 /// The live call, an island: everything around it on the page is server-rendered HTML.
-#[island]
+// Lazy in the split build: its code loads in files of its own (`server::bundle`).
+#[cfg_attr(feature = "split", island(lazy))]
+#[cfg_attr(not(feature = "split"), island)]
 fn PracticeRoom(topic: Topic, owner: String) -> impl IntoView {
     let p = use_call(topic.clone(), owner);
 
