@@ -87,7 +87,7 @@ test("a spoken practice session: greeting, learner turn, reply, words ticked, su
   const marks = await page.evaluate(() =>
     performance.getEntriesByType("mark").map((m) => m.name).filter((n) => n.startsWith("sc:")),
   );
-  for (const mark of ["sc:minted", "sc:call-open", "sc:start", "sc:answered", "sc:connected", "sc:first-audio"]) {
+  for (const mark of ["sc:minted", "sc:call-open", "sc:start", "sc:greeting", "sc:answered", "sc:connected", "sc:first-audio"]) {
     expect(marks).toContain(mark);
   }
   const after = await counters(page);

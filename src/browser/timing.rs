@@ -9,11 +9,22 @@ pub const MIC_READY: &str = "sc:mic-ready";
 pub const CALL_OPEN: &str = "sc:call-open";
 pub const START: &str = "sc:start";
 pub const ANSWERED: &str = "sc:answered";
+/// The first `response.create` sent: the coach asked for its greeting.
+pub const GREETING: &str = "sc:greeting";
 pub const CONNECTED: &str = "sc:connected";
 pub const FIRST_AUDIO: &str = "sc:first-audio";
 
 pub fn mark(name: &str) {
     if let Some(performance) = web_sys::window().and_then(|window| window.performance()) {
+        let _ = performance.mark(name);
+    }
+}
+
+/// Marks `name` unless it is marked already: the first time counts.
+pub fn mark_once(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|window| window.performance())
+        && performance.get_entries_by_name(name).length() == 0
+    {
         let _ = performance.mark(name);
     }
 }

@@ -207,6 +207,38 @@ impl CallTask {
         }
     }
 
+    /// One frame of the conversation's clock: the conversation moves on, and the coach's next
+    /// 20 ms of voice, if any, goes out.
+    fn frame(
+        &mut self,
+        connected: bool,
+        audio_mid: Option<Mid>,
+        rtp_time: &mut u64,
+    ) -> Result<(), str0m::RtcError> {
+        self.conversation.tick(Instant::now());
+        if connected
+            && let Some(packet) = self.conversation.next_audio()
+            && let Some(mid) = audio_mid
+            && let Some(writer) = self.rtc.writer(mid)
+        {
+            let pt = writer
+                .payload_params()
+                .find(|p| p.spec().codec == Codec::Opus)
+                .map(|p| p.pt());
+            if let Some(pt) = pt {
+                let time = MediaTime::new(*rtp_time, Frequency::FORTY_EIGHT_KHZ);
+                writer.write(pt, Instant::now(), time, packet)?;
+                *rtp_time += crate::speech::FRAME_SAMPLES as u64;
+                self.sim
+                    .inner
+                    .control
+                    .audio_frames_sent
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        self.rtc.handle_input(Input::Timeout(Instant::now()))
+    }
+
     async fn drive(&mut self) -> Result<&'static str, str0m::RtcError> {
         let local = self.socket.local_addr().map_err(str0m::RtcError::Io)?;
         let mut buf = vec![0u8; 2000];
@@ -308,7 +340,12 @@ impl CallTask {
                 continue;
             }
 
-            let wake = deadline.min(now + Duration::from_millis(20));
+            // A reply due between two frames starts when it is due, and its frames follow from
+            // there: the reply latency is the wait for the first audio, not rounded up to a frame.
+            let reply_due = self.conversation.reply_due().filter(|at| *at > now);
+            let wake = deadline
+                .min(now + Duration::from_millis(20))
+                .min(reply_due.unwrap_or(deadline));
             tokio::select! {
                 received = self.socket.recv_from(&mut buf) => {
                     let Ok((n, source)) = received else { continue };
@@ -316,27 +353,15 @@ impl CallTask {
                     self.rtc.handle_input(Input::Receive(Instant::now(), receive))?;
                 }
                 _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {
-                    self.rtc.handle_input(Input::Timeout(Instant::now()))?;
+                    if reply_due.is_some_and(|at| Instant::now() >= at) {
+                        self.frame(connected, audio_mid, &mut rtp_time)?;
+                        frame_clock.reset();
+                    } else {
+                        self.rtc.handle_input(Input::Timeout(Instant::now()))?;
+                    }
                 }
                 _ = frame_clock.tick() => {
-                    self.conversation.tick(Instant::now());
-                    if connected
-                        && let Some(packet) = self.conversation.next_audio()
-                        && let Some(mid) = audio_mid
-                        && let Some(writer) = self.rtc.writer(mid)
-                    {
-                        let pt = writer
-                            .payload_params()
-                            .find(|p| p.spec().codec == Codec::Opus)
-                            .map(|p| p.pt());
-                        if let Some(pt) = pt {
-                            let time = MediaTime::new(rtp_time, Frequency::FORTY_EIGHT_KHZ);
-                            writer.write(pt, Instant::now(), time, packet)?;
-                            rtp_time += crate::speech::FRAME_SAMPLES as u64;
-                            self.sim.inner.control.audio_frames_sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        }
-                    }
-                    self.rtc.handle_input(Input::Timeout(Instant::now()))?;
+                    self.frame(connected, audio_mid, &mut rtp_time)?;
                     if !connected && started.elapsed() > Duration::from_secs(30) {
                         return Ok("never connected");
                     }

@@ -166,6 +166,14 @@ impl Conversation {
         self.events.push_front(text);
     }
 
+    /// When the reply being prepared is due to start speaking, if one is.
+    pub(crate) fn reply_due(&self) -> Option<Instant> {
+        match &self.reply {
+            Reply::Preparing { ready_at, .. } => Some(*ready_at),
+            _ => None,
+        }
+    }
+
     /// The next 20 ms Opus packet of the coach's voice, if the coach is speaking.
     pub(crate) fn next_audio(&mut self) -> Option<Vec<u8>> {
         self.audio.pop_front()
@@ -992,6 +1000,9 @@ impl Conversation {
             played: 0,
             end_packet,
         });
+        // The first words and the first 20 ms of voice go out now: the reply latency is the
+        // whole wait for the first audio, not one frame less.
+        self.speak();
     }
 
     fn speak(&mut self) {
@@ -1320,6 +1331,23 @@ pub(crate) mod conversation_tests {
             played_at_done * 4 < h.audio_packets,
             "{played_at_done} of {} packets played when the text was done",
             h.audio_packets
+        );
+    }
+
+    #[tokio::test]
+    async fn the_first_audio_leaves_as_the_reply_starts_not_a_frame_later() {
+        let mut h = Harness::new(false);
+        h.client(serde_json::json!({"type": "response.create"}));
+        h.run_until("output_audio_buffer.started").await;
+        assert_eq!(
+            h.audio_packets, 1,
+            "the first 20 ms of voice goes with output_audio_buffer.started"
+        );
+        assert!(
+            h.types()
+                .contains(&"response.output_audio_transcript.delta"),
+            "and the first words: {:?}",
+            h.types()
         );
     }
 

@@ -159,12 +159,17 @@ impl Session {
         let generation = self.generation;
         match warm {
             Warm::Open | Warm::Dialing => {
-                self.push(Effect::StartRecorder { key });
                 // The coach hears the learner from now on; its voice plays (Start is a click).
                 self.push(Effect::SendMic);
                 self.push(Effect::Play);
                 if warm == Warm::Open {
-                    self.opened();
+                    // The greeting is asked for first: the recorder takes a few milliseconds to
+                    // start, and the coach takes longer than that to answer.
+                    self.greet();
+                    self.push(Effect::StartRecorder { key });
+                    self.go_live();
+                } else {
+                    self.push(Effect::StartRecorder { key });
                 }
             }
             Warm::Minting | Warm::Cold => {
@@ -294,23 +299,31 @@ impl Session {
         match self.state {
             CallState::Ready if self.warm == Warm::Dialing => self.warm = Warm::Open,
             CallState::Connecting => {
-                // The secret has the coach's turn detection off: on now (unless the learner
-                // talks by holding the button), and the coach greets first.
-                self.send(turn_detection(self.talk.push_to_talk));
-                self.send(ClientEvent::ResponseCreate { response: None });
-                if self.talk.push_to_talk {
-                    self.push(Effect::MicOpen(false));
-                }
-                self.transition(CallEvent::Connected);
-                self.connected_at = self.now.ms;
-                self.live_since = Some(self.now.ms);
-                self.push(Effect::Live);
-                // From now on there is a session to keep.
-                self.register();
+                self.greet();
+                self.go_live();
             }
             CallState::Reconnecting { attempt } => self.resume(attempt),
             _ => {}
         }
+    }
+
+    /// The secret has the coach's turn detection off: on now (unless the learner talks by
+    /// holding the button), and the coach greets first.
+    fn greet(&mut self) {
+        self.send(turn_detection(self.talk.push_to_talk));
+        self.send(ClientEvent::ResponseCreate { response: None });
+        if self.talk.push_to_talk {
+            self.push(Effect::MicOpen(false));
+        }
+    }
+
+    /// The call is live: the clock runs, and from now on there is a session to keep.
+    fn go_live(&mut self) {
+        self.transition(CallEvent::Connected);
+        self.connected_at = self.now.ms;
+        self.live_since = Some(self.now.ms);
+        self.push(Effect::Live);
+        self.register();
     }
 
     pub(super) fn on_event(&mut self, event: ServerEvent) {

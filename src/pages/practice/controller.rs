@@ -14,6 +14,7 @@ mod saves;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use leptos::{prelude::*, task::spawn_local};
+use realtime_protocol::ClientEvent;
 use web_sys::Blob;
 
 use super::Practice;
@@ -186,6 +187,9 @@ fn run(p: Practice, effect: Effect) {
                     peer.send(&event);
                 }
             });
+            if matches!(event, ClientEvent::ResponseCreate { .. }) {
+                timing::mark_once(timing::GREETING);
+            }
         }
         Effect::Live => media::live(p),
         Effect::Register { key } => saves::register(p, key),

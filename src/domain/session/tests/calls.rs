@@ -18,14 +18,16 @@ fn start_on_the_warm_call_lets_the_microphone_through_and_asks_for_the_greeting_
     let mut page = Page::warm();
     let effects = page.wait(3_000).input(Input::Started { key: KEY.into() });
     assert_eq!(
-        effects[..5],
+        effects[..6],
         [
-            Effect::StartRecorder { key: KEY.into() },
             Effect::SendMic,
             Effect::Play,
-            // Turn detection comes on (the secret has it off), then the coach greets.
+            // Turn detection comes on (the secret has it off), then the coach greets, before
+            // the recorder starts (which takes the browser a few milliseconds).
             Effect::Send(turn_detection(false)),
             Effect::Send(ClientEvent::ResponseCreate { response: None }),
+            Effect::StartRecorder { key: KEY.into() },
+            Effect::Live,
         ]
     );
     assert!(effects.contains(&Effect::Live));
@@ -63,9 +65,9 @@ fn start_while_the_warm_call_is_still_dialling_goes_live_when_it_opens() {
     assert_eq!(
         effects,
         [
-            Effect::StartRecorder { key: KEY.into() },
             Effect::SendMic,
-            Effect::Play
+            Effect::Play,
+            Effect::StartRecorder { key: KEY.into() }
         ]
     );
     assert_eq!(page.state(), &CallState::Connecting);

@@ -20,6 +20,10 @@ use crate::{
 const CHUNK_MS: i32 = 4_000;
 /// The coach counts as audible above this RMS level.
 const AUDIBLE: f32 = 0.005;
+/// How often the coach's level is read until it is first audible (from Start to the greeting):
+/// the moment is known to within this. Web Audio renders every 2.7 ms; browsers clamp repeating
+/// timers to 4 ms.
+const AUDIBLE_POLL_MS: u32 = 4;
 
 pub(super) fn open_mic(p: Practice) {
     spawn_local(async move {
@@ -196,7 +200,7 @@ pub(super) fn live(p: Practice) {
 
 /// Marks the moment the coach's voice is first actually audible on the remote track.
 pub(super) fn watch_coach_audio(p: Practice) {
-    let watch = Interval::new(10, move || {
+    let watch = Interval::new(AUDIBLE_POLL_MS, move || {
         if p.coach_heard.try_get_untracked() != Some(false) {
             return;
         }
