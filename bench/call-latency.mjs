@@ -26,12 +26,30 @@
 // microphone and the `oai-events` channel, offer, POST to the calls URL, answer, channel open,
 // then `session.update` + `response.create`.
 //
-// Usage: node bench/call-latency.mjs <base-url> <runs> <reply-latency-ms> <fake-mic.wav>
+// With a round trip (the last argument, in ms), the simulator emulates a network that far away
+// (`network_rtt_ms`, contracts/realtime.md): its HTTP answers and every packet of a call leave
+// that much later, as OpenAI is always at least one round trip from the learner. Both flows pay
+// it once between the greeting asked for and its audio; the serial flow also pays it in every
+// step after the click (the mint, the SDP POST, ICE, DTLS and SCTP), which the warm call has
+// already done before Start.
+//
+// Usage: node bench/call-latency.mjs <base-url> <runs> <reply-latency-ms> <fake-mic.wav> [rtt-ms]
 import { launch, signUp } from "./browser.mjs";
 
-const [base, runsArg, latencyArg, wav] = process.argv.slice(2);
+const [base, runsArg, latencyArg, wav, rttArg] = process.argv.slice(2);
 const runs = Number(runsArg ?? 20);
 const replyLatency = Number(latencyArg ?? 300);
+const rtt = Number(rttArg ?? 0);
+
+async function emulateNetwork(ms) {
+  const answer = await fetch(`${base}/sim/control/settings`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${process.env.SIM_API_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ network_rtt_ms: ms }),
+  });
+  if (answer.status !== 204) throw new Error(`the simulator's settings: ${answer.status} ${await answer.text()}`);
+}
+await emulateNetwork(rtt);
 const TOPIC = "ordering-at-a-cafe";
 /** The learner looks at the check this long before pressing Start. */
 const READING_MS = 1_000;
@@ -211,6 +229,7 @@ for (let run = 1; run <= runs; run++) {
   }
 }
 await browser.close();
+await emulateNetwork(0);
 
 const percentile = (values, p) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -228,7 +247,8 @@ const serialOverhead = samples.serial.map((ms) => ms - replyLatency);
 const tail = samples.first.map((ms, i) => ms - samples.greeting[i]);
 const serialTail = samples.serial.map((ms, i) => ms - samples.serialAsked[i]);
 console.log(
-  `Start -> first coach audio, ${samples.first.length} calls each way (${failures} failed), simulator reply latency ${replyLatency} ms`,
+  `Start -> first coach audio, ${samples.first.length} calls each way (${failures} failed), simulator reply latency ${replyLatency} ms` +
+    (rtt > 0 ? `, emulated network round trip ${rtt} ms` : ""),
 );
 console.log(`${"".padEnd(44)}${"P50".padStart(8)}${"P95".padStart(8)}${"max".padStart(8)}   (ms)`);
 console.log(row("ours: mint (check, before Start)", samples.mint));
@@ -250,7 +270,15 @@ const p95 = percentile(overhead, 95);
 const serialP95 = percentile(serialOverhead, 95);
 const ratio = serialP95 / Math.max(p95, 1);
 const setupRatio = percentile(samples.serialAsked, 95) / Math.max(percentile(samples.greeting, 95), 1);
-console.log(`target overhead P95 <= 60 ms: ${p95 <= 60 ? "met" : "MISSED"} (${p95.toFixed(0)} ms)`);
+if (rtt === 0) {
+  console.log(`target overhead P95 <= 60 ms: ${p95 <= 60 ? "met" : "MISSED"} (${p95.toFixed(0)} ms)`);
+} else {
+  // The round trip between asking for the greeting and hearing it is the network's, not ours.
+  const beyond = p95 - rtt;
+  console.log(
+    `target overhead beyond the one round trip P95 <= 60 ms: ${beyond <= 60 ? "met" : "MISSED"} (${beyond.toFixed(0)} ms)`,
+  );
+}
 console.log(`target overhead at least 3x lower than the serial flow's: ${ratio >= 3 ? "met" : "MISSED"} (${ratio.toFixed(1)}x)`);
 console.log(`(the part after the click that a client decides, up to the greeting asked for: ${setupRatio.toFixed(1)}x lower at P95)`);
 const outsideP95 = percentile(outside, 95);

@@ -1,7 +1,11 @@
 //! `POST /v1/realtime/calls` (SDP offer in, answer out) and `/calls/{id}/hangup`; each call runs
 //! as one task that owns its WebRTC peer ([`str0m`], sans-IO, on its own UDP socket).
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::VecDeque,
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
 
 use axum::{
     body::Bytes,
@@ -131,6 +135,7 @@ pub(crate) async fn create_call(
         conversation,
         drop_at: drop_after.and_then(|d| Instant::now().checked_add(d)),
         expire_at: expire_after.and_then(|d| Instant::now().checked_add(d)),
+        wire: Delayed::new(control.network_rtt()),
     };
     control
         .calls_started
@@ -191,6 +196,8 @@ struct CallTask {
     conversation: Conversation,
     drop_at: Option<Instant>,
     expire_at: Option<Instant>,
+    /// Datagrams on their way to the browser through the emulated network.
+    wire: Delayed<(Vec<u8>, SocketAddr)>,
 }
 
 impl CallTask {
@@ -263,10 +270,10 @@ impl CallTask {
                 match self.rtc.poll_output()? {
                     Output::Timeout(at) => break at,
                     Output::Transmit(transmit) => {
-                        let _ = self
-                            .socket
-                            .send_to(&transmit.contents, transmit.destination)
-                            .await;
+                        let datagram = (transmit.contents.to_vec(), transmit.destination);
+                        if let Some((contents, to)) = self.wire.send(Instant::now(), datagram) {
+                            let _ = self.socket.send_to(&contents, to).await;
+                        }
                     }
                     Output::Event(event) => match event {
                         Event::Connected => connected = true,
@@ -303,6 +310,9 @@ impl CallTask {
                     },
                 }
             };
+            while let Some((contents, to)) = self.wire.arrived(Instant::now()) {
+                let _ = self.socket.send_to(&contents, to).await;
+            }
             if !self.rtc.is_alive() {
                 return Ok(if closing { "session expired" } else { "closed" });
             }
@@ -348,7 +358,8 @@ impl CallTask {
             let reply_due = self.conversation.reply_due().filter(|at| *at > now);
             let wake = deadline
                 .min(now + Duration::from_millis(20))
-                .min(reply_due.unwrap_or(deadline));
+                .min(reply_due.unwrap_or(deadline))
+                .min(self.wire.next().unwrap_or(deadline));
             tokio::select! {
                 received = self.socket.recv_from(&mut buf) => {
                     let Ok((n, source)) = received else { continue };
@@ -379,6 +390,45 @@ impl CallTask {
                 }
             }
         }
+    }
+}
+
+/// A one-way stretch of the emulated network (`network_rtt_ms`): what goes in comes out `delay`
+/// later, in order. With no delay it is a plain wire.
+struct Delayed<T> {
+    delay: Duration,
+    queue: VecDeque<(Instant, T)>,
+}
+
+impl<T> Delayed<T> {
+    fn new(delay: Duration) -> Self {
+        Delayed {
+            delay,
+            queue: VecDeque::new(),
+        }
+    }
+
+    /// Puts `item` on the wire at `now`: back at once when there is no delay, else held.
+    fn send(&mut self, now: Instant, item: T) -> Option<T> {
+        if self.delay.is_zero() {
+            return Some(item);
+        }
+        self.queue.push_back((now + self.delay, item));
+        None
+    }
+
+    /// The next item whose time on the wire is over at `now`.
+    fn arrived(&mut self, now: Instant) -> Option<T> {
+        if self.queue.front().is_some_and(|(at, _)| *at <= now) {
+            self.queue.pop_front().map(|(_, item)| item)
+        } else {
+            None
+        }
+    }
+
+    /// When the next item comes out.
+    fn next(&self) -> Option<Instant> {
+        self.queue.front().map(|(at, _)| *at)
     }
 }
 
@@ -428,6 +478,28 @@ impl AudioClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_emulated_network_holds_each_datagram_one_delay_in_order() {
+        let start = Instant::now();
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let mut plain = Delayed::new(Duration::ZERO);
+        assert_eq!(plain.send(at(0), 1), Some(1));
+        assert_eq!(plain.next(), None);
+
+        let mut wire = Delayed::new(Duration::from_millis(50));
+        assert_eq!(wire.send(at(0), 1), None);
+        assert_eq!(wire.send(at(20), 2), None);
+        assert_eq!(wire.next(), Some(at(50)));
+        assert_eq!(wire.arrived(at(49)), None);
+        assert_eq!(wire.arrived(at(50)), Some(1));
+        assert_eq!(wire.arrived(at(50)), None);
+        assert_eq!(wire.next(), Some(at(70)));
+        assert_eq!(wire.send(at(60), 3), None);
+        assert_eq!(wire.arrived(at(200)), Some(2));
+        assert_eq!(wire.arrived(at(200)), Some(3));
+        assert_eq!(wire.arrived(at(200)), None);
+    }
 
     #[test]
     fn the_voice_clock_runs_on_in_speech_and_catches_up_after_a_pause() {

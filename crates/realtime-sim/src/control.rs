@@ -6,6 +6,7 @@ use std::{
         Mutex,
         atomic::{AtomicU64, Ordering},
     },
+    time::Duration,
 };
 
 use axum::{
@@ -138,6 +139,8 @@ pub(crate) struct Control {
     responses_answered: AtomicU64,
     /// Percent of learner transcriptions that arrive after the coach's reply began.
     late_percent: AtomicU64,
+    /// The emulated network's round trip, in milliseconds (0: none).
+    network_rtt_ms: AtomicU64,
     mints: AtomicU64,
     pub(crate) calls_started: AtomicU64,
     pub(crate) calls_active: AtomicU64,
@@ -158,6 +161,13 @@ impl Control {
     pub(crate) fn late_by_chance(&self) -> bool {
         let percent = self.late_percent.load(Ordering::Relaxed);
         percent > 0 && u64::from(uuid::Uuid::new_v4().as_bytes()[0]) * 100 / 256 < percent
+    }
+
+    /// The round trip of the emulated network between the simulator and its clients
+    /// (`/control/settings`): every HTTP answer and every packet of a call started from now on
+    /// leaves this much later.
+    pub(crate) fn network_rtt(&self) -> Duration {
+        Duration::from_millis(self.network_rtt_ms.load(Ordering::Relaxed))
     }
 
     /// The text of the next learner utterance, if a test queued one.
@@ -278,6 +288,20 @@ pub(crate) async fn require_key(
     }
 }
 
+/// The emulated network (`network_rtt_ms`) on the API's requests: each is answered one round
+/// trip later, as a client far from the server sees it.
+pub(crate) async fn emulated_network(
+    State(sim): State<Simulator>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let rtt = sim.inner.control.network_rtt();
+    if !rtt.is_zero() {
+        tokio::time::sleep(rtt).await;
+    }
+    next.run(request).await
+}
+
 /// `POST /control/faults` `{"faults":[{"kind":"mint_error","status":500}, ...]}`.
 pub(crate) async fn queue_faults(
     State(sim): State<Simulator>,
@@ -300,30 +324,50 @@ pub(crate) async fn queue_transcripts(
     no_content(sim.inner.control.queue_transcripts(body.texts))
 }
 
-/// `POST /control/settings` `{"late_transcription_percent": 30}`: how the calls behave from now on.
+/// The longest emulated round trip.
+pub const MAX_NETWORK_RTT_MS: u64 = 1_000;
+
+/// `POST /control/settings` `{"late_transcription_percent": 30, "network_rtt_ms": 50}`: how the
+/// calls behave from now on; a setting left out stays as it was.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Settings {
     /// Percent (0 to 100) of learner transcriptions that arrive only after the coach's reply
     /// to them began.
-    late_transcription_percent: u64,
+    late_transcription_percent: Option<u64>,
+    /// A network between the simulator and its clients (0 to 1000 ms of round trip): the API's
+    /// answers, and every packet of the calls started from now on (ICE, DTLS, SCTP, events and
+    /// voice), leave this much later. For measuring what a round trip to OpenAI costs a flow;
+    /// never more lenient than OpenAI, which is always at least one round trip away.
+    network_rtt_ms: Option<u64>,
 }
 
 pub(crate) async fn settings(State(sim): State<Simulator>, Json(body): Json<Settings>) -> Response {
-    if body.late_transcription_percent > 100 {
+    if let Some(percent) = body.late_transcription_percent
+        && percent > 100
+    {
         return Refused::new(
             "late_transcription_percent",
-            format!(
-                "late_transcription_percent must be 0 to 100, got {}.",
-                body.late_transcription_percent
-            ),
+            format!("late_transcription_percent must be 0 to 100, got {percent}."),
         )
         .into_response();
     }
-    sim.inner
-        .control
-        .late_percent
-        .store(body.late_transcription_percent, Ordering::Relaxed);
+    if let Some(rtt) = body.network_rtt_ms
+        && rtt > MAX_NETWORK_RTT_MS
+    {
+        return Refused::new(
+            "network_rtt_ms",
+            format!("network_rtt_ms must be 0 to {MAX_NETWORK_RTT_MS}, got {rtt}."),
+        )
+        .into_response();
+    }
+    let control = &sim.inner.control;
+    if let Some(percent) = body.late_transcription_percent {
+        control.late_percent.store(percent, Ordering::Relaxed);
+    }
+    if let Some(rtt) = body.network_rtt_ms {
+        control.network_rtt_ms.store(rtt, Ordering::Relaxed);
+    }
     StatusCode::NO_CONTENT.into_response()
 }
 
@@ -379,6 +423,7 @@ pub(crate) async fn reset(State(sim): State<Simulator>) -> StatusCode {
     lock(&sim.inner.control.transcripts).clear();
     lock(&sim.inner.control.responses).clear();
     sim.inner.control.late_percent.store(0, Ordering::Relaxed);
+    sim.inner.control.network_rtt_ms.store(0, Ordering::Relaxed);
     StatusCode::NO_CONTENT
 }
 

@@ -118,6 +118,10 @@ impl Simulator {
             .route("/v1/realtime/calls", post(calls::create_call))
             .route("/v1/realtime/calls/{call_id}/hangup", post(calls::hangup))
             .route("/v1/responses", post(responses::create))
+            .route_layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                control::emulated_network,
+            ))
             .merge(control)
             .with_state(self.clone())
     }

@@ -562,3 +562,53 @@ async fn queues_and_instructions_are_bounded() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     assert_eq!(answer["error"]["param"], "session.instructions");
 }
+
+#[tokio::test]
+async fn an_emulated_network_answers_one_round_trip_later_until_reset() {
+    let sim = simulator();
+    let router = sim.router();
+    let timed_mint = || async {
+        let started = std::time::Instant::now();
+        let (status, body) = post(&router, MINT, Some(DEV_API_KEY), mint_body()).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        started.elapsed()
+    };
+    for (settings, param) in [
+        (json!({"network_rtt_ms": 1001}), "network_rtt_ms"),
+        (
+            json!({"late_transcription_percent": 101}),
+            "late_transcription_percent",
+        ),
+    ] {
+        let (status, body) = post(&router, "/control/settings", Some(DEV_API_KEY), settings).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["error"]["param"], param, "{body}");
+    }
+    assert!(timed_mint().await < std::time::Duration::from_millis(150));
+
+    let (status, _) = post(
+        &router,
+        "/control/settings",
+        Some(DEV_API_KEY),
+        json!({"network_rtt_ms": 300}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(timed_mint().await >= std::time::Duration::from_millis(300));
+    // The other setting, left out, leaves the network as it is; the control API is not delayed.
+    let started = std::time::Instant::now();
+    let (status, _) = post(
+        &router,
+        "/control/settings",
+        Some(DEV_API_KEY),
+        json!({"late_transcription_percent": 10}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(started.elapsed() < std::time::Duration::from_millis(150));
+    assert!(timed_mint().await >= std::time::Duration::from_millis(300));
+
+    let (status, _) = post(&router, "/control/reset", Some(DEV_API_KEY), json!({})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(timed_mint().await < std::time::Duration::from_millis(150));
+}
