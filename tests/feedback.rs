@@ -65,15 +65,7 @@ async fn setup_with(db: PgPool, extra: &[(&str, &str)]) -> Setup {
 
 impl Setup {
     async fn start(&self) -> String {
-        let response = Call::post("/api/practice/start")
-            .field("topic", "ordering-at-a-cafe")
-            .field("key", &Uuid::new_v4().to_string())
-            .cookie(&self.cookie)
-            .send(&self.app)
-            .await;
-        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
-        let body: Value = serde_json::from_str(&response.body).unwrap();
-        body["id"].as_str().unwrap().to_owned()
+        support::start_practice(&self.app, &self.cookie, &Uuid::new_v4().to_string()).await
     }
 
     async fn say(&self, id: &str, n: u32, speaker: &str, text: &str, span: (u64, u64)) {

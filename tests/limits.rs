@@ -8,7 +8,7 @@ mod support;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use support::{Browser, Call, app_and_state_with, sign_up};
+use support::{Browser, Call, app_and_state_with, sign_up, start_practice as start};
 
 const TOPIC: &str = "ordering-at-a-cafe";
 const KEY_A: &str = "0f6a8d1e-1111-4a6b-9c1d-2e3f4a5b6c7d";
@@ -197,18 +197,6 @@ async fn put_chunk(app: &axum::Router, cookie: &str, id: &str, n: u32, bytes: Ve
         .unwrap()
         .status()
         .as_u16()
-}
-
-async fn start(app: &axum::Router, cookie: &str, key: &str) -> String {
-    let response = Call::post("/api/practice/start")
-        .field("topic", TOPIC)
-        .field("key", key)
-        .cookie(cookie)
-        .send(app)
-        .await;
-    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
-    let body: Value = serde_json::from_str(&response.body).unwrap();
-    body["id"].as_str().unwrap().to_owned()
 }
 
 #[sqlx::test]
