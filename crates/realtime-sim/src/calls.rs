@@ -220,7 +220,7 @@ impl CallTask {
         &mut self,
         connected: bool,
         audio_mid: Option<Mid>,
-        clock: &mut AudioClock,
+        rtp_time: &mut u64,
     ) -> Result<(), str0m::RtcError> {
         self.conversation.tick(Instant::now());
         if connected
@@ -233,12 +233,9 @@ impl CallTask {
                 .find(|p| p.spec().codec == Codec::Opus)
                 .map(|p| p.pt());
             if let Some(pt) = pt {
-                let now = Instant::now();
-                let (rtp_time, talkspurt) = clock.stamp(now);
-                let time = MediaTime::new(rtp_time, Frequency::FORTY_EIGHT_KHZ);
-                writer
-                    .start_of_talkspurt(talkspurt)
-                    .write(pt, now, time, packet)?;
+                let time = MediaTime::new(*rtp_time, Frequency::FORTY_EIGHT_KHZ);
+                writer.write(pt, Instant::now(), time, packet)?;
+                *rtp_time += crate::speech::FRAME_SAMPLES as u64;
                 self.sim
                     .inner
                     .control
@@ -257,12 +254,12 @@ impl CallTask {
         let mut audio_mid: Option<Mid> = None;
         let mut channel: Option<ChannelId> = None;
         let mut connected = false;
+        let mut rtp_time: u64 = 0;
         let mut disconnected_since: Option<Instant> = None;
         let mut closing = false;
         let mut frame_clock = tokio::time::interval(Duration::from_millis(20));
         frame_clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let started = Instant::now();
-        let mut rtp_clock = AudioClock::new(started);
 
         loop {
             // Drain everything str0m wants to do before the next input.
@@ -368,14 +365,14 @@ impl CallTask {
                 }
                 _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {
                     if reply_due.is_some_and(|at| Instant::now() >= at) {
-                        self.frame(connected, audio_mid, &mut rtp_clock)?;
+                        self.frame(connected, audio_mid, &mut rtp_time)?;
                         frame_clock.reset();
                     } else {
                         self.rtc.handle_input(Input::Timeout(Instant::now()))?;
                     }
                 }
                 _ = frame_clock.tick() => {
-                    self.frame(connected, audio_mid, &mut rtp_clock)?;
+                    self.frame(connected, audio_mid, &mut rtp_time)?;
                     if !connected && started.elapsed() > Duration::from_secs(30) {
                         return Ok("never connected");
                     }
@@ -432,49 +429,6 @@ impl<T> Delayed<T> {
     }
 }
 
-/// The RTP clock of the coach's voice. Within a stretch of speech the packets' timestamps follow
-/// one another 20 ms apart; after a pause (nothing sent for longer than a few frames) the clock
-/// catches up with the time that really passed and the packet is marked as the start of a
-/// talkspurt, as a sender that sends nothing in silence does (RFC 3551, 4.1). A receiver that
-/// saw seconds pass between two packets stamped 20 ms apart would take the second for seconds
-/// late and grow its jitter buffer, delaying every reply after the first.
-struct AudioClock {
-    started: Instant,
-    next: u64,
-    last_sent: Option<Instant>,
-}
-
-impl AudioClock {
-    /// Longer than this without a packet is a pause.
-    const PAUSE: Duration = Duration::from_millis(100);
-
-    fn new(started: Instant) -> Self {
-        AudioClock {
-            started,
-            next: 0,
-            last_sent: None,
-        }
-    }
-
-    /// The RTP time (48 kHz) of a packet sent at `now`, and whether it starts a talkspurt.
-    fn stamp(&mut self, now: Instant) -> (u64, bool) {
-        let frame = crate::speech::FRAME_SAMPLES as u64;
-        let talkspurt = self
-            .last_sent
-            .is_none_or(|last| now.saturating_duration_since(last) > Self::PAUSE);
-        if talkspurt {
-            let elapsed = now.saturating_duration_since(self.started).as_micros() as u64
-                * u64::from(crate::speech::SAMPLE_RATE)
-                / 1_000_000;
-            self.next = self.next.max(elapsed / frame * frame);
-        }
-        let time = self.next;
-        self.next += frame;
-        self.last_sent = Some(now);
-        (time, talkspurt)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,26 +453,5 @@ mod tests {
         assert_eq!(wire.arrived(at(200)), Some(2));
         assert_eq!(wire.arrived(at(200)), Some(3));
         assert_eq!(wire.arrived(at(200)), None);
-    }
-
-    #[test]
-    fn the_voice_clock_runs_on_in_speech_and_catches_up_after_a_pause() {
-        let start = Instant::now();
-        let at = |ms: u64| start + Duration::from_millis(ms);
-        let mut clock = AudioClock::new(start);
-        // The greeting, 5 s into the call: stamped at 5 s, a talkspurt begins.
-        assert_eq!(clock.stamp(at(5_000)), (240_000, true));
-        // Its next packets, 20 ms apart (a late tick changes nothing within speech).
-        assert_eq!(clock.stamp(at(5_020)), (240_960, false));
-        assert_eq!(clock.stamp(at(5_043)), (241_920, false));
-        // The learner talks for 4 s: the next reply is stamped when it is sent.
-        assert_eq!(clock.stamp(at(9_100)), (436_800, true));
-        assert_eq!(clock.stamp(at(9_120)), (437_760, false));
-        // Never backwards: voice sent faster than it plays keeps its own timestamps.
-        let mut clock = AudioClock::new(start);
-        for n in 0..20 {
-            assert_eq!(clock.stamp(at(1_000 + n)), (48_000 + 960 * n, n == 0));
-        }
-        assert_eq!(clock.stamp(at(1_120)), (48_000 + 960 * 20, true));
     }
 }
