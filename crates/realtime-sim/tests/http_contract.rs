@@ -565,13 +565,23 @@ async fn queues_and_instructions_are_bounded() {
 
 #[tokio::test]
 async fn an_emulated_network_answers_one_round_trip_later_until_reset() {
+    use std::time::{Duration, Instant};
+    // Far longer than a mint or a setting takes here, so "not delayed" is "under one round trip".
+    const RTT: Duration = Duration::from_millis(500);
     let sim = simulator();
     let router = sim.router();
-    let timed_mint = || async {
-        let started = std::time::Instant::now();
-        let (status, body) = post(&router, MINT, Some(DEV_API_KEY), mint_body()).await;
+    let timed = |path: &'static str, body: Value| {
+        let router = router.clone();
+        async move {
+            let started = Instant::now();
+            let (status, body) = post(&router, path, Some(DEV_API_KEY), body).await;
+            (status, body, started.elapsed())
+        }
+    };
+    let mint = || async {
+        let (status, body, took) = timed(MINT, mint_body()).await;
         assert_eq!(status, StatusCode::OK, "{body}");
-        started.elapsed()
+        took
     };
     for (settings, param) in [
         (json!({"network_rtt_ms": 1001}), "network_rtt_ms"),
@@ -580,35 +590,24 @@ async fn an_emulated_network_answers_one_round_trip_later_until_reset() {
             "late_transcription_percent",
         ),
     ] {
-        let (status, body) = post(&router, "/control/settings", Some(DEV_API_KEY), settings).await;
+        let (status, body, _) = timed("/control/settings", settings).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert_eq!(body["error"]["param"], param, "{body}");
     }
-    assert!(timed_mint().await < std::time::Duration::from_millis(150));
+    assert!(mint().await < RTT);
 
-    let (status, _) = post(
-        &router,
-        "/control/settings",
-        Some(DEV_API_KEY),
-        json!({"network_rtt_ms": 300}),
-    )
-    .await;
+    let rtt = json!({"network_rtt_ms": RTT.as_millis() as u64});
+    let (status, _, _) = timed("/control/settings", rtt).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert!(timed_mint().await >= std::time::Duration::from_millis(300));
+    assert!(mint().await >= RTT);
     // The other setting, left out, leaves the network as it is; the control API is not delayed.
-    let started = std::time::Instant::now();
-    let (status, _) = post(
-        &router,
-        "/control/settings",
-        Some(DEV_API_KEY),
-        json!({"late_transcription_percent": 10}),
-    )
-    .await;
+    let late = json!({"late_transcription_percent": 10});
+    let (status, _, took) = timed("/control/settings", late).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert!(started.elapsed() < std::time::Duration::from_millis(150));
-    assert!(timed_mint().await >= std::time::Duration::from_millis(300));
+    assert!(took < RTT);
+    assert!(mint().await >= RTT);
 
-    let (status, _) = post(&router, "/control/reset", Some(DEV_API_KEY), json!({})).await;
+    let (status, _, _) = timed("/control/reset", json!({})).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert!(timed_mint().await < std::time::Duration::from_millis(150));
+    assert!(mint().await < RTT);
 }
