@@ -121,6 +121,9 @@ async function ours(run) {
     const marks = await page.evaluate(() =>
       Object.fromEntries(performance.getEntriesByType("mark").map((m) => [m.name, m.startTime])),
     );
+    // The probe reads the receiver's stats on a clock of its own: the page may hear the coach
+    // before the probe's next reading does.
+    await page.waitForFunction(() => window.__coachAudio.jitterBuffer !== null, null, { timeout: 5_000 });
     const probe = await page.evaluate(() => window.__coachAudio);
     samples.arrived.push(probe.arrived - marks["sc:greeting"]);
     samples.audible.push(marks["sc:first-audio"] - probe.arrived);
