@@ -12,7 +12,7 @@ use std::{
     rc::Rc,
 };
 
-use realtime_protocol::{ClientEvent, ServerEvent};
+use realtime_protocol::{ClientEvent, ServerEvent, events::Unreadable};
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -173,13 +173,13 @@ impl Peer {
                 // skipped, logged by its type only (never its content) and counted.
                 match ServerEvent::from_json(&text) {
                     Ok(event) => emit(&handler, PeerSignal::Event(event)),
-                    Err(_) => {
+                    Err(Unreadable(field)) => {
                         unreadable += 1;
                         let kind = realtime_protocol::events::event_type(&text)
                             .unwrap_or_else(|| "(not an event)".to_owned());
                         leptos::logging::warn!(
-                            "Realtime: skipped an event that could not be read: {kind} \
-                             ({unreadable} in this call)"
+                            "Realtime: skipped an event that could not be read: {kind}, at \
+                             `{field}` ({unreadable} in this call)"
                         );
                     }
                 }

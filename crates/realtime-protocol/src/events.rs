@@ -4,7 +4,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::session::SessionConfig;
 
+mod read;
+
+pub use read::Unreadable;
+
 /// Server -> client: the events a speaking coach needs. Anything else parses as `Unknown`.
+///
+/// Read with [`ServerEvent::from_json`] (by hand: see `read.rs`); the derived `Deserialize` is
+/// the reference that reader is tested against.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum ServerEvent {
@@ -394,12 +401,6 @@ pub struct ErrorDetail {
     /// The parameter at fault, when there is one.
     #[serde(default)]
     pub param: Option<String>,
-}
-
-impl ServerEvent {
-    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text)
-    }
 }
 
 /// The `type` of an event that did not parse, to log (never its content); `None` when the text

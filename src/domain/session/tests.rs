@@ -30,8 +30,9 @@ fn secret(expires_in_secs: f64) -> VoiceCallSecret {
     }
 }
 
+/// Read as the browser reads it.
 fn event(json: serde_json::Value) -> ServerEvent {
-    serde_json::from_value(json).expect("a valid server event")
+    ServerEvent::from_value(&json).expect("a valid server event")
 }
 
 impl Page {

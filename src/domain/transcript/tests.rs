@@ -3,8 +3,9 @@
 
 use super::*;
 
+/// Read as the browser reads it.
 fn event(json: serde_json::Value) -> ServerEvent {
-    serde_json::from_value(json).unwrap()
+    ServerEvent::from_value(&json).unwrap()
 }
 
 fn apply_all(events: &[serde_json::Value]) -> Transcript {
