@@ -387,3 +387,28 @@ async fn a_live_recordings_lock_keeps_recovery_away_until_released() {
     assert!(recovered.is_some(), "free once the page lets go");
     drop(recovered);
 }
+
+/// Dates in the server's answers are read with the browser's `Date.parse` (no chrono parser in
+/// the wasm): to the millisecond, whatever the offset, and a time that is not one is an error.
+#[wasm_bindgen_test]
+fn the_browser_reads_the_servers_times_to_the_millisecond() {
+    use chrono::{TimeZone, Utc};
+    use speaking_coach::domain::{account::Account, time};
+
+    let expected =
+        Utc.with_ymd_and_hms(2026, 12, 7, 19, 18, 0).unwrap() + chrono::Duration::milliseconds(123);
+    // As the server writes it: chrono's RFC 3339, microseconds from Postgres.
+    assert_eq!(time::parse("2026-12-07T19:18:00.123456Z"), Some(expected));
+    assert_eq!(time::parse("2026-12-07T20:18:00.123+01:00"), Some(expected));
+    assert_eq!(time::parse("not a time"), None);
+
+    let account: Account = serde_json::from_str(
+        r#"{"email":"ana@example.org","created_at":"2026-12-07T19:18:00.123456Z"}"#,
+    )
+    .expect("an account as the server sends it");
+    assert_eq!(account.created_at, expected);
+    assert_eq!(account.usage, None);
+    let unreadable =
+        serde_json::from_str::<Account>(r#"{"email":"ana@example.org","created_at":"yesterday"}"#);
+    assert!(unreadable.is_err());
+}

@@ -46,6 +46,7 @@ pub fn encode_query_value(text: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Account {
     pub email: String,
+    #[serde(with = "crate::domain::time::utc")]
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// What the learner has used of their limits (on the account page; not in the header's).
     #[serde(default)]

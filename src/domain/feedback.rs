@@ -44,6 +44,7 @@ pub struct Feedback {
     pub report: Option<FeedbackReport>,
     /// Why it failed, in words a learner can read.
     pub failure: Option<String>,
+    #[serde(default, with = "crate::domain::time::maybe_utc")]
     pub made_at: Option<DateTime<Utc>>,
     /// The learner's usual figures, from their earlier sessions (filled in when the learner
     /// reads it): what the figures are compared with first.
@@ -224,6 +225,7 @@ pub const LONG_PAUSE_MS: u64 = 1_000;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProgressPoint {
     pub session_id: String,
+    #[serde(with = "crate::domain::time::utc")]
     pub started_at: DateTime<Utc>,
     pub topic_title: String,
     pub pace_wpm: Option<f64>,

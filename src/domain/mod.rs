@@ -8,6 +8,7 @@ pub mod fluency;
 pub mod practice;
 pub mod saving;
 pub mod session;
+pub mod time;
 pub mod topic;
 pub mod transcript;
 pub mod voice;

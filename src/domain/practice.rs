@@ -40,7 +40,9 @@ pub struct PracticeSession {
     pub id: String,
     pub topic: Topic,
     pub status: PracticeStatus,
+    #[serde(with = "crate::domain::time::utc")]
     pub started_at: DateTime<Utc>,
+    #[serde(default, with = "crate::domain::time::maybe_utc")]
     pub ended_at: Option<DateTime<Utc>>,
     /// Settled turns of both speakers.
     pub turn_count: u32,
@@ -65,6 +67,7 @@ pub struct PracticeSession {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SharedSession {
     pub topic_title: String,
+    #[serde(with = "crate::domain::time::utc")]
     pub started_at: DateTime<Utc>,
     pub duration_secs: Option<u64>,
     pub turns: Vec<super::transcript::SavedTurn>,
@@ -164,6 +167,7 @@ pub struct HistoryEntry {
     pub id: String,
     pub topic_slug: String,
     pub topic_title: String,
+    #[serde(with = "crate::domain::time::utc")]
     pub started_at: DateTime<Utc>,
     /// Whole seconds from start to end; `None` while it goes on.
     pub duration_secs: Option<u64>,
