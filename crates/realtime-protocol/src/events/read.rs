@@ -166,53 +166,65 @@ impl ServerEvent {
                     }
                 }
             }
-            "conversation.item.input_audio_transcription.delta" => {
-                ServerEvent::InputTranscriptDelta {
-                    event_id: f.event_id()?,
-                    item_id: f.string("item_id")?,
-                    content_index: f.index("content_index")?,
-                    delta: f.text("delta")?,
-                }
-            }
-            "conversation.item.input_audio_transcription.completed" => {
-                ServerEvent::InputTranscriptCompleted {
-                    event_id: f.event_id()?,
-                    item_id: f.string("item_id")?,
-                    content_index: f.index("content_index")?,
-                    transcript: f.string("transcript")?,
-                    usage: f.optional_value("usage"),
-                }
-            }
-            "conversation.item.input_audio_transcription.failed" => {
-                ServerEvent::InputTranscriptFailed {
-                    event_id: f.event_id()?,
-                    item_id: f.string("item_id")?,
-                    content_index: f.index("content_index")?,
-                    error: error(f)?,
+            "conversation.item.input_audio_transcription.delta"
+            | "conversation.item.input_audio_transcription.completed"
+            | "conversation.item.input_audio_transcription.failed" => {
+                let event_id = f.event_id()?;
+                let item_id = f.string("item_id")?;
+                let content_index = f.index("content_index")?;
+                match &kind["conversation.item.input_audio_transcription.".len()..] {
+                    "delta" => ServerEvent::InputTranscriptDelta {
+                        event_id,
+                        item_id,
+                        content_index,
+                        delta: f.text("delta")?,
+                    },
+                    "completed" => ServerEvent::InputTranscriptCompleted {
+                        event_id,
+                        item_id,
+                        content_index,
+                        transcript: f.string("transcript")?,
+                        usage: f.optional_value("usage"),
+                    },
+                    _ => ServerEvent::InputTranscriptFailed {
+                        event_id,
+                        item_id,
+                        content_index,
+                        error: error(f)?,
+                    },
                 }
             }
             "response.created" => ServerEvent::ResponseCreated {
                 event_id: f.event_id()?,
                 response: response(f)?,
             },
-            "response.output_audio_transcript.delta" | "response.audio_transcript.delta" => {
-                ServerEvent::OutputTranscriptDelta {
-                    event_id: f.event_id()?,
-                    response_id: f.string("response_id")?,
-                    item_id: f.string("item_id")?,
-                    output_index: f.index("output_index")?,
-                    content_index: f.index("content_index")?,
-                    delta: f.text("delta")?,
-                }
-            }
-            "response.output_audio_transcript.done" | "response.audio_transcript.done" => {
-                ServerEvent::OutputTranscriptDone {
-                    event_id: f.event_id()?,
-                    response_id: f.string("response_id")?,
-                    item_id: f.string("item_id")?,
-                    output_index: f.index("output_index")?,
-                    content_index: f.index("content_index")?,
-                    transcript: f.string("transcript")?,
+            "response.output_audio_transcript.delta"
+            | "response.audio_transcript.delta"
+            | "response.output_audio_transcript.done"
+            | "response.audio_transcript.done" => {
+                let event_id = f.event_id()?;
+                let response_id = f.string("response_id")?;
+                let item_id = f.string("item_id")?;
+                let output_index = f.index("output_index")?;
+                let content_index = f.index("content_index")?;
+                if kind.ends_with(".delta") {
+                    ServerEvent::OutputTranscriptDelta {
+                        event_id,
+                        response_id,
+                        item_id,
+                        output_index,
+                        content_index,
+                        delta: f.text("delta")?,
+                    }
+                } else {
+                    ServerEvent::OutputTranscriptDone {
+                        event_id,
+                        response_id,
+                        item_id,
+                        output_index,
+                        content_index,
+                        transcript: f.string("transcript")?,
+                    }
                 }
             }
             "response.output_item.added" | "response.output_item.done" => {
