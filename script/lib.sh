@@ -143,3 +143,23 @@ s3_stop() {
   wait "$S3_PID" 2>/dev/null || true
   S3_PID=""
 }
+
+# The live call page's own browser bundle (src/call, feature `call`: no Leptos runtime in it),
+# beside cargo-leptos' bundle in the site's pkg directory: `cargo build` for wasm32, wasm-bindgen,
+# and for a release build wasm-opt, as cargo-leptos does for its own. Run it after
+# `cargo leptos build`. The site directory is LEPTOS_SITE_ROOT's (target/site by default).
+build_call() { # [--release]
+  local profile=dev out_dir=debug
+  if [ "${1:-}" = --release ]; then profile=wasm-release; out_dir=wasm-release; fi
+  local target="${CARGO_TARGET_DIR:-target}"
+  local site="${LEPTOS_SITE_ROOT:-target/site}/pkg/call"
+  cargo build --lib --target wasm32-unknown-unknown --no-default-features --features call \
+    --profile "$profile"
+  rm -rf "$site"
+  wasm-bindgen --target web --no-typescript --out-dir "$site" --out-name call \
+    "$target/wasm32-unknown-unknown/$out_dir/speaking_coach.wasm"
+  if [ "$profile" = wasm-release ]; then
+    wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals -o "$site/call_bg.wasm" "$site/call_bg.wasm"
+  fi
+}

@@ -60,7 +60,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 fn Scripts(options: LeptosOptions) -> impl IntoView {
     use axum::http::request::Parts;
 
-    use crate::server::bundle::island_files;
+    use crate::server::bundle::{Island, island_files};
 
     // Outside the islands nothing hydrates, so the page carries no hydration data for it (as
     // Leptos' own `HydrationScripts` does in islands mode).
@@ -79,12 +79,25 @@ fn Scripts(options: LeptosOptions) -> impl IntoView {
     let js = format!("/{pkg}/{name}.js");
     let script = format!("{HYDRATE}({js:?}, {wasm:?});");
     let path = use_context::<Parts>().map(|parts| parts.uri.path().to_owned());
-    let preload = path.as_deref().and_then(opening_island).map(|island| {
-        let (loader, files) = island_files(&options, island);
-        let scripts = std::iter::once(js).chain(loader).map(|href| {
+    let preload = path.as_deref().and_then(opening).map(|opening| {
+        let (scripts, wasm) = match opening {
+            // The call's own bundle, and nothing of Leptos' (`crate::call`).
+            Opening::Call => (
+                vec![format!("/{pkg}/call/call.js")],
+                vec![format!("/{pkg}/call/call_bg.wasm")],
+            ),
+            Opening::Replay => {
+                let (loader, files) = island_files(&options, Island::Replay);
+                (
+                    std::iter::once(js).chain(loader).collect(),
+                    std::iter::once(wasm).chain(files).collect(),
+                )
+            }
+        };
+        let scripts = scripts.into_iter().map(|href| {
             view! { <link rel="modulepreload" href=href crossorigin="" /> }
         });
-        let wasm = std::iter::once(wasm).chain(files).map(|href| {
+        let wasm = wasm.into_iter().map(|href| {
             view! {
                 <link rel="preload" href=href r#as="fetch" r#type="application/wasm" crossorigin="" />
             }
@@ -149,19 +162,38 @@ const HYDRATE: &str = r#"(async (js, wasm) => {
     if (exports[name]) await exports[name](island);
     else console.warn(`no island ${name} in the bundle`);
   };
-  await Promise.all([...document.querySelectorAll("leptos-island")].map(start));
+  // The live call's page starts its own bundle (`crate::call`), which has no Leptos in it.
+  const call = async () => {
+    const page = document.querySelector('[data-call="page"]');
+    if (!page) return;
+    const bundle = await import(page.dataset.js);
+    await bundle.default({ module_or_path: page.dataset.wasm });
+    bundle.start_call();
+  };
+  const started = await Promise.allSettled(
+    [call(), ...[...document.querySelectorAll("leptos-island")].map(start)],
+  );
+  for (const failed of started.filter((result) => result.status === "rejected")) {
+    console.error("the page's code did not start:", failed.reason);
+  }
   document.documentElement.dataset.hydrated = "true";
 })"#;
 
-/// The island the page at `path` opens on, whose files it preloads: the live call, a learner's
-/// replay of a session, or a shared one.
+/// What a page opens on, whose files it preloads: the live call (its own bundle), or the replay
+/// of a session, a learner's or a shared one (an island).
 #[cfg(feature = "ssr")]
-fn opening_island(path: &str) -> Option<crate::server::bundle::Island> {
-    use crate::server::bundle::Island;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opening {
+    Call,
+    Replay,
+}
+
+#[cfg(feature = "ssr")]
+fn opening(path: &str) -> Option<Opening> {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match segments.as_slice() {
-        ["topics", _, "practice"] => Some(Island::PracticeRoom),
-        ["practice", _] | ["shared", _] => Some(Island::Replay),
+        ["topics", _, "practice"] => Some(Opening::Call),
+        ["practice", _] | ["shared", _] => Some(Opening::Replay),
         _ => None,
     }
 }
@@ -220,20 +252,19 @@ pub fn App() -> impl IntoView {
 
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
-    use super::opening_island;
-    use crate::server::bundle::Island;
+    use super::{Opening, opening};
 
     #[test]
-    fn only_the_call_and_the_replays_preload_the_bundle() {
+    fn only_the_call_and_the_replays_preload_their_bundles() {
         assert_eq!(
-            opening_island("/topics/ordering-at-a-cafe/practice"),
-            Some(Island::PracticeRoom)
+            opening("/topics/ordering-at-a-cafe/practice"),
+            Some(Opening::Call)
         );
         for path in [
             "/practice/5f0c6d7e-1b7a-4a8e-9d57-3f7b8c2e1a90",
             "/shared/0123abcd",
         ] {
-            assert_eq!(opening_island(path), Some(Island::Replay), "{path}");
+            assert_eq!(opening(path), Some(Opening::Replay), "{path}");
         }
         for path in [
             "/",
@@ -249,7 +280,7 @@ mod tests {
             "/topics/ordering-at-a-cafe/practice/more",
             "/no-such-page",
         ] {
-            assert_eq!(opening_island(path), None, "{path}");
+            assert_eq!(opening(path), None, "{path}");
         }
     }
 }

@@ -5,8 +5,10 @@
 
 pub mod api;
 pub mod app;
-#[cfg(feature = "hydrate")]
+#[cfg(any(feature = "hydrate", feature = "call"))]
 pub mod browser;
+#[cfg(feature = "call")]
+pub mod call;
 pub mod components;
 pub mod contexts;
 pub mod domain;

@@ -207,18 +207,19 @@ fn tempfile_dir() -> std::path::PathBuf {
     dir
 }
 
-/// Only the live call and the replays load the wasm bundle with the page, with their island's
-/// own files from the split build; every other page carries the small script that loads it only
-/// for recovery, and a signed-in learner's pages are no different. Pages are islands: the call is
-/// one, the rest of its page is plain HTML, and nothing outside an island carries hydration data.
+/// Only the live call and the replays load wasm with the page: the call its own bundle (no
+/// Leptos in it), the replays the main module and their island's own files from the split build.
+/// Every other page carries the small script that loads the bundle only for recovery, and a
+/// signed-in learner's pages are no different. The call's page is plain HTML with every panel the
+/// call shows, and nothing outside an island carries hydration data.
 #[sqlx::test]
-async fn only_the_call_and_the_replays_load_the_wasm_with_the_page(pool: PgPool) {
+async fn only_the_call_and_the_replays_load_wasm_with_the_page(pool: PgPool) {
     let site = tempfile_dir();
     std::fs::create_dir_all(site.join("pkg")).unwrap();
     std::fs::write(
         site.join("pkg/__wasm_split_manifest.json"),
         r#"{"replay_player_loader_1": ["chunk_1", "split_replay_player_loader_1"],
-            "practice_room_loader_2": ["chunk_1", "chunk_2", "split_practice_room_loader_2"]}"#,
+            "feedback_watch_loader_2": ["chunk_1", "chunk_2", "split_feedback_watch_loader_2"]}"#,
     )
     .unwrap();
     std::fs::write(site.join("pkg/__wasm_split.______.js"), "").unwrap();
@@ -257,20 +258,28 @@ async fn only_the_call_and_the_replays_load_the_wasm_with_the_page(pool: PgPool)
         .send(&app)
         .await;
     assert_eq!(call.status, StatusCode::OK);
-    // The main wasm is `speaking-coach.wasm` as cargo-leptos builds it, `_bg` without it.
-    let call_preloads = preloads(&call.body).join(" ").replace("_bg.wasm", ".wasm");
     assert_eq!(
-        call_preloads.split(' ').collect::<Vec<_>>(),
-        [
-            "/pkg/speaking-coach.js",
-            "/pkg/__wasm_split.______.js",
-            "/pkg/speaking-coach.wasm",
-            "/pkg/chunk_1.wasm",
-            "/pkg/chunk_2.wasm",
-            "/pkg/split_practice_room_loader_2.wasm",
-        ],
-        "the call page loads the main module and the call's own files"
+        preloads(&call.body),
+        ["/pkg/call/call.js", "/pkg/call/call_bg.wasm"],
+        "the call page loads the call's own bundle, nothing of Leptos'"
     );
+    for (attribute, value) in [
+        ("data-js", "/pkg/call/call.js"),
+        ("data-wasm", "/pkg/call/call_bg.wasm"),
+    ] {
+        assert!(
+            call.body.contains(&format!(r#"{attribute}="{value}""#)),
+            "the page tells its loader where the call's bundle is ({attribute})"
+        );
+    }
+    // What the call starts from: the topic and the learner, in the page.
+    let props = call.body.split(r#"data-props=""#).nth(1).unwrap();
+    let props = props[..props.find('"').unwrap()]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    let (topic, owner): (serde_json::Value, String) = serde_json::from_str(&props).unwrap();
+    assert_eq!(topic["slug"], "ordering-at-a-cafe");
+    assert_eq!(owner, "learner@example.org");
     let islands: Vec<&str> = call
         .body
         .match_indices("<leptos-island data-component=\"")
@@ -280,8 +289,8 @@ async fn only_the_call_and_the_replays_load_the_wasm_with_the_page(pool: PgPool)
         })
         .collect();
     assert!(
-        matches!(islands.as_slice(), [call, notice] if call.starts_with("PracticeRoom_") && notice.starts_with("RecoveryNotice_")),
-        "the call and the recovery notice are the page's islands: {islands:?}"
+        matches!(islands.as_slice(), [notice] if notice.starts_with("RecoveryNotice_")),
+        "the recovery notice is the call page's only island: {islands:?}"
     );
     assert!(
         call.body.contains("__RESOLVED_RESOURCES=[];"),

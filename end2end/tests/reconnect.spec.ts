@@ -37,7 +37,7 @@ async function reconnected(page: Page, reconnects = 1) {
   await expect(page.getByTestId("reconnected")).toContainText("You're back");
   await expect(page.getByTestId("call-status")).toContainText("Live");
   // The notice goes after a few seconds.
-  await expect(page.getByTestId("reconnected")).toHaveCount(0, { timeout: 10_000 });
+  await expect(page.getByTestId("reconnected")).toBeHidden({ timeout: 10_000 });
 }
 
 /** The learner says `sentence` (the simulator's queued transcript) and it is final on the page. */
@@ -227,7 +227,7 @@ test("a microphone that stops mid-call pauses the call until another one is chos
   await expect(page.getByTestId("call-status")).toContainText("Paused — no microphone");
 
   await panel.getByRole("button", { name: "Use this microphone" }).click();
-  await expect(panel).toHaveCount(0);
+  await expect(panel).toBeHidden();
   await expect(page.getByTestId("call-status")).toContainText("Live");
   // The coach hears the new microphone: the learner's sentence arrives as a turn.
   await page.evaluate(() => (window as any).__mic.speak());

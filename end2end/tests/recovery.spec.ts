@@ -304,7 +304,7 @@ test("signed out mid-call: the call goes on, the page asks to sign in again, and
   await signIn.close();
 
   // Everything held back goes up by itself: the note goes, and all is saved.
-  await expect(problem).toHaveCount(0, { timeout: 15_000 });
+  await expect(problem).toBeHidden({ timeout: 15_000 });
   await expect(page.getByTestId("saving")).toContainText("saved", { timeout: 15_000 });
   await expect(page.getByTestId("call-status")).toContainText("Live");
   // The coach's answer to the second sentence is heard out before End (a reply cut off by End

@@ -48,19 +48,19 @@ pub mod maybe_utc {
     }
 }
 
-#[cfg(not(feature = "hydrate"))]
+#[cfg(not(any(feature = "hydrate", feature = "call")))]
 fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
     DateTime::<Utc>::deserialize(deserializer)
 }
 
-#[cfg(feature = "hydrate")]
+#[cfg(any(feature = "hydrate", feature = "call"))]
 fn read<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTime<Utc>, D::Error> {
     let text = String::deserialize(deserializer)?;
     parse(&text).ok_or_else(|| serde::de::Error::custom("not a date and time"))
 }
 
 /// An RFC 3339 time as the browser reads it, to the millisecond.
-#[cfg(feature = "hydrate")]
+#[cfg(any(feature = "hydrate", feature = "call"))]
 pub fn parse(text: &str) -> Option<DateTime<Utc>> {
     let millis = js_sys::Date::parse(text);
     if !millis.is_finite() {

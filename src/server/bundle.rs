@@ -1,6 +1,6 @@
 //! The built wasm bundle as the pages load it. The build splits it (`cargo leptos build --split`):
 //! a small main module every island needs, and the code of each lazy island (`#[island(lazy)]`:
-//! the live call, the replay, ...) in files of its own, some shared between islands. cargo-leptos
+//! the replay, the feedback, ...) in files of its own, some shared between islands. cargo-leptos
 //! writes which files each island needs to `{site}/{pkg}/__wasm_split_manifest.json`; a page that
 //! opens on an island preloads them with the main module, so they download side by side rather
 //! than one after another.
@@ -13,17 +13,16 @@ use std::{
 
 use leptos::config::LeptosOptions;
 
-/// A lazy island a page opens on, named as in the split manifest (`{name}_loader_{hash}`).
+/// A lazy island a page opens on, named as in the split manifest (`{name}_loader_{hash}`). (The
+/// live call is not an island: its page loads a bundle of its own, `crate::call`.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Island {
-    PracticeRoom,
     Replay,
 }
 
 impl Island {
     fn loader(self) -> &'static str {
         match self {
-            Self::PracticeRoom => "practice_room_loader_",
             Self::Replay => "replay_player_loader_",
         }
     }

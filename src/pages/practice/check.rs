@@ -2,60 +2,16 @@
 
 use leptos::prelude::*;
 
-use super::Practice;
-use crate::domain::session::Command;
-use crate::domain::{call::CallState, practice::words_used};
-
 /// Microphone permission, a live level meter, the headphone hint, and Start once all is ready.
 #[component]
-pub(super) fn PreCallCheck(p: Practice) -> impl IntoView {
-    let mic_ready = move || {
-        matches!(
-            p.state.get(),
-            CallState::Ready
-                | CallState::Checking {
-                    mic_ready: true,
-                    ..
-                }
-        )
-    };
-    let coach_ready = move || {
-        matches!(
-            p.state.get(),
-            CallState::Ready
-                | CallState::Checking {
-                    secret_ready: true,
-                    ..
-                }
-        )
-    };
-    let ready = move || p.state.get() == CallState::Ready;
-    // -60 dBFS (silence) .. 0 dBFS (full scale) as 0..100 %.
-    let level_percent = move || {
-        let level = p.mic_level.get().max(1e-6);
-        let db = 20.0 * level.log10();
-        ((db + 60.0) / 60.0 * 100.0).clamp(0.0, 100.0)
-    };
-    // The bar's width is set through the CSSOM in the browser: a server-rendered `style`
-    // attribute would break the page's Content Security Policy (no inline styles).
-    let meter_bar = NodeRef::<leptos::html::Div>::new();
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        let width = format!("{:.0}%", level_percent());
-        if let Some(bar) = meter_bar.get() {
-            let _ = web_sys::HtmlElement::style(&bar).set_property("width", &width);
-        }
-    });
+pub(super) fn PreCallCheck(vocabulary: Vec<String>) -> impl IntoView {
     view! {
-        <div class="mt-8 grid gap-6 lg:grid-cols-[minmax(0,1fr)_20rem]">
-            <section
-                aria-labelledby="check-heading"
-                class="card h-fit p-6"
-            >
+        <div data-call="check" class="mt-8 grid gap-6 lg:grid-cols-[minmax(0,1fr)_20rem]">
+            <section aria-labelledby="check-heading" class="card h-fit p-6">
                 <h2 id="check-heading" class="text-lg font-semibold">"Before you start"</h2>
                 <ul class="mt-5 space-y-5">
                     <CheckRow
-                        done=Signal::derive(mic_ready)
+                        name="mic-row"
                         waiting="Asking for your microphone…"
                         finished="Your microphone is on"
                     />
@@ -63,34 +19,37 @@ pub(super) fn PreCallCheck(p: Practice) -> impl IntoView {
                         <p id="meter-label" class="text-sm text-stone-600">
                             "Say something: the bar should move when you speak."
                         </p>
+                        // The bar's width is set through the CSSOM in the browser: a `style`
+                        // attribute would break the page's Content Security Policy.
                         <div
                             role="meter"
                             aria-labelledby="meter-label"
                             aria-valuemin="0"
                             aria-valuemax="100"
-                            aria-valuenow=move || format!("{:.0}", level_percent())
+                            aria-valuenow="0"
                             data-testid="mic-meter"
+                            data-call="meter"
                             class="mt-2 h-3 w-full overflow-hidden rounded-full bg-stone-100"
                         >
                             <div
-                                node_ref=meter_bar
+                                data-call="meter-bar"
                                 class="h-full w-0 rounded-full bg-teal-600 transition-[width] duration-75 motion-reduce:transition-none"
                             ></div>
                         </div>
                     </li>
                     <CheckRow
-                        done=Signal::derive(coach_ready)
+                        name="coach-row"
                         waiting="Getting your coach ready…"
                         finished="Your coach is ready"
                     />
                 </ul>
                 <button
                     type="button"
-                    on:click=move |_| p.send(Command::Start)
-                    disabled=move || !ready()
+                    data-call="start"
+                    disabled
                     class="btn-lg btn-primary mt-8 w-full sm:w-auto sm:min-w-56"
                 >
-                    {move || if ready() { "Start conversation" } else { "Getting ready…" }}
+                    "Getting ready…"
                 </button>
             </section>
             <aside class="h-fit space-y-4 rounded-2xl border border-teal-200 bg-teal-50/60 p-6">
@@ -102,77 +61,63 @@ pub(super) fn PreCallCheck(p: Practice) -> impl IntoView {
                 <p class="text-base leading-relaxed text-stone-700">
                     "Your coach speaks first. Take your time; there are no wrong answers."
                 </p>
-                <VocabularyList p />
+                <div data-call="check-words">
+                    <VocabularyList vocabulary />
+                </div>
             </aside>
         </div>
     }
 }
 
+/// A step of the check: a spinner and what is awaited, then a tick and what is done, as the
+/// call marks it (`data-done`).
 #[component]
-pub(super) fn CheckRow(
-    done: Signal<bool>,
-    waiting: &'static str,
-    finished: &'static str,
-) -> impl IntoView {
+fn CheckRow(name: &'static str, waiting: &'static str, finished: &'static str) -> impl IntoView {
     view! {
-        <li class="flex items-center gap-3">
+        <li class="group flex items-center gap-3" data-call=name data-done="false">
             <span
                 aria-hidden="true"
-                class=move || {
-                    if done.get() {
-                        "flex h-6 w-6 items-center justify-center rounded-full bg-teal-600 text-sm text-white"
-                    } else {
-                        "h-6 w-6 rounded-full border-2 border-stone-300 border-t-teal-600 motion-safe:animate-spin"
-                    }
-                }
+                class="h-6 w-6 rounded-full border-2 border-stone-300 border-t-teal-600 motion-safe:animate-spin group-data-[done=true]:hidden"
+            ></span>
+            <span
+                aria-hidden="true"
+                class="hidden h-6 w-6 items-center justify-center rounded-full bg-teal-600 text-sm text-white group-data-[done=true]:flex"
             >
-                {move || if done.get() { "✓" } else { "" }}
+                "✓"
             </span>
-            <span class="text-base text-stone-800">
-                {move || if done.get() { finished } else { waiting }}
-            </span>
+            <span class="text-base text-stone-800 group-data-[done=true]:hidden">{waiting}</span>
+            <span class="hidden text-base text-stone-800 group-data-[done=true]:inline">{finished}</span>
         </li>
     }
 }
 
-/// The topic's words, each ticked once the learner has said it.
+/// The topic's words, each ticked once the learner has said it (`data-used`, set by the call).
+/// One list, which the call moves beside the conversation when it starts.
 #[component]
-pub(super) fn VocabularyList(p: Practice) -> impl IntoView {
-    let used = Memo::new(move |_| {
-        p.topic
-            .with_value(|topic| p.transcript.with(|t| words_used(&topic.vocabulary, t)))
-    });
-    let words = p.topic.with_value(|topic| topic.vocabulary.clone());
-    let count = move || used.with(|used| used.iter().filter(|u| **u).count());
-    let total = words.len();
+fn VocabularyList(vocabulary: Vec<String>) -> impl IntoView {
+    let total = vocabulary.len();
     view! {
-        <section aria-labelledby="words-heading">
-            <h2 id="words-heading" class="flex items-baseline justify-between text-lg font-semibold">
+        <section data-call="words">
+            <h2 class="flex items-baseline justify-between text-lg font-semibold">
                 "Words to try"
-                <span class="text-sm font-normal text-stone-600" data-testid="words-count">
-                    {move || format!("{} of {total} used", count())}
+                <span class="text-sm font-normal text-stone-600" data-testid="words-count" data-call="words-count">
+                    {format!("0 of {total} used")}
                 </span>
             </h2>
             <ul class="mt-3 flex flex-wrap gap-2" aria-label="Target vocabulary">
-                {words
+                {vocabulary
                     .into_iter()
                     .enumerate()
                     .map(|(index, word)| {
-                        let is_used = move || used.with(|used| used.get(index).copied().unwrap_or(false));
                         view! {
                             <li
-                                data-used=move || is_used().to_string()
-                                class=move || {
-                                    if is_used() {
-                                        "inline-flex items-center gap-1 rounded-full border border-teal-600 bg-teal-600 px-3 py-1.5 text-base text-white"
-                                    } else {
-                                        "inline-flex items-center gap-1 rounded-full border border-stone-300 bg-white px-3 py-1.5 text-base text-stone-800"
-                                    }
-                                }
+                                data-call=format!("word-{index}")
+                                data-used="false"
+                                class="group inline-flex items-center gap-1 rounded-full border border-stone-300 bg-white px-3 py-1.5 text-base text-stone-800 data-[used=true]:border-teal-600 data-[used=true]:bg-teal-600 data-[used=true]:text-white"
                             >
-                                <span aria-hidden="true">{move || if is_used() { "✓" } else { "" }}</span>
-                                {word.clone()}
-                                <span class="sr-only">{move || if is_used() { " (used)" } else { "" }}</span>
+                                <span aria-hidden="true" class="hidden group-data-[used=true]:inline">"✓"</span>
+                                {word}
+                                <span class="sr-only" data-call=format!("word-{index}-note")></span>
                             </li>
                         }
                     })

@@ -1,7 +1,7 @@
 //! The microphone (with its level meter), the recorder, the call's clock, and letting go of
 //! all of them.
 
-use leptos::{prelude::*, task::spawn_local};
+use wasm_bindgen_futures::spawn_local;
 use web_sys::Blob;
 
 use super::{Practice, dispatch, later, saves};
@@ -31,7 +31,7 @@ pub(super) fn open_mic(p: Practice) {
             Ok(mut mic) => {
                 mic.on_ended(move || later(p, Input::MicEnded));
                 let meter = mic.meter().ok();
-                p.gear.try_update_value(|gear| {
+                p.gear.update(|gear| {
                     gear.mic = Some(mic);
                     gear.meter = meter;
                 });
@@ -48,14 +48,13 @@ fn watch_meter(p: Practice) {
     let timer = Interval::new(60, move || {
         let level = p
             .gear
-            .try_update_value(|gear| gear.meter.as_mut().map(LevelMeter::level))
+            .update(|gear| gear.meter.as_mut().map(LevelMeter::level))
             .flatten();
         if let Some(level) = level {
-            p.mic_level.try_set(level);
+            p.mic_level.set(level);
         }
     });
-    p.gear
-        .try_update_value(|gear| gear.meter_timer = Some(timer));
+    p.gear.update(|gear| gear.meter_timer = Some(timer));
 }
 
 /// Lists the microphones to choose from.
@@ -66,7 +65,7 @@ pub(super) fn list_inputs(p: Practice) {
             .into_iter()
             .map(|input| (input.id, input.label))
             .collect();
-        p.inputs.try_set(inputs);
+        p.inputs.set(inputs);
     });
 }
 
@@ -87,7 +86,7 @@ pub(super) fn switch_mic(p: Practice, device: String) {
         // A warm call sends no microphone before Start: it takes this one then.
         let replacing = p
             .gear
-            .try_with_value(|gear| {
+            .with(|gear| {
                 let peer = gear.peer.as_ref().filter(|peer| peer.sends_mic())?;
                 Some(peer.replace_mic(&mic))
             })
@@ -101,7 +100,7 @@ pub(super) fn switch_mic(p: Practice, device: String) {
             leptos::logging::warn!("microphone not switched in the call: {}", error.message);
         }
         let meter = mic.meter().ok();
-        let old = p.gear.try_update_value(|gear| {
+        let old = p.gear.update(|gear| {
             if let Some(recorder) = gear.recorder.as_mut()
                 && let Err(error) = recorder.add_mic(mic.stream())
             {
@@ -121,8 +120,8 @@ pub(super) fn start_recorder(p: Practice, key: String) {
     let Some(topic) = super::slug(p) else {
         return;
     };
-    let owner = p.owner.get_value();
-    let started = p.gear.try_update_value(|gear| {
+    let owner = p.owner.clone();
+    let started = p.gear.update(|gear| {
         gear.chunks.clear();
         gear.next_sequence = 0;
         let attempt = Attempt {
@@ -155,7 +154,7 @@ pub(super) fn start_recorder(p: Practice, key: String) {
 
 /// A chunk from the recorder: counted at once, then written to the outbox and queued.
 fn keep(p: Practice, chunk: Blob) {
-    let Some((sequence, key, outbox)) = p.gear.try_update_value(|gear| {
+    let Some((sequence, key, outbox)) = p.gear.update(|gear| {
         let sequence = gear.next_sequence;
         gear.next_sequence += 1;
         gear.chunks.insert(sequence, chunk.clone());
@@ -183,11 +182,11 @@ fn keep(p: Practice, chunk: Blob) {
 /// on there is a session to keep, made by the server or, failing that, by recovery).
 pub(super) fn live(p: Practice) {
     timing::mark(timing::CONNECTED);
-    p.clock.try_set(timing::now());
+    p.clock.set(timing::now());
     let clock = Interval::new(1_000, move || {
-        p.clock.try_set(timing::now());
+        p.clock.set(timing::now());
     });
-    let noted = p.gear.try_update_value(|gear| {
+    let noted = p.gear.update(|gear| {
         gear.clock_timer = Some(clock);
         let attempt = gear.attempt.as_mut()?;
         attempt.live_ms = Some(js_sys::Date::now());
@@ -201,30 +200,29 @@ pub(super) fn live(p: Practice) {
 /// Marks the moment the coach's voice is first actually audible on the remote track.
 pub(super) fn watch_coach_audio(p: Practice) {
     let watch = Interval::new(AUDIBLE_POLL_MS, move || {
-        if p.coach_heard.try_get_untracked() != Some(false) {
+        if p.coach_heard.get() {
             return;
         }
         let level = p
             .gear
-            .try_update_value(|gear| gear.recorder.as_mut().map(Recorder::coach_level))
+            .update(|gear| gear.recorder.as_mut().map(Recorder::coach_level))
             .flatten()
             .unwrap_or(0.0);
         if level > AUDIBLE {
             timing::mark(timing::FIRST_AUDIO);
-            p.coach_heard.try_set(true);
+            p.coach_heard.set(true);
             spawn_local(async move {
-                p.gear.try_update_value(|gear| gear.audio_watch = None);
+                p.gear.update(|gear| gear.audio_watch = None);
             });
         }
     });
-    p.gear
-        .try_update_value(|gear| gear.audio_watch = Some(watch));
+    p.gear.update(|gear| gear.audio_watch = Some(watch));
 }
 
 /// Lets go of every browser object; the recorder delivers its last chunk first. They are
 /// dropped in a task of their own (this may run inside one of their callbacks).
 pub(super) fn release(p: Practice) {
-    let held = p.gear.try_update_value(|gear| {
+    let held = p.gear.update(|gear| {
         (
             gear.recorder.take(),
             gear.mic.take(),
@@ -246,7 +244,7 @@ pub(super) fn release(p: Practice) {
             }
             drop(mic);
         }
-        p.mic_level.try_set(0.0);
+        p.mic_level.set(0.0);
         dispatch(p, Input::Released);
     });
 }

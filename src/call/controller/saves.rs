@@ -4,15 +4,15 @@
 
 use std::rc::Rc;
 
-use leptos::{prelude::*, task::spawn_local};
+use wasm_bindgen_futures::spawn_local;
 
 use super::{Practice, dispatch};
 use crate::{
-    api::practice::{end_practice, note_call, save_turn, start_practice},
     browser::{
         outbox::{Attempt, Outbox},
         upload::put_chunk,
     },
+    call::api::{end_practice, note_call, save_turn, start_practice},
     domain::{
         call::{CallNote, DropCause},
         saving::Retry,
@@ -32,7 +32,7 @@ fn classed(what: &str, error: AppError) -> Retry {
 /// This attempt's key and the outbox, when the page still has them.
 fn outbox(p: Practice) -> Option<(String, Option<Rc<Outbox>>)> {
     p.gear
-        .try_with_value(|gear| {
+        .with(|gear| {
             let key = gear.attempt.as_ref()?.key.clone();
             Some((key, gear.outbox.clone()))
         })
@@ -43,8 +43,7 @@ pub(super) fn open_outbox(p: Practice) {
     spawn_local(async move {
         match Outbox::open().await {
             Ok(outbox) => {
-                p.gear
-                    .try_update_value(|gear| gear.outbox = Some(Rc::new(outbox)));
+                p.gear.update(|gear| gear.outbox = Some(Rc::new(outbox)));
             }
             Err(error) => leptos::logging::warn!(
                 "recording kept in page memory only ({}: {})",
@@ -72,9 +71,8 @@ pub(super) fn register(p: Practice, key: String) {
         return;
     };
     spawn_local(async move {
-        let result = start_practice(slug, key.clone(), None)
+        let result = start_practice(&slug, &key)
             .await
-            .map(|session| session.id)
             .map_err(|error| classed("session not started yet", error));
         dispatch(p, Input::Registered { key, result });
     });
@@ -82,7 +80,7 @@ pub(super) fn register(p: Practice, key: String) {
 
 /// The outbox notes the attempt's session (recovery then carries it on instead of making one).
 pub(super) fn note_session(p: Practice, session: String) {
-    let noted = p.gear.try_update_value(|gear| {
+    let noted = p.gear.update(|gear| {
         let attempt = gear.attempt.as_mut()?;
         attempt.session = Some(session);
         Some((gear.outbox.clone(), attempt.clone()))
@@ -114,7 +112,7 @@ pub(super) fn store_turn(p: Practice, turn: SavedTurn) {
 pub(super) fn save(p: Practice, session: String, turn: SavedTurn) {
     spawn_local(async move {
         let item_id = turn.item_id.clone();
-        let result = save_turn(session, turn)
+        let result = save_turn(&session, &turn)
             .await
             .map(|_| ())
             .map_err(|error| classed("turn not saved yet", error));
@@ -136,7 +134,7 @@ pub(super) fn forget_turn(p: Practice, item_id: String) {
 pub(super) fn upload(p: Practice, session: String, sequence: u32) {
     let Some(blob) = p
         .gear
-        .try_with_value(|gear| gear.chunks.get(&sequence).cloned())
+        .with(|gear| gear.chunks.get(&sequence).cloned())
         .flatten()
     else {
         leptos::logging::warn!("chunk {sequence} is not in the page any more");
@@ -168,8 +166,7 @@ pub(super) fn upload(p: Practice, session: String, sequence: u32) {
 }
 
 pub(super) fn forget_chunk(p: Practice, sequence: u32) {
-    p.gear
-        .try_update_value(|gear| gear.chunks.remove(&sequence));
+    p.gear.update(|gear| gear.chunks.remove(&sequence));
     let Some((key, Some(outbox))) = outbox(p) else {
         return;
     };
@@ -182,9 +179,8 @@ pub(super) fn forget_chunk(p: Practice, sequence: u32) {
 
 pub(super) fn end(p: Practice, session: String, turns: u32, words: Vec<String>) {
     spawn_local(async move {
-        let result = end_practice(session, turns, words)
+        let result = end_practice(&session, turns, &words)
             .await
-            .map(|_| ())
             .map_err(|error| classed("session not ended yet", error));
         dispatch(p, Input::EndSaved { result });
     });
@@ -194,7 +190,7 @@ pub(super) fn end(p: Practice, session: String, turns: u32, words: Vec<String>) 
 pub(super) fn discard(p: Practice) {
     let Some((key, outbox, lock)) = p
         .gear
-        .try_update_value(|gear| {
+        .update(|gear| {
             gear.chunks.clear();
             let key = gear.attempt.as_ref()?.key.clone();
             Some((key, gear.outbox.clone(), gear.lock.take()))
@@ -216,7 +212,7 @@ pub(super) fn discard(p: Practice) {
 /// Tells the server's log what happened to the call (only for the log).
 pub(super) fn note(session: String, what: CallNote, cause: Option<DropCause>, attempt: u32) {
     spawn_local(async move {
-        if let Err(error) = note_call(session, what, cause, attempt).await {
+        if let Err(error) = note_call(&session, what, cause, attempt).await {
             leptos::logging::warn!("call event not logged: {error}");
         }
     });

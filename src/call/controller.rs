@@ -13,11 +13,11 @@ mod saves;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use leptos::{prelude::*, task::spawn_local};
 use realtime_protocol::ClientEvent;
+use wasm_bindgen_futures::spawn_local;
 use web_sys::Blob;
 
-use super::Practice;
+use super::{Practice, state::Shown};
 use crate::{
     browser::{
         Interval, Timeout,
@@ -79,14 +79,13 @@ pub struct Gear {
 /// The key of the session the call is for, once Start was pressed.
 fn session_key(p: Practice) -> Option<String> {
     p.model
-        .try_with_value(|model| model.session.session_key().map(str::to_owned))
+        .with(|model| model.session.session_key().map(str::to_owned))
         .flatten()
 }
 
-/// The page's topic slug (`None` once the page is gone).
+/// The page's topic slug.
 fn slug(p: Practice) -> Option<String> {
-    p.topic
-        .try_with_value(|topic| topic.slug.as_str().to_owned())
+    Some(p.topic.slug.as_str().to_owned())
 }
 
 fn now() -> Now {
@@ -107,7 +106,7 @@ pub fn command(p: Practice, command: Command) {
         }
         Command::Start => {
             timing::mark(timing::START);
-            p.coach_heard.try_set(false);
+            p.coach_heard.set(false);
             Input::Started {
                 key: random_uuid().unwrap_or_default(),
             }
@@ -120,7 +119,7 @@ pub fn command(p: Practice, command: Command) {
 /// Hands `input` to the model and runs what it asks for; inputs that arrive meanwhile (from an
 /// effect that reports back at once) are handled next, in order.
 pub(super) fn dispatch(p: Practice, input: Input) {
-    let first = p.model.try_update_value(|model| {
+    let first = p.model.update(|model| {
         model.queue.push_back(input);
         !std::mem::replace(&mut model.busy, true)
     });
@@ -130,7 +129,7 @@ pub(super) fn dispatch(p: Practice, input: Input) {
     loop {
         let effects = p
             .model
-            .try_update_value(|model| {
+            .update(|model| {
                 let input = model.queue.pop_front()?;
                 let ignored = model.session.ignored();
                 model.session.handle(now(), input);
@@ -150,7 +149,7 @@ pub(super) fn dispatch(p: Practice, input: Input) {
             run(p, effect);
         }
     }
-    p.model.try_update_value(|model| model.busy = false);
+    p.model.update(|model| model.busy = false);
     show(p);
 }
 
@@ -167,7 +166,7 @@ fn run(p: Practice, effect: Effect) {
         Effect::SwitchMic { device } => media::switch_mic(p, device),
         Effect::ListInputs => media::list_inputs(p),
         Effect::MicOpen(open) => {
-            p.gear.try_with_value(|gear| {
+            p.gear.with(|gear| {
                 if let Some(mic) = gear.mic.as_ref() {
                     mic.set_muted(!open);
                 }
@@ -182,7 +181,7 @@ fn run(p: Practice, effect: Effect) {
         Effect::Connect { generation, secret } => peer::connect(p, generation, secret),
         Effect::DropPeer => peer::drop_peer(p),
         Effect::Send(event) => {
-            p.gear.try_with_value(|gear| {
+            p.gear.with(|gear| {
                 if let Some(peer) = gear.peer.as_ref() {
                     peer.send(&event);
                 }
@@ -215,45 +214,44 @@ fn run(p: Practice, effect: Effect) {
             let fired = timer.clone();
             // Dispatched from a task of its own: what it causes may restart this very timer.
             let timeout = Timeout::new(after_ms, move || later(p, Input::Timer(fired)));
-            p.gear
-                .try_update_value(|gear| gear.timers.insert(timer, timeout));
+            p.gear.update(|gear| gear.timers.insert(timer, timeout));
         }
         Effect::Teardown => {
-            let gear = p.gear.try_update_value(std::mem::take);
+            let gear = p.gear.update(std::mem::take);
             drop(gear);
         }
     }
 }
 
-/// Copies what the view shows from the model into the page's signals (only what changed).
+/// Copies what the view shows from the model into the page (only what changed).
 fn show(p: Practice) {
-    fn put<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
-        if signal.try_with_untracked(|shown| *shown != value) == Some(true) {
-            signal.try_set(value);
+    fn put<T: PartialEq + Clone>(shown: &Shown<T>, value: T) {
+        if shown.with(|shown| *shown != value) {
+            shown.set(value);
         }
     }
-    p.model.try_update_value(|model| {
+    p.model.update(|model| {
         let session = &model.session;
         let saves = session.saves();
         let talk = session.talk();
-        put(p.state, session.state().clone());
+        put(&p.state, session.state().clone());
         if model.shown_transcript != session.transcript_version() {
-            p.transcript.try_set(session.transcript().clone());
+            p.transcript.set(session.transcript().clone());
         }
-        put(p.muted, talk.muted);
-        put(p.push_to_talk, talk.push_to_talk);
-        put(p.holding, talk.holding);
-        put(p.mic_lost, talk.mic_lost);
-        put(p.live_since, session.live_since());
-        put(p.problem, session.problem().cloned());
-        put(p.session_id, saves.session().map(str::to_owned));
-        put(p.trouble, saves.trouble());
-        put(p.finished, saves.finished().map(str::to_owned));
-        put(p.kept, saves.kept().map(str::to_owned));
-        put(p.saving, saves.unsent_chunks() > 0);
-        put(p.pending_turns, saves.pending_turns());
-        put(p.reconnects, session.reconnects());
-        put(p.back, session.back());
+        put(&p.muted, talk.muted);
+        put(&p.push_to_talk, talk.push_to_talk);
+        put(&p.holding, talk.holding);
+        put(&p.mic_lost, talk.mic_lost);
+        put(&p.live_since, session.live_since());
+        put(&p.problem, session.problem().cloned());
+        put(&p.session_id, saves.session().map(str::to_owned));
+        put(&p.trouble, saves.trouble());
+        put(&p.finished, saves.finished().map(str::to_owned));
+        put(&p.kept, saves.kept().map(str::to_owned));
+        put(&p.saving, saves.unsent_chunks() > 0);
+        put(&p.pending_turns, saves.pending_turns());
+        put(&p.reconnects, session.reconnects());
+        put(&p.back, session.back());
         model.shown_transcript = model.session.transcript_version();
     });
 }

@@ -1,15 +1,15 @@
 //! The call to the coach: secrets, the peer connection, the offer, and what the call says.
 
-use leptos::{prelude::*, task::spawn_local};
+use wasm_bindgen_futures::spawn_local;
 
 use super::{Practice, dispatch, later, media};
 use crate::{
-    api::voice::start_voice_call,
     browser::{
         JsError,
         call::{self, Lost, Peer, PeerSignal},
         timing,
     },
+    call::api::start_voice_call,
     domain::{
         call::DropCause,
         session::{ConnectError, Input, MintError},
@@ -28,7 +28,7 @@ pub(super) fn mint(p: Practice, generation: u32) {
     };
     let session = super::session_key(p);
     spawn_local(async move {
-        let result = match start_voice_call(slug, session).await {
+        let result = match start_voice_call(&slug, session.as_deref()).await {
             Ok(secret) => {
                 timing::mark(timing::MINTED);
                 Ok(secret)
@@ -48,7 +48,7 @@ pub(super) fn mint(p: Practice, generation: u32) {
 /// microphone now or (`mic` false, a warm call) from `send_mic` on, unless there is one already
 /// or no microphone.
 pub(super) fn make(p: Practice, generation: u32, mic: bool) {
-    let made = p.gear.try_update_value(|gear| {
+    let made = p.gear.update(|gear| {
         if gear.peer.is_some() {
             return Ok(());
         }
@@ -70,7 +70,7 @@ pub(super) fn make(p: Practice, generation: u32, mic: bool) {
 pub(super) fn connect(p: Practice, generation: u32, secret: VoiceCallSecret) {
     let connecting = p
         .gear
-        .try_with_value(|gear| {
+        .with(|gear| {
             gear.peer
                 .as_ref()
                 .map(|peer| peer.connect(&secret, ANSWER_TIMEOUT_MS))
@@ -105,7 +105,7 @@ pub(super) fn connect(p: Practice, generation: u32, secret: VoiceCallSecret) {
 pub(super) fn send_mic(p: Practice) {
     let sending = p
         .gear
-        .try_with_value(|gear| {
+        .with(|gear| {
             let mic = gear.mic.as_ref()?;
             Some(gear.peer.as_ref()?.send_mic(mic))
         })
@@ -126,7 +126,7 @@ pub(super) fn send_mic(p: Practice) {
 
 /// Plays the coach's voice; called inside the Start click, where browsers allow sound.
 pub(super) fn play(p: Practice) {
-    p.gear.try_with_value(|gear| {
+    p.gear.with(|gear| {
         if let Some(peer) = gear.peer.as_ref() {
             peer.play();
         }
@@ -135,7 +135,7 @@ pub(super) fn play(p: Practice) {
 
 /// Leaves the current call: dropped in a task of its own (this may run inside its callbacks).
 pub(super) fn drop_peer(p: Practice) {
-    let dropped = p.gear.try_update_value(|gear| {
+    let dropped = p.gear.update(|gear| {
         gear.coach_stream = None;
         gear.peer.take()
     });
@@ -152,12 +152,12 @@ fn on_signal(p: Practice, generation: u32, signal: PeerSignal) {
         }
         PeerSignal::Event(event) => dispatch(p, Input::Event { generation, event }),
         PeerSignal::CoachStream(stream) => {
-            let current = p.model.try_with_value(|model| model.session.generation());
+            let current = p.model.with(|model| model.session.generation());
             if current != Some(generation) {
                 return;
             }
             // A warm call's voice comes before the recorder: it is added when that starts.
-            let recording = p.gear.try_update_value(|gear| {
+            let recording = p.gear.update(|gear| {
                 gear.coach_stream = Some(Clone::clone(&stream));
                 let recorder = gear.recorder.as_mut()?;
                 let _ = recorder.add_coach(&stream);
