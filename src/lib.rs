@@ -3,16 +3,23 @@
 // The live call page nests deep view types; the release wasm build needs more room.
 #![recursion_limit = "256"]
 
+// The call page's own bundle (feature `call`) holds only the call, the domain and the browser
+// wrappers: nothing of the site's views or islands, and so no Leptos.
+#[cfg(not(feature = "call"))]
 pub mod api;
+#[cfg(not(feature = "call"))]
 pub mod app;
 #[cfg(any(feature = "hydrate", feature = "call"))]
 pub mod browser;
 #[cfg(feature = "call")]
 pub mod call;
+#[cfg(not(feature = "call"))]
 pub mod components;
+#[cfg(not(feature = "call"))]
 pub mod contexts;
 pub mod domain;
 pub mod error;
+#[cfg(not(feature = "call"))]
 pub mod pages;
 
 #[cfg(feature = "ssr")]

@@ -122,7 +122,7 @@ mod erased {
 
 async fn post<T: DeserializeOwned>(endpoint: &str, body: Body<'_>) -> Result<T, AppError> {
     let text = send(endpoint, body).await?;
-    serde_json::from_str(&text.1).map_err(|error| unreadable(&error))
+    serde_json::from_str(&text).map_err(|error| unreadable(&error))
 }
 
 fn unreadable(error: &serde_json::Error) -> AppError {
@@ -132,7 +132,7 @@ fn unreadable(error: &serde_json::Error) -> AppError {
 }
 
 /// Posts `body`; the answer's text when it succeeded, the error it carries otherwise.
-async fn send(endpoint: &str, body: Body<'_>) -> Result<(u16, String), AppError> {
+async fn send(endpoint: &str, body: Body<'_>) -> Result<String, AppError> {
     let network = |detail: &str| AppError::Network {
         detail: detail.to_owned(),
     };
@@ -173,9 +173,8 @@ async fn send(endpoint: &str, body: Body<'_>) -> Result<(u16, String), AppError>
         Err(_) => None,
     }
     .ok_or_else(|| network("the answer could not be read"))?;
-    let status = response.status();
     if response.ok() {
-        Ok((status, text))
+        Ok(text)
     } else {
         Err(serde_json::from_str(&text).unwrap_or_else(|error| unreadable(&error)))
     }

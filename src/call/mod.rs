@@ -104,5 +104,6 @@ impl Practice {
 /// server put in the page, wires the controls, and begins the pre-call check.
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn start_call() {
+    console_error_panic_hook::set_once();
     view::mount();
 }

@@ -33,6 +33,8 @@ struct Shown {
     inputs: Vec<(String, String)>,
     following: bool,
     countdown: Option<(CallFailure, u64, Option<crate::browser::Interval>)>,
+    /// The summary was asked for (after End, once the session is saved).
+    leaving: bool,
 }
 
 fn document() -> Option<Document> {
@@ -219,6 +221,7 @@ pub(super) fn mount() {
 fn redraw(p: Practice) {
     let state = p.state.get();
     if let Some(id) = p.finished.get()
+        && !SHOWN.with_borrow_mut(|shown| std::mem::replace(&mut shown.leaving, true))
         && let Some(window) = web_sys::window()
     {
         // Saved after End: on to the summary.
