@@ -4,6 +4,7 @@
 //! (`crate::server::error`), which logs the whole cause chain and hands the browser only an
 //! opaque reference. Nothing here ever carries SQL, file paths or secrets.
 
+#[cfg(any(feature = "ssr", feature = "hydrate"))]
 use leptos::server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
@@ -93,6 +94,8 @@ impl AppError {
     }
 }
 
+// How server functions carry it (the call's own bundle reads it from the JSON: `call::api`).
+#[cfg(any(feature = "ssr", feature = "hydrate"))]
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
@@ -127,6 +130,7 @@ impl FromServerFnError for AppError {
 }
 
 /// At most 200 characters of a parser's complaint: it may quote the whole input back.
+#[cfg(any(feature = "ssr", feature = "hydrate"))]
 fn brief(detail: &str) -> String {
     const MAX: usize = 200;
     match detail.char_indices().nth(MAX) {
@@ -145,6 +149,7 @@ fn wait_text(seconds: u64) -> String {
 }
 
 /// A short, stable tag for an error message, so a learner can quote it and we can find it.
+#[cfg(any(feature = "ssr", feature = "hydrate"))]
 fn short_reference(text: &str) -> String {
     // FNV-1a: tiny, dependency-free and deterministic on both targets.
     let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {

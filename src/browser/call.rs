@@ -177,7 +177,7 @@ impl Peer {
                         unreadable += 1;
                         let kind = realtime_protocol::events::event_type(&text)
                             .unwrap_or_else(|| "(not an event)".to_owned());
-                        leptos::logging::warn!(
+                        crate::console_warn!(
                             "Realtime: skipped an event that could not be read: {kind}, at \
                              `{field}` ({unreadable} in this call)"
                         );

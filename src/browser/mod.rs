@@ -48,6 +48,19 @@ impl JsError {
 
 pub use gloo_timers::callback::{Interval, Timeout};
 
+/// Writes a warning to the browser's console: what happened, never what was said.
+pub fn warn(message: &str) {
+    web_sys::console::warn_1(&message.into());
+}
+
+/// `format!` into the browser's console as a warning (`browser::warn`).
+#[macro_export]
+macro_rules! console_warn {
+    ($($message:tt)*) => {
+        $crate::browser::warn(&format!($($message)*))
+    };
+}
+
 /// Waits `ms` milliseconds.
 pub async fn sleep(ms: u32) {
     gloo_timers::future::TimeoutFuture::new(ms).await;

@@ -133,11 +133,8 @@ pub(super) fn dispatch(p: Practice, input: Input) {
                 let input = model.queue.pop_front()?;
                 let ignored = model.session.ignored();
                 model.session.handle(now(), input);
-                if model.session.ignored() != ignored {
-                    leptos::logging::debug_warn!(
-                        "call input ignored while {:?}",
-                        model.session.state()
-                    );
+                if cfg!(debug_assertions) && model.session.ignored() != ignored {
+                    crate::console_warn!("call input ignored while {:?}", model.session.state());
                 }
                 Some(std::iter::from_fn(|| model.session.poll()).collect::<Vec<_>>())
             })

@@ -136,7 +136,7 @@ pub(super) fn mount() {
         return;
     };
     let Ok((topic, owner)) = serde_json::from_str::<(Topic, String)>(&data) else {
-        leptos::logging::warn!("the call page's data could not be read");
+        crate::console_warn!("the call page's data could not be read");
         return;
     };
     let p = Practice::new(topic, owner);

@@ -76,7 +76,7 @@ pub(super) fn switch_mic(p: Practice, device: String) {
         let mut mic = match Microphone::open_device(Some(&device)).await {
             Ok(mic) => mic,
             Err(error) => {
-                leptos::logging::warn!("microphone not opened: {error:?}");
+                crate::console_warn!("microphone not opened: {error:?}");
                 dispatch(p, Input::MicSwitched { ok: false });
                 return;
             }
@@ -97,14 +97,14 @@ pub(super) fn switch_mic(p: Practice, device: String) {
             None => Ok(()), // between calls: the next one is made with this microphone
         };
         if let Err(error) = replaced {
-            leptos::logging::warn!("microphone not switched in the call: {}", error.message);
+            crate::console_warn!("microphone not switched in the call: {}", error.message);
         }
         let meter = mic.meter().ok();
         let old = p.gear.update(|gear| {
             if let Some(recorder) = gear.recorder.as_mut()
                 && let Err(error) = recorder.add_mic(mic.stream())
             {
-                leptos::logging::warn!("new microphone not recorded: {}", error.message);
+                crate::console_warn!("new microphone not recorded: {}", error.message);
             }
             gear.meter = meter;
             gear.mic.replace(mic)
@@ -172,7 +172,7 @@ fn keep(p: Practice, chunk: Blob) {
         if let Some(outbox) = outbox
             && let Err(error) = outbox.put(&key, sequence, &chunk).await
         {
-            leptos::logging::warn!("chunk {sequence} kept in memory only: {}", error.message);
+            crate::console_warn!("chunk {sequence} kept in memory only: {}", error.message);
         }
         dispatch(p, Input::ChunkStored { sequence });
     });

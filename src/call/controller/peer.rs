@@ -61,7 +61,7 @@ pub(super) fn make(p: Practice, generation: u32, mic: bool) {
         Ok::<(), crate::browser::JsError>(())
     });
     if let Some(Err(error)) = made {
-        leptos::logging::warn!("call setup failed: {}", error.name);
+        crate::console_warn!("call setup failed: {}", error.name);
         later(p, Input::PeerUnavailable);
     }
 }
@@ -84,11 +84,11 @@ pub(super) fn connect(p: Practice, generation: u32, secret: VoiceCallSecret) {
                 call::ConnectError::Timeout => ConnectError::Timeout,
                 call::ConnectError::Refused { status: 429, .. } => ConnectError::Busy,
                 call::ConnectError::Refused { status, message } => {
-                    leptos::logging::warn!("call refused ({status}): {message}");
+                    crate::console_warn!("call refused ({status}): {message}");
                     ConnectError::Refused
                 }
                 call::ConnectError::Failed(error) => {
-                    leptos::logging::warn!("call failed: {} {}", error.name, error.message);
+                    crate::console_warn!("call failed: {} {}", error.name, error.message);
                     ConnectError::Failed
                 }
             }),
@@ -119,7 +119,7 @@ pub(super) fn send_mic(p: Practice) {
             Err(error) => Err(error),
         };
         if let Err(error) = sent {
-            leptos::logging::warn!("microphone not sent in the call: {}", error.message);
+            crate::console_warn!("microphone not sent in the call: {}", error.message);
         }
     });
 }

@@ -25,7 +25,7 @@ use crate::{
 /// A server function's failure, classed (and logged: the kind only, never any content).
 fn classed(what: &str, error: AppError) -> Retry {
     let retry = Retry::after_error(&error);
-    leptos::logging::warn!("{what} ({retry:?}): {error}");
+    crate::console_warn!("{what} ({retry:?}): {error}");
     retry
 }
 
@@ -45,7 +45,7 @@ pub(super) fn open_outbox(p: Practice) {
             Ok(outbox) => {
                 p.gear.update(|gear| gear.outbox = Some(Rc::new(outbox)));
             }
-            Err(error) => leptos::logging::warn!(
+            Err(error) => crate::console_warn!(
                 "recording kept in page memory only ({}: {})",
                 error.name,
                 error.message
@@ -61,7 +61,7 @@ pub(super) fn remember(outbox: Option<Rc<Outbox>>, attempt: Attempt) {
     };
     spawn_local(async move {
         if let Err(error) = outbox.save(&attempt).await {
-            leptos::logging::warn!("recording not noted in the outbox: {}", error.message);
+            crate::console_warn!("recording not noted in the outbox: {}", error.message);
         }
     });
 }
@@ -98,7 +98,7 @@ pub(super) fn store_turn(p: Practice, turn: SavedTurn) {
         if let Some(outbox) = outbox
             && let Err(error) = outbox.put_turn(&key, &turn).await
         {
-            leptos::logging::warn!("turn kept in memory only: {}", error.message);
+            crate::console_warn!("turn kept in memory only: {}", error.message);
         }
         dispatch(
             p,
@@ -126,7 +126,7 @@ pub(super) fn forget_turn(p: Practice, item_id: String) {
     };
     spawn_local(async move {
         if let Err(error) = outbox.remove_turn(&key, &item_id).await {
-            leptos::logging::warn!("saved turn left in the outbox: {}", error.message);
+            crate::console_warn!("saved turn left in the outbox: {}", error.message);
         }
     });
 }
@@ -137,7 +137,7 @@ pub(super) fn upload(p: Practice, session: String, sequence: u32) {
         .with(|gear| gear.chunks.get(&sequence).cloned())
         .flatten()
     else {
-        leptos::logging::warn!("chunk {sequence} is not in the page any more");
+        crate::console_warn!("chunk {sequence} is not in the page any more");
         dispatch(
             p,
             Input::Uploaded {
@@ -152,12 +152,12 @@ pub(super) fn upload(p: Practice, session: String, sequence: u32) {
             Ok(status) => match Retry::after_status(status) {
                 None => Ok(()),
                 Some(retry) => {
-                    leptos::logging::warn!("chunk {sequence} not uploaded ({retry:?}): {status}");
+                    crate::console_warn!("chunk {sequence} not uploaded ({retry:?}): {status}");
                     Err(retry)
                 }
             },
             Err(error) => {
-                leptos::logging::warn!("chunk {sequence} not uploaded: {}", error.name);
+                crate::console_warn!("chunk {sequence} not uploaded: {}", error.name);
                 Err(Retry::Now)
             }
         };
@@ -172,7 +172,7 @@ pub(super) fn forget_chunk(p: Practice, sequence: u32) {
     };
     spawn_local(async move {
         if let Err(error) = outbox.remove(&key, sequence).await {
-            leptos::logging::warn!("chunk {sequence} left in the outbox: {}", error.message);
+            crate::console_warn!("chunk {sequence} left in the outbox: {}", error.message);
         }
     });
 }
@@ -203,7 +203,7 @@ pub(super) fn discard(p: Practice) {
         if let Some(outbox) = outbox
             && let Err(error) = outbox.forget(&key).await
         {
-            leptos::logging::warn!("recording left in the outbox: {}", error.message);
+            crate::console_warn!("recording left in the outbox: {}", error.message);
         }
         drop(lock);
     });
@@ -213,7 +213,7 @@ pub(super) fn discard(p: Practice) {
 pub(super) fn note(session: String, what: CallNote, cause: Option<DropCause>, attempt: u32) {
     spawn_local(async move {
         if let Err(error) = note_call(&session, what, cause, attempt).await {
-            leptos::logging::warn!("call event not logged: {error}");
+            crate::console_warn!("call event not logged: {error}");
         }
     });
 }
