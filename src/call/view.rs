@@ -22,13 +22,14 @@ use crate::domain::{
 thread_local! {
     static PAGE: Cell<Option<Practice>> = const { Cell::new(None) };
     static REDRAW: Cell<bool> = const { Cell::new(false) };
-    static SHOWN: RefCell<Shown> = RefCell::new(Shown::default());
+    static DRAWN: RefCell<Drawn> = RefCell::new(Drawn::default());
 }
 
-/// What the page shows that is costly to redo: the transcript's bubbles, the microphone list,
-/// whether the transcript follows new turns, and the failure's countdown.
+/// What the view has drawn and keeps between redraws: the transcript's bubbles (each with the
+/// turn it shows), the microphone list, whether the transcript follows new turns, and the
+/// failure's countdown.
 #[derive(Default)]
-struct Shown {
+struct Drawn {
     bubbles: HashMap<String, (Element, Turn)>,
     inputs: Vec<(String, String)>,
     following: bool,
@@ -130,7 +131,8 @@ pub(super) fn redraw_soon() {
     });
 }
 
-/// Reads the topic and the learner the server put in the page, wires the controls and starts the check.
+/// Reads the topic and the learner the server put in the page, wires the controls and starts the
+/// check.
 pub(super) fn mount() {
     let Some(data) = one("page").and_then(|page| page.get_attribute("data-props")) else {
         return;
@@ -141,7 +143,7 @@ pub(super) fn mount() {
     };
     let p = Practice::new(topic, owner);
     PAGE.set(Some(p));
-    SHOWN.with_borrow_mut(|shown| shown.following = true);
+    DRAWN.with_borrow_mut(|drawn| drawn.following = true);
     let send = move |command: Command| controller::command(p, command);
     on("start", "click", move || send(Command::Start));
     on("end", "click", move || send(Command::End));
@@ -175,7 +177,7 @@ pub(super) fn mount() {
         listen::<web_sys::Event>(&log.into(), "scroll", move |_| {
             let bottom = watched.scroll_top() + watched.client_height();
             let following = bottom >= watched.scroll_height() - 48;
-            SHOWN.with_borrow_mut(|shown| shown.following = following);
+            DRAWN.with_borrow_mut(|drawn| drawn.following = following);
         });
     }
     let Some(window) = web_sys::window() else {
@@ -221,7 +223,7 @@ pub(super) fn mount() {
 fn redraw(p: Practice) {
     let state = p.state.get();
     if let Some(id) = p.finished.get()
-        && !SHOWN.with_borrow_mut(|shown| std::mem::replace(&mut shown.leaving, true))
+        && !DRAWN.with_borrow_mut(|drawn| std::mem::replace(&mut drawn.leaving, true))
         && let Some(window) = web_sys::window()
     {
         // Saved after End: on to the summary.
@@ -260,7 +262,7 @@ fn redraw(p: Practice) {
         _ => {}
     }
     if !matches!(state, CallState::Failed(_)) {
-        SHOWN.with_borrow_mut(|shown| shown.countdown = None);
+        DRAWN.with_borrow_mut(|drawn| drawn.countdown = None);
     }
 }
 
@@ -402,8 +404,8 @@ fn live(p: Practice, state: &CallState) {
         },
     );
     let inputs = p.inputs.get();
-    SHOWN.with_borrow_mut(|shown| {
-        if shown.inputs == inputs {
+    DRAWN.with_borrow_mut(|drawn| {
+        if drawn.inputs == inputs {
             return;
         }
         if let (Some(select), Some(document)) = (one("inputs"), document()) {
@@ -416,7 +418,7 @@ fn live(p: Practice, state: &CallState) {
                 }
             }
         }
-        shown.inputs = inputs;
+        drawn.inputs = inputs;
     });
     attr(
         "live-call",
@@ -437,15 +439,6 @@ fn controls(p: Practice, state: &CallState) {
     let holding = p.holding.get();
     attr("mute", "aria-pressed", &muted.to_string());
     enable("mute", !push_to_talk);
-    tone(
-        "mute",
-        "focus-ring inline-flex min-h-11 flex-1 items-center justify-center rounded-xl border px-4 text-base font-medium disabled:opacity-50",
-        if muted {
-            "border-amber-400 bg-amber-50 text-amber-900"
-        } else {
-            "border-stone-300 bg-white text-stone-800 hover:bg-stone-50"
-        },
-    );
     text("mute", if muted { "Unmute" } else { "Mute" });
     for toggle in all("push-to-talk") {
         if let Some(toggle) = toggle.dyn_ref::<HtmlInputElement>() {
@@ -455,15 +448,6 @@ fn controls(p: Practice, state: &CallState) {
     show("hold", push_to_talk);
     enable("hold", matches!(state, CallState::Live { .. }));
     attr("hold", "aria-pressed", &holding.to_string());
-    tone(
-        "hold",
-        "focus-ring flex min-h-16 w-full select-none items-center justify-center rounded-xl text-lg font-semibold touch-none disabled:opacity-50",
-        if holding {
-            "bg-teal-800 text-white"
-        } else {
-            "bg-teal-700 text-white hover:bg-teal-800"
-        },
-    );
     text(
         "hold",
         if holding {
@@ -520,15 +504,15 @@ fn transcript(p: Practice, state: &CallState) {
                 "Your coach is about to say hello."
             },
         );
-        SHOWN.with_borrow_mut(|shown| {
+        DRAWN.with_borrow_mut(|drawn| {
             let mut changed = false;
             for turn in transcript.turns() {
-                if let Some((_, drawn)) = shown.bubbles.get(&turn.item_id)
-                    && drawn == turn
+                if let Some((_, last)) = drawn.bubbles.get(&turn.item_id)
+                    && last == turn
                 {
                     continue;
                 }
-                let Some(bubble) = shown
+                let Some(bubble) = drawn
                     .bubbles
                     .get(&turn.item_id)
                     .map(|(bubble, _)| bubble.clone())
@@ -546,12 +530,12 @@ fn transcript(p: Practice, state: &CallState) {
                     continue;
                 };
                 bubble_for(&bubble, turn);
-                shown
+                drawn
                     .bubbles
                     .insert(turn.item_id.clone(), (bubble, turn.clone()));
                 changed = true;
             }
-            if changed && shown.following {
+            if changed && drawn.following {
                 log.set_scroll_top(log.scroll_height());
             }
         });
@@ -690,8 +674,8 @@ fn failed(p: Practice, failure: &CallFailure) {
         attr("summary-link", "href", &format!("/practice/{id}"));
     }
     // Seconds until the server takes another attempt, counted down here.
-    let wait = SHOWN.with_borrow_mut(|shown| {
-        let fresh = shown
+    let wait = DRAWN.with_borrow_mut(|drawn| {
+        let fresh = drawn
             .countdown
             .as_ref()
             .is_none_or(|(counted, _, _)| counted != failure);
@@ -702,19 +686,19 @@ fn failed(p: Practice, failure: &CallFailure) {
             };
             let ticking = (secs > 0).then(|| {
                 crate::browser::Interval::new(1_000, move || {
-                    SHOWN.with_borrow_mut(|shown| {
+                    DRAWN.with_borrow_mut(|drawn| {
                         // The interval stops when the page leaves the failure (in a redraw,
                         // never inside its own callback).
-                        if let Some((_, left, _)) = shown.countdown.as_mut() {
+                        if let Some((_, left, _)) = drawn.countdown.as_mut() {
                             *left = left.saturating_sub(1);
                         }
                     });
                     redraw_soon();
                 })
             });
-            shown.countdown = Some((failure.clone(), secs, ticking));
+            drawn.countdown = Some((failure.clone(), secs, ticking));
         }
-        shown.countdown.as_ref().map_or(0, |(_, left, _)| *left)
+        drawn.countdown.as_ref().map_or(0, |(_, left, _)| *left)
     });
     let waiting = matches!(failure, CallFailure::TooManyAttempts { .. });
     show("failure-wait", waiting);

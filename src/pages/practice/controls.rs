@@ -4,7 +4,8 @@ use leptos::prelude::*;
 
 use super::outcome::TroubleNote;
 
-/// Mute, push-to-talk and End, and what saving says.
+/// Mute, push-to-talk and End, and what saving says. A pressed Mute or Hold looks so by its
+/// `aria-pressed`, which the call sets.
 #[component]
 pub(super) fn CallControls() -> impl IntoView {
     view! {
@@ -32,7 +33,7 @@ pub(super) fn CallControls() -> impl IntoView {
                     type="button"
                     aria-pressed="false"
                     data-call="mute"
-                    class="focus-ring inline-flex min-h-11 flex-1 items-center justify-center rounded-xl border border-stone-300 bg-white px-4 text-base font-medium text-stone-800 hover:bg-stone-50 disabled:opacity-50"
+                    class="focus-ring inline-flex min-h-11 flex-1 items-center justify-center rounded-xl border border-stone-300 bg-white px-4 text-base font-medium text-stone-800 hover:bg-stone-50 disabled:opacity-50 aria-pressed:border-amber-400 aria-pressed:bg-amber-50 aria-pressed:text-amber-900"
                 >
                     "Mute"
                 </button>
@@ -63,7 +64,7 @@ pub(super) fn CallControls() -> impl IntoView {
                 aria-pressed="false"
                 data-call="hold"
                 hidden
-                class="focus-ring flex min-h-16 w-full select-none items-center justify-center rounded-xl bg-teal-700 text-lg font-semibold text-white hover:bg-teal-800 touch-none disabled:opacity-50"
+                class="focus-ring flex min-h-16 w-full select-none items-center justify-center rounded-xl bg-teal-700 text-lg font-semibold text-white hover:bg-teal-800 touch-none disabled:opacity-50 aria-pressed:bg-teal-800"
             >
                 "Hold to talk"
             </button>
