@@ -82,10 +82,10 @@ fn Scripts(options: LeptosOptions) -> impl IntoView {
     let preload = path.as_deref().and_then(opening).map(|opening| {
         let (scripts, wasm) = match opening {
             // The call's own bundle, and nothing of Leptos' (`crate::call`).
-            Opening::Call => (
-                vec![format!("/{pkg}/call/call.js")],
-                vec![format!("/{pkg}/call/call_bg.wasm")],
-            ),
+            Opening::Call => {
+                let (js, wasm) = crate::pages::practice::call_bundle(pkg);
+                (vec![js], vec![wasm])
+            }
             Opening::Replay => {
                 let (loader, files) = island_files(&options, Island::Replay);
                 (

@@ -55,7 +55,7 @@ pub async fn end_practice(
     }
     post::<serde::de::IgnoredAny>(
         "practice/end",
-        Body::Json(&End {
+        Body::json(&End {
             session,
             turns,
             words_used,
@@ -81,7 +81,7 @@ pub async fn note_call(
     }
     post::<serde::de::IgnoredAny>(
         "practice/note",
-        Body::Json(&Note {
+        Body::json(&Note {
             session,
             note,
             cause,
@@ -99,24 +99,18 @@ pub async fn save_turn(session: &str, turn: &SavedTurn) -> Result<bool, AppError
         session: &'a str,
         turn: &'a SavedTurn,
     }
-    post("practice/turn", Body::Json(&Turn { session, turn })).await
+    post("practice/turn", Body::json(&Turn { session, turn })).await
 }
 
 enum Body<'a> {
     Form(&'a [(&'a str, &'a str)]),
-    Json(&'a dyn erased::Serialize),
+    /// The body already written as JSON (or why it could not be).
+    Json(serde_json::Result<String>),
 }
 
-mod erased {
-    /// `serde_json::to_string` for any body, without a generic copy per body type.
-    pub trait Serialize {
-        fn to_json(&self) -> Result<String, serde_json::Error>;
-    }
-
-    impl<T: serde::Serialize> Serialize for T {
-        fn to_json(&self) -> Result<String, serde_json::Error> {
-            serde_json::to_string(self)
-        }
+impl Body<'_> {
+    fn json(value: &impl Serialize) -> Self {
+        Body::Json(serde_json::to_string(value))
     }
 }
 
@@ -145,11 +139,9 @@ async fn send(endpoint: &str, body: Body<'_>) -> Result<String, AppError> {
                 .collect::<Vec<_>>()
                 .join("&"),
         ),
-        Body::Json(value) => (
+        Body::Json(json) => (
             "application/json",
-            value
-                .to_json()
-                .map_err(|error| network(&error.to_string()))?,
+            json.map_err(|error| network(&error.to_string()))?,
         ),
     };
     let headers = Headers::new().map_err(|_| network("no headers"))?;

@@ -84,8 +84,8 @@ fn session_key(p: Practice) -> Option<String> {
 }
 
 /// The page's topic slug.
-fn slug(p: Practice) -> Option<String> {
-    Some(p.topic.slug.as_str().to_owned())
+fn slug(p: Practice) -> String {
+    p.topic.slug.as_str().to_owned()
 }
 
 fn now() -> Now {

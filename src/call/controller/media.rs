@@ -117,9 +117,7 @@ pub(super) fn switch_mic(p: Practice, device: String) {
 /// Starts recording this attempt (inside the Start click, so its audio context may run) and
 /// notes it in the outbox, with the lock that tells recovery it is live.
 pub(super) fn start_recorder(p: Practice, key: String) {
-    let Some(topic) = super::slug(p) else {
-        return;
-    };
+    let topic = super::slug(p);
     let owner = p.owner.clone();
     let started = p.gear.update(|gear| {
         gear.chunks.clear();

@@ -23,9 +23,7 @@ const ANSWER_TIMEOUT_MS: i32 = 10_000;
 
 /// Mints a secret for call `generation`.
 pub(super) fn mint(p: Practice, generation: u32) {
-    let Some(slug) = super::slug(p) else {
-        return;
-    };
+    let slug = super::slug(p);
     let session = super::session_key(p);
     spawn_local(async move {
         let result = match start_voice_call(&slug, session.as_deref()).await {

@@ -67,9 +67,7 @@ pub(super) fn remember(outbox: Option<Rc<Outbox>>, attempt: Attempt) {
 }
 
 pub(super) fn register(p: Practice, key: String) {
-    let Some(slug) = super::slug(p) else {
-        return;
-    };
+    let slug = super::slug(p);
     spawn_local(async move {
         let result = start_practice(&slug, &key)
             .await

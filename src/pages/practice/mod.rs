@@ -75,12 +75,13 @@ fn PracticeRoom(topic: Topic, owner: String) -> impl IntoView {
     let pkg = use_context::<leptos::config::LeptosOptions>()
         .map(|options| options.site_pkg_dir.to_string())
         .unwrap_or_else(|| "pkg".to_owned());
+    let (js, wasm) = call_bundle(&pkg);
     view! {
         <div
             data-call="page"
             data-props=props
-            data-js=format!("/{pkg}/call/call.js")
-            data-wasm=format!("/{pkg}/call/call_bg.wasm")
+            data-js=js
+            data-wasm=wasm
         >
             <div class="flex flex-wrap items-center justify-between gap-3">
                 <a href=format!("/topics/{slug}") class="link-back">
@@ -98,6 +99,15 @@ fn PracticeRoom(topic: Topic, owner: String) -> impl IntoView {
             <FailurePanel slug />
         </div>
     }
+}
+
+/// The call's own bundle under the site's `pkg` directory (`script/lib.sh`'s `build_call` writes
+/// it there): its script and its wasm.
+pub fn call_bundle(pkg: &str) -> (String, String) {
+    (
+        format!("/{pkg}/call/call.js"),
+        format!("/{pkg}/call/call_bg.wasm"),
+    )
 }
 
 /// The status pill and the elapsed time against the topic's suggested length.
