@@ -36,6 +36,8 @@ use crate::{
 const MAX_SDP_BYTES: usize = 64 * 1024;
 /// How long a call may stay disconnected before it is given up.
 const DISCONNECTED_GRACE: Duration = Duration::from_secs(5);
+/// The voice's packet time: one Opus frame of `speech::FRAME_SAMPLES`.
+const FRAME: Duration = Duration::from_millis(20);
 
 pub(crate) enum CallCommand {
     Hangup,
@@ -257,7 +259,7 @@ impl CallTask {
         let mut rtp_time: u64 = 0;
         let mut disconnected_since: Option<Instant> = None;
         let mut closing = false;
-        let mut frame_clock = tokio::time::interval(Duration::from_millis(20));
+        let mut frame_clock = tokio::time::interval(FRAME);
         frame_clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let started = Instant::now();
 
@@ -354,7 +356,7 @@ impl CallTask {
             // there: the reply latency is the wait for the first audio, not rounded up to a frame.
             let reply_due = self.conversation.reply_due().filter(|at| *at > now);
             let wake = deadline
-                .min(now + Duration::from_millis(20))
+                .min(now + FRAME)
                 .min(reply_due.unwrap_or(deadline))
                 .min(self.wire.next().unwrap_or(deadline));
             tokio::select! {
@@ -364,9 +366,14 @@ impl CallTask {
                     self.rtc.handle_input(Input::Receive(Instant::now(), receive))?;
                 }
                 _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {
-                    if reply_due.is_some_and(|at| Instant::now() >= at) {
+                    if let Some(due) = reply_due.filter(|at| Instant::now() >= *at) {
                         self.frame(connected, audio_mid, &mut rtp_time)?;
-                        frame_clock.reset();
+                        // The next frames follow from when this one was due, not from when it
+                        // went: the timer wakes on whole milliseconds, so counting from "now"
+                        // would send the second frame up to a millisecond more than 20 ms after
+                        // the first, and Chromium's jitter buffer, which plays the first frame at
+                        // once, would then run dry (see contracts/realtime.md).
+                        frame_clock.reset_at(tokio::time::Instant::from_std(due + FRAME));
                     } else {
                         self.rtc.handle_input(Input::Timeout(Instant::now()))?;
                     }
